@@ -1,0 +1,1 @@
+//! Identifier codes, parsed once at the edge and carried as validated types.

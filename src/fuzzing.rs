@@ -1,0 +1,1 @@
+//! Fuzz target bodies, shared by `fuzz/` and the seed-replay tests.

@@ -1,0 +1,15 @@
+//! zhengzhao (证照): issue, verify and serve electronic licences, and audit every access.
+//!
+//! The crate is split by concern:
+//! - [`codes`]: the identifier codes every other part carries as validated types
+//!   (统一社会信用代码, 居民身份证号, region codes, licence type codes, GB/T 36904 licence ids).
+//! - [`licence`]: the licence model, its JWS encoding, issuance and verification.
+//! - [`pki`]: trust anchors bound to regions, certificate path validation, and the demo PKI.
+//! - [`cli`]: the command line, a thin layer over the above.
+//! - [`fuzzing`]: fuzz target bodies, shared by `fuzz/` and the seed-replay tests.
+
+pub mod cli;
+pub mod codes;
+pub mod fuzzing;
+pub mod licence;
+pub mod pki;

@@ -1,0 +1,1 @@
+//! Licences: model, JWS encoding, issuance and verification.

@@ -1,0 +1,5 @@
+//! The `zhengzhao` command line.
+
+fn main() -> std::process::ExitCode {
+    zhengzhao::cli::main()
+}

@@ -1,0 +1,1 @@
+//! The demo PKI: public test material for the four demo regions.
