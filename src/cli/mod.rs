@@ -1,8 +1,91 @@
 //! The command line: a thin layer over the library.
+//!
+//! Exit codes: 0 success (for `licence verify`: the licence is valid); 1 the answer is no (the
+//! licence is not valid, or the request was refused); 2 usage, input/output or
+//! configuration errors.
 
+mod licence;
+mod pki;
+
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::path::Path;
 use std::process::ExitCode;
+
+/// zhengzhao (证照): issue and verify electronic licences.
+#[derive(Debug, Parser)]
+#[command(name = "zhengzhao", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Issue, verify and inspect licences.
+    #[command(subcommand)]
+    Licence(licence::LicenceCommand),
+    /// Certificates and keys.
+    #[command(subcommand)]
+    Pki(pki::PkiCommand),
+}
+
+/// A failure that ends the command, with its exit code.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Exit 1: the answer is no.
+    No(String),
+    /// Exit 2: usage, input/output or configuration.
+    Usage(String),
+}
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Licence(cmd) => licence::run(cmd),
+        Command::Pki(cmd) => pki::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure::No(m)) => {
+            eprintln!("zhengzhao: {m}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(m)) => {
+            eprintln!("zhengzhao: {m}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Reads a whole file, or standard input for `-`.
+pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
+    let mut buf = Vec::new();
+    if path == Path::new("-") {
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Failure::Usage(format!("standard input: {e}")))?;
+    } else {
+        buf =
+            std::fs::read(path).map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+    }
+    Ok(buf)
+}
+
+/// Reads a PEM or other file, mapping errors to exit 2.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
+    crate::pki::read_file(path).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+/// Seconds since the Unix epoch, now.
+pub(crate) fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -40,18 +40,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::pem::Pem;
 
-/// The licence-signing extended key usage, in dotted form.
-///
-/// A UUID-derived OID (`2.25.<uuid as integer>`, ITU-T X.667), so no registration is needed and
-/// it collides with nothing. Its last arc does not fit in a `u64`.
-pub const LICENCE_SIGNING_EKU_OID: &str = "2.25.91810980038859142214668408484851701763";
-
-/// The DER *value* bytes (no tag, no length) of [`LICENCE_SIGNING_EKU_OID`], as rustls-webpki's
-/// `KeyUsage::required` wants them.
-pub const LICENCE_SIGNING_EKU_DER: &[u8] = &[
-    0x69, 0x81, 0x8a, 0x92, 0x93, 0xb3, 0xa5, 0x9b, 0xaa, 0xb5, 0x8d, 0x88, 0x92, 0xb3, 0xeb, 0xfd,
-    0xae, 0xa5, 0xb0, 0x03,
-];
+pub use crate::pki::{LICENCE_SIGNING_EKU_DER, LICENCE_SIGNING_EKU_OID};
 
 /// DER value bytes of id-kp-serverAuth, 1.3.6.1.5.5.7.3.1.
 pub const SERVER_AUTH_EKU_DER: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];

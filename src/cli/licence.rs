@@ -1,0 +1,229 @@
+//! `zhengzhao licence …`
+
+use super::{Failure, now, read_file, read_input};
+use crate::codes::RegionCode;
+use crate::licence::Signer;
+use crate::licence::issue::parse_instant;
+use crate::licence::json::parse_object;
+use crate::licence::model::IssuanceRequest;
+use crate::licence::verify::{Outcome, Report, Verifier};
+use crate::pki::trust::TrustStore;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use clap::Subcommand;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LicenceCommand {
+    /// Issue a licence from an issuance request (JSON) and print the compact JWS.
+    Issue {
+        /// The document signer's certificate (PEM).
+        #[arg(long, value_name = "PEM")]
+        signer_cert: PathBuf,
+        /// The document signer's PKCS#8 private key (PEM).
+        #[arg(long, value_name = "PEM")]
+        signer_key: PathBuf,
+        /// Intermediate certificates to carry in x5c after the signer (PEM).
+        #[arg(long, value_name = "PEM")]
+        chain: Option<PathBuf>,
+        /// The issuance request; `-` for standard input.
+        #[arg(long, value_name = "FILE|-", default_value = "-")]
+        input: PathBuf,
+    },
+    /// Verify a licence: exit 0 when valid, 1 when not, 2 on usage or I/O errors.
+    Verify {
+        /// A trust anchor and the regions it may vouch for: `root.pem=370900[,370115...]`.
+        #[arg(long = "trust", value_name = "PEM=REGION[,REGION...]", required = true)]
+        trust: Vec<String>,
+        /// A CRL to honour (PEM); repeatable.
+        #[arg(long = "crl", value_name = "PEM")]
+        crls: Vec<PathBuf>,
+        /// Verify as of this instant (RFC 3339) instead of now.
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<String>,
+        /// Print the whole report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The licence (compact JWS); `-` for standard input.
+        #[arg(value_name = "FILE|-")]
+        file: PathBuf,
+    },
+    /// Decode a licence WITHOUT verifying anything, and say so.
+    Show {
+        /// The licence (compact JWS); `-` for standard input.
+        #[arg(value_name = "FILE|-")]
+        file: PathBuf,
+    },
+}
+
+pub(crate) fn run(cmd: LicenceCommand) -> Result<ExitCode, Failure> {
+    match cmd {
+        LicenceCommand::Issue {
+            signer_cert,
+            signer_key,
+            chain,
+            input,
+        } => issue(&signer_cert, &signer_key, chain.as_deref(), &input),
+        LicenceCommand::Verify {
+            trust,
+            crls,
+            at,
+            json,
+            file,
+        } => verify(&trust, &crls, at.as_deref(), json, &file),
+        LicenceCommand::Show { file } => show(&file),
+    }
+}
+
+fn issue(cert: &Path, key: &Path, chain: Option<&Path>, input: &Path) -> Result<ExitCode, Failure> {
+    let chain_pem = chain.map(read_file).transpose()?;
+    let signer = Signer::from_pem(&read_file(cert)?, &read_file(key)?, chain_pem.as_deref())
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let body = read_input(input)?;
+    // Strict parse first: duplicate member names are refused, as in licences.
+    let object = parse_object(&body).map_err(|e| Failure::No(format!("request: {e}")))?;
+    let req: IssuanceRequest = serde_json::from_value(Value::Object(object))
+        .map_err(|e| Failure::No(format!("request: {e}")))?;
+    let issued = signer
+        .issue(&req, now())
+        .map_err(|e| Failure::No(e.to_string()))?;
+    println!("{}", issued.token);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `PEM=REGION[,REGION...]`.
+fn trust_arg(arg: &str) -> Result<(PathBuf, Vec<RegionCode>), Failure> {
+    let (path, regions) = arg.rsplit_once('=').ok_or_else(|| {
+        Failure::Usage(format!("--trust {arg:?}: expected PEM=REGION[,REGION...]"))
+    })?;
+    let regions = regions
+        .split(',')
+        .map(|r| {
+            RegionCode::from_str(r.trim())
+                .map_err(|e| Failure::Usage(format!("--trust {arg:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((PathBuf::from(path), regions))
+}
+
+fn verify(
+    trust: &[String],
+    crls: &[PathBuf],
+    at: Option<&str>,
+    json: bool,
+    file: &Path,
+) -> Result<ExitCode, Failure> {
+    let mut store = TrustStore::new();
+    for arg in trust {
+        let (path, regions) = trust_arg(arg)?;
+        store
+            .add_pem(&read_file(&path)?, &regions, &path.display().to_string())
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+    }
+    for path in crls {
+        store
+            .add_crl_pem(&read_file(path)?, &path.display().to_string())
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+    }
+    let at = match at {
+        Some(s) => parse_instant(s, false).map_err(|e| Failure::Usage(format!("--at: {e}")))?,
+        None => now(),
+    };
+    let token = read_input(file)?;
+    let token = String::from_utf8_lossy(&token);
+    let report = Verifier::new(store).verify(&token, at);
+    if json {
+        let text =
+            serde_json::to_string_pretty(&report).map_err(|e| Failure::Usage(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print_report(&report);
+    }
+    Ok(if report.outcome == Outcome::Valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_report(r: &Report) {
+    println!("outcome: {}", r.outcome.as_str());
+    if let Some(l) = &r.licence {
+        println!(
+            "licence: {} ({}, {})",
+            l.jti, l.lic.type_name, l.lic.issuer_name
+        );
+    }
+    if let Some(s) = &r.signer {
+        println!("signer:  {s}");
+    }
+    println!("checked: {}", r.verified_at);
+    for c in &r.checks {
+        println!(
+            "  [{}] {:<18} {}",
+            if c.ok { " ok " } else { "FAIL" },
+            c.check,
+            c.detail
+        );
+    }
+    println!("status:  not checked (live status comes from the issuing node)");
+}
+
+fn show(file: &Path) -> Result<ExitCode, Failure> {
+    let token = read_input(file)?;
+    let token = String::from_utf8_lossy(&token);
+    let token = token.trim_end();
+    let parts: Vec<&str> = token.split('.').collect();
+    let [h, p, s] = parts.as_slice() else {
+        return Err(Failure::No(format!(
+            "not a compact JWS: {} segments, expected 3",
+            parts.len()
+        )));
+    };
+    let segment = |seg: &str, what: &str| -> Result<Value, Failure> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(seg)
+            .map_err(|e| Failure::No(format!("{what}: not base64url: {e}")))?;
+        serde_json::from_slice(&bytes).map_err(|e| Failure::No(format!("{what}: not JSON: {e}")))
+    };
+    let header = segment(h, "header")?;
+    let payload = segment(p, "payload")?;
+    let certs: Vec<Value> = header
+        .get("x5c")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(describe_cert).collect())
+        .unwrap_or_default();
+    let out = json!({
+        "verified": false,
+        "warning": "NOT VERIFIED: decoded without checking the signature, the certificates or the dates; use `zhengzhao licence verify`",
+        "header": header,
+        "payload": payload,
+        "certificates": certs,
+        "signature_bytes": URL_SAFE_NO_PAD.decode(s).map(|b| b.len()).ok(),
+    });
+    let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Usage(e.to_string()))?;
+    println!("{text}");
+    eprintln!("zhengzhao: NOT VERIFIED: this only decodes the licence");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_cert(entry: &Value) -> Value {
+    let Some(text) = entry.as_str() else {
+        return json!({"error": "not a string"});
+    };
+    let Ok(der) = STANDARD.decode(text) else {
+        return json!({"error": "not standard base64"});
+    };
+    match crate::pki::cert::parse_der(&der) {
+        Ok(c) => json!({
+            "subject": c.subject().to_string(),
+            "issuer": c.issuer().to_string(),
+            "not_before": c.validity().not_before.to_string(),
+            "not_after": c.validity().not_after.to_string(),
+        }),
+        Err(e) => json!({"error": e.to_string()}),
+    }
+}

@@ -1,0 +1,30 @@
+//! `zhengzhao pki …`
+
+use super::Failure;
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PkiCommand {
+    /// Generate the demo PKI of the four demo regions (public test material, never for production).
+    Demo {
+        /// Directory to write into; one sub-directory per region.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace material already there.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+pub(crate) fn run(cmd: PkiCommand) -> Result<ExitCode, Failure> {
+    match cmd {
+        PkiCommand::Demo { out, force } => {
+            let files = crate::pki::demo::generate_demo(&out, force)
+                .map_err(|e| Failure::Usage(e.to_string()))?;
+            println!("wrote {} files under {}", files.len(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! JWS compact serialization of licences (RFC 7515), parsed strictly and without trust.
+//!
+//! [`decode`] turns a token into its parts and refuses anything the format does not allow,
+//! but it checks no signature and trusts no certificate: that is
+//! [`crate::licence::verify`]'s job. [`encode`] is the signing side.
+
+use crate::licence::json::{StrictJsonError, parse_object};
+use crate::licence::model::Claims;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The largest token accepted, in bytes (64 KiB).
+pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
+/// The most certificates `x5c` may carry (leaf first).
+pub const MAX_X5C: usize = 4;
+/// The `typ` header value of a licence.
+pub const TYP: &str = "licence+jwt";
+
+/// A signature algorithm a licence may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Alg {
+    /// ECDSA with P-256 and SHA-256, signature as raw 64-byte `r‖s` (the default).
+    #[serde(rename = "ES256")]
+    Es256,
+    /// Ed25519 (RFC 8037).
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+}
+
+impl Alg {
+    /// The `alg` header value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alg::Es256 => "ES256",
+            Alg::EdDsa => "EdDSA",
+        }
+    }
+}
+
+/// Why a token could not be decoded; each maps to one verification outcome.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The token is larger than [`MAX_TOKEN_BYTES`].
+    #[error("token is {0} bytes; the limit is {MAX_TOKEN_BYTES}")]
+    TooLarge(usize),
+    /// Not three base64url segments separated by dots.
+    #[error("{0}")]
+    Structure(String),
+    /// The protected header is not a strict JSON object.
+    #[error("protected header: {0}")]
+    Header(StrictJsonError),
+    /// `alg` is missing or not a string.
+    #[error("protected header: `alg` is missing or not a string")]
+    AlgMissing,
+    /// `alg` names an algorithm this format does not allow.
+    #[error("algorithm {0:?} is not allowed (only ES256 and EdDSA)")]
+    UnsupportedAlg(String),
+    /// `typ` is missing or not `licence+jwt`.
+    #[error("protected header: `typ` must be \"licence+jwt\", found {0}")]
+    Typ(String),
+    /// `crit` is present: this format understands no extension.
+    #[error("protected header: `crit` names {0}, which this verifier does not understand")]
+    Crit(String),
+    /// A header that would bring a key from outside the validated chain.
+    #[error("protected header: `{0}` is not accepted; the signer's key comes only from `x5c`")]
+    KeySource(&'static str),
+    /// `x5c` is missing, empty, too long, or holds something that is not one DER certificate.
+    #[error("protected header: {0}")]
+    X5c(String),
+    /// The payload is not a strict JSON object.
+    #[error("payload: {0}")]
+    Payload(StrictJsonError),
+    /// The payload is a JSON object but not a licence.
+    #[error("payload: {0}")]
+    Claims(String),
+}
+
+/// A decoded, not yet verified, licence token.
+#[derive(Debug, Clone)]
+pub struct Decoded<'t> {
+    /// The algorithm named in the header.
+    pub alg: Alg,
+    /// The DER certificates from `x5c`, leaf first.
+    pub x5c: Vec<Vec<u8>>,
+    /// The protected header as JSON.
+    pub header: Map<String, Value>,
+    /// The payload.
+    pub claims: Claims,
+    /// The bytes the signature covers: `base64url(header) "." base64url(payload)`.
+    pub signing_input: &'t [u8],
+    /// The decoded signature bytes.
+    pub signature: Vec<u8>,
+}
+
+/// Header members that would let a token name its own key: refused outright.
+const KEY_SOURCE_HEADERS: [&str; 3] = ["jwk", "jku", "x5u"];
+
+fn b64url(segment: &str, what: &str) -> Result<Vec<u8>, DecodeError> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|e| DecodeError::Structure(format!("{what} is not unpadded base64url: {e}")))
+}
+
+/// Decodes a compact JWS licence without checking its signature or trusting its chain.
+///
+/// Refuses: tokens over 64 KiB; anything but three base64url segments; a header or payload
+/// that is not a JSON object or repeats a member name; `alg` other than ES256 or EdDSA;
+/// `typ` other than `licence+jwt`; any `crit`; `jwk`, `jku` and `x5u`; `x5c` missing, empty,
+/// with more than four entries, not standard padded base64, or with bytes after a certificate;
+/// a payload that is not a licence.
+pub fn decode(token: &str) -> Result<Decoded<'_>, DecodeError> {
+    // A trailing newline from a file or a pipe is not part of the token.
+    let token = token.strip_suffix('\n').unwrap_or(token);
+    let token = token.strip_suffix('\r').unwrap_or(token);
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(DecodeError::TooLarge(token.len()));
+    }
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(DecodeError::Structure(
+            "a compact JWS has exactly three dot-separated segments".into(),
+        ));
+    };
+    let header_bytes = b64url(h, "header")?;
+    let payload_bytes = b64url(p, "payload")?;
+    let signature = b64url(s, "signature")?;
+    let signing_input = &token.as_bytes()[..h.len() + 1 + p.len()];
+
+    let header = parse_object(&header_bytes).map_err(DecodeError::Header)?;
+    let alg = match header.get("alg") {
+        Some(Value::String(a)) if a == "ES256" => Alg::Es256,
+        Some(Value::String(a)) if a == "EdDSA" => Alg::EdDsa,
+        Some(Value::String(a)) => return Err(DecodeError::UnsupportedAlg(a.clone())),
+        _ => return Err(DecodeError::AlgMissing),
+    };
+    for name in KEY_SOURCE_HEADERS {
+        if header.contains_key(name) {
+            return Err(DecodeError::KeySource(name));
+        }
+    }
+    if let Some(crit) = header.get("crit") {
+        return Err(DecodeError::Crit(crit.to_string()));
+    }
+    match header.get("typ") {
+        Some(Value::String(t)) if typ_matches(t) => {}
+        Some(other) => return Err(DecodeError::Typ(other.to_string())),
+        None => return Err(DecodeError::Typ("nothing".into())),
+    }
+    let x5c = decode_x5c(header.get("x5c"))?;
+
+    let payload = parse_object(&payload_bytes).map_err(DecodeError::Payload)?;
+    let claims: Claims = serde_json::from_value(Value::Object(payload))
+        .map_err(|e| DecodeError::Claims(e.to_string()))?;
+
+    Ok(Decoded {
+        alg,
+        x5c,
+        header,
+        claims,
+        signing_input,
+        signature,
+    })
+}
+
+/// `typ` is a media type: compared without regard to case, `application/` optional (RFC 7515 §4.1.9).
+fn typ_matches(t: &str) -> bool {
+    let t = t.to_ascii_lowercase();
+    t == TYP || t.strip_prefix("application/") == Some(TYP)
+}
+
+fn decode_x5c(value: Option<&Value>) -> Result<Vec<Vec<u8>>, DecodeError> {
+    let Some(value) = value else {
+        return Err(DecodeError::X5c("`x5c` is missing".into()));
+    };
+    let Value::Array(entries) = value else {
+        return Err(DecodeError::X5c("`x5c` is not an array".into()));
+    };
+    if entries.is_empty() || entries.len() > MAX_X5C {
+        return Err(DecodeError::X5c(format!(
+            "`x5c` holds {} certificates; 1 to {MAX_X5C} are allowed",
+            entries.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let Value::String(text) = entry else {
+            return Err(DecodeError::X5c(format!("`x5c[{i}]` is not a string")));
+        };
+        let der = STANDARD.decode(text).map_err(|e| {
+            DecodeError::X5c(format!(
+                "`x5c[{i}]` is not standard padded base64 (base64url is not allowed here): {e}"
+            ))
+        })?;
+        crate::pki::cert::parse_der(&der)
+            .map_err(|e| DecodeError::X5c(format!("`x5c[{i}]`: {e}")))?;
+        out.push(der);
+    }
+    Ok(out)
+}
+
+/// The protected header this implementation writes: members in this order, nothing else.
+#[derive(Serialize)]
+struct HeaderOut {
+    alg: Alg,
+    typ: &'static str,
+    x5c: Vec<String>,
+}
+
+/// Serializes the signing input `base64url(header) "." base64url(payload)` for `claims`.
+pub fn signing_input(
+    alg: Alg,
+    x5c: &[Vec<u8>],
+    claims: &Claims,
+) -> Result<String, serde_json::Error> {
+    let header = HeaderOut {
+        alg,
+        typ: TYP,
+        x5c: x5c.iter().map(|der| STANDARD.encode(der)).collect(),
+    };
+    let header = serde_json::to_vec(&header)?;
+    let payload = serde_json::to_vec(claims)?;
+    Ok(format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    ))
+}
+
+/// Appends a signature to a signing input, giving the compact token.
+pub fn assemble(signing_input: &str, signature: &[u8]) -> String {
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}

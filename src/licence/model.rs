@@ -1,0 +1,109 @@
+//! The licence as data: the JWS payload (`Claims`) and the issuance request.
+//!
+//! The payload keeps identifiers as the strings the issuer wrote, so that a licence from a
+//! partner with a wrong check character still decodes and the verifier can report
+//! `bad_identifier` for it instead of `malformed`. [`crate::licence::verify`] parses them
+//! into the validated types of [`crate::codes`].
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A value on the licence face (照面信息): a string, a number or a boolean, nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    /// A boolean.
+    Bool(bool),
+    /// A finite JSON number.
+    Number(serde_json::Number),
+    /// A string.
+    Text(String),
+}
+
+/// The JWS payload of a licence (docs/licence-format.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claims {
+    /// The licence id (GB/T 36904 电子证照标识).
+    pub jti: String,
+    /// The issuing authority's 统一社会信用代码.
+    pub iss: String,
+    /// The holder's code: 公民身份号码 (holder type `111`) or 统一社会信用代码 (`001`).
+    pub sub: String,
+    /// Signing time, seconds since the Unix epoch.
+    pub iat: i64,
+    /// Start of validity, seconds since the Unix epoch.
+    pub nbf: i64,
+    /// End of validity (exclusive), seconds since the Unix epoch; absent means long-term (长期有效).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// The licence itself.
+    pub lic: LicenceFace,
+}
+
+/// The `lic` member of the payload: what the licence says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceFace {
+    /// The 21-character licence type code (证照类型代码).
+    pub type_code: String,
+    /// The licence type's name, e.g. 营业执照.
+    pub type_name: String,
+    /// The licence number as printed (证照编号).
+    pub number: String,
+    /// `111` for a person, `001` for an organisation.
+    pub holder_type: String,
+    /// The holder's name.
+    pub holder_name: String,
+    /// The issuing authority's name.
+    pub issuer_name: String,
+    /// The GB/T 2260 code of the issuing region.
+    pub region: String,
+    /// The licence version, three digits, `001` for the first.
+    pub version: String,
+    /// The licence face data (照面信息).
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldValue>,
+}
+
+/// The holder named in an issuance request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HolderRequest {
+    /// `111` (person) or `001` (organisation).
+    #[serde(rename = "type")]
+    pub holder_type: String,
+    /// The holder's 公民身份号码 or 统一社会信用代码.
+    pub code: String,
+    /// The holder's name.
+    pub name: String,
+}
+
+/// A request to issue a licence; the CLI and the node's API take the same body.
+///
+/// The issuer's 统一社会信用代码, name and region come from the signer certificate, never from
+/// the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuanceRequest {
+    /// The 21-character licence type code.
+    pub type_code: String,
+    /// The licence type's name.
+    pub type_name: String,
+    /// The licence number as printed; defaults to the licence serial.
+    #[serde(default)]
+    pub number: Option<String>,
+    /// Who holds the licence.
+    pub holder: HolderRequest,
+    /// Start of validity: RFC 3339 or a date (`YYYY-MM-DD`, from 00:00 China Standard Time);
+    /// defaults to the signing time.
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    /// Last day or instant of validity: RFC 3339 (exclusive) or a date (`YYYY-MM-DD`, valid
+    /// through the end of that day, China Standard Time); absent means long-term.
+    #[serde(default)]
+    pub valid_until: Option<String>,
+    /// The licence face data.
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldValue>,
+}

@@ -1,0 +1,286 @@
+//! Trust anchors, each bound to the regions it may vouch for, and chain validation.
+//!
+//! A licence names its region (`lic.region`). Its chain is first validated against only the
+//! anchors bound to that region; when that fails, once more against every anchor, so that a
+//! chain to a real anchor of the wrong region is reported as such (`issuer_mismatch`) rather
+//! than as an unknown issuer.
+//!
+//! rustls-webpki applies a required EKU to every certificate of a path. Document-signer chains
+//! are validated with the licence-signing EKU *required if present*: a CA certificate without
+//! an EKU extension passes, one whose EKU leaves licence signing out fails. That the leaf
+//! itself carries the EKU, and keyUsage digitalSignature (webpki does not read keyUsage), is
+//! checked by the verifier from [`crate::pki::cert::SignerFacts`].
+
+use crate::codes::RegionCode;
+use crate::pki::{LICENCE_SIGNING_EKU_DER, PkiError, cert::parse_der};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, TrustAnchor, UnixTime};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+use webpki::{
+    CertRevocationList, EndEntityCert, ExpirationPolicy, KeyUsage, OwnedCertRevocationList,
+    RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
+};
+
+/// Signature algorithms accepted on certificates and CRLs in a signer's chain.
+static CHAIN_ALGS: &[&dyn rustls_pki_types::SignatureVerificationAlgorithm] = &[
+    webpki::ring::ECDSA_P256_SHA256,
+    webpki::ring::ECDSA_P256_SHA384,
+    webpki::ring::ECDSA_P384_SHA256,
+    webpki::ring::ECDSA_P384_SHA384,
+    webpki::ring::ED25519,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
+    webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+];
+
+/// One trust anchor: a licence root CA and the regions it may vouch for.
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    /// The anchor's subject, for reports.
+    pub subject: String,
+    /// The regions this anchor may vouch for.
+    pub regions: BTreeSet<RegionCode>,
+    anchor: TrustAnchor<'static>,
+}
+
+/// The result of validating a signer's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainVerdict {
+    /// A path to an anchor bound to the licence's region.
+    Trusted {
+        /// The anchor's subject.
+        anchor: String,
+    },
+    /// A path exists, but only to anchors not bound to the licence's region.
+    NotBoundToRegion {
+        /// The anchor's subject.
+        anchor: String,
+        /// The regions that anchor is bound to.
+        anchor_regions: Vec<String>,
+    },
+    /// No valid path to any anchor.
+    Untrusted(String),
+}
+
+/// Trust anchors bound to regions, and the CRLs to honour.
+#[derive(Debug, Default)]
+pub struct TrustStore {
+    anchors: Vec<Anchor>,
+    by_region: BTreeMap<RegionCode, Vec<TrustAnchor<'static>>>,
+    all: Vec<TrustAnchor<'static>>,
+    crls: Vec<CertRevocationList<'static>>,
+}
+
+impl TrustStore {
+    /// An empty store: it trusts nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The anchors, in the order they were added.
+    pub fn anchors(&self) -> &[Anchor] {
+        &self.anchors
+    }
+
+    /// Adds every certificate in `pem` as an anchor bound to `regions`.
+    ///
+    /// Refuses PEM without certificates, an empty region list, and certificates that are not
+    /// CA certificates (a leaf made an anchor would vouch for itself).
+    pub fn add_pem(
+        &mut self,
+        pem: &[u8],
+        regions: &[RegionCode],
+        what: &str,
+    ) -> Result<usize, PkiError> {
+        if regions.is_empty() {
+            return Err(PkiError::Certificate {
+                what: what.into(),
+                detail: "a trust anchor must be bound to at least one region".into(),
+            });
+        }
+        let certs = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PkiError::Pem {
+                what: what.into(),
+                detail: e.to_string(),
+            })?;
+        if certs.is_empty() {
+            return Err(PkiError::Pem {
+                what: what.into(),
+                detail: "no CERTIFICATE block".into(),
+            });
+        }
+        for der in &certs {
+            self.add_der(der, regions, what)?;
+        }
+        Ok(certs.len())
+    }
+
+    /// Adds one DER certificate as an anchor bound to `regions`.
+    pub fn add_der(
+        &mut self,
+        der: &[u8],
+        regions: &[RegionCode],
+        what: &str,
+    ) -> Result<(), PkiError> {
+        let bad = |detail: String| PkiError::Certificate {
+            what: what.into(),
+            detail,
+        };
+        let cert = parse_der(der)?;
+        if !cert.is_ca() {
+            return Err(bad(
+                "not a CA certificate (basicConstraints cA is not set)".into()
+            ));
+        }
+        let subject = cert.subject().to_string();
+        let der = CertificateDer::from(der.to_vec());
+        let anchor = webpki::anchor_from_trusted_cert(&der)
+            .map_err(|e| bad(format!("cannot be a trust anchor: {e:?}")))?
+            .to_owned();
+        for region in regions {
+            self.by_region
+                .entry(*region)
+                .or_default()
+                .push(anchor.clone());
+        }
+        self.all.push(anchor.clone());
+        self.anchors.push(Anchor {
+            subject,
+            regions: regions.iter().copied().collect(),
+            anchor,
+        });
+        Ok(())
+    }
+
+    /// Adds every CRL in `pem`. A CRL is used for the certificates its issuer signed, once its
+    /// signature checks out against that issuer.
+    pub fn add_crl_pem(&mut self, pem: &[u8], what: &str) -> Result<usize, PkiError> {
+        let crls = CertificateRevocationListDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PkiError::Pem {
+                what: what.into(),
+                detail: e.to_string(),
+            })?;
+        if crls.is_empty() {
+            return Err(PkiError::Pem {
+                what: what.into(),
+                detail: "no X509 CRL block".into(),
+            });
+        }
+        for der in &crls {
+            let crl =
+                OwnedCertRevocationList::from_der(der).map_err(|e| PkiError::Certificate {
+                    what: what.into(),
+                    detail: format!("not a usable CRL: {e:?}"),
+                })?;
+            self.crls.push(crl.into());
+        }
+        Ok(crls.len())
+    }
+
+    /// Validates `chain` (DER, leaf first) at `time` (seconds since the Unix epoch) for
+    /// licence signing in `region`.
+    ///
+    /// `region` is `None` when the licence's region is not a valid code: the chain is then
+    /// checked against every anchor and can at best be `NotBoundToRegion`.
+    pub fn validate(
+        &self,
+        chain: &[Vec<u8>],
+        region: Option<&RegionCode>,
+        time: i64,
+    ) -> ChainVerdict {
+        let Some((leaf, rest)) = chain.split_first() else {
+            return ChainVerdict::Untrusted("no certificate".into());
+        };
+        let Ok(secs) = u64::try_from(time) else {
+            return ChainVerdict::Untrusted("signing time is before 1970".into());
+        };
+        let time = UnixTime::since_unix_epoch(Duration::from_secs(secs));
+        let leaf = CertificateDer::from(leaf.as_slice());
+        let ee = match EndEntityCert::try_from(&leaf) {
+            Ok(ee) => ee,
+            Err(e) => return ChainVerdict::Untrusted(describe(&e)),
+        };
+        let intermediates: Vec<CertificateDer<'_>> = rest
+            .iter()
+            .map(|d| CertificateDer::from(d.as_slice()))
+            .collect();
+        let crl_refs: Vec<&CertRevocationList<'_>> = self.crls.iter().collect();
+        let path_to = |anchors: &[TrustAnchor<'static>]| {
+            let revocation = RevocationOptionsBuilder::new(&crl_refs).ok().map(|b| {
+                b.with_depth(RevocationCheckDepth::Chain)
+                    .with_status_policy(UnknownStatusPolicy::Allow)
+                    .with_expiration_policy(ExpirationPolicy::Ignore)
+                    .build()
+            });
+            ee.verify_for_usage(
+                CHAIN_ALGS,
+                anchors,
+                &intermediates,
+                time,
+                KeyUsage::required_if_present(LICENCE_SIGNING_EKU_DER),
+                revocation,
+                None,
+            )
+            .map(|path| self.describe_anchor(path.anchor()))
+        };
+        let bound = region
+            .and_then(|r| self.by_region.get(r))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let first_error = match path_to(bound) {
+            Ok((anchor, _)) => return ChainVerdict::Trusted { anchor },
+            Err(e) => e,
+        };
+        match path_to(&self.all) {
+            Ok((anchor, anchor_regions)) => ChainVerdict::NotBoundToRegion {
+                anchor,
+                anchor_regions,
+            },
+            // With no anchor for the region, the error against all anchors says more.
+            Err(e) if bound.is_empty() => ChainVerdict::Untrusted(describe(&e)),
+            Err(_) => ChainVerdict::Untrusted(describe(&first_error)),
+        }
+    }
+
+    fn describe_anchor(&self, ta: &TrustAnchor<'_>) -> (String, Vec<String>) {
+        self.anchors
+            .iter()
+            .find(|a| {
+                a.anchor.subject == ta.subject
+                    && a.anchor.subject_public_key_info == ta.subject_public_key_info
+            })
+            .map(|a| {
+                (
+                    a.subject.clone(),
+                    a.regions.iter().map(|r| r.to_string()).collect(),
+                )
+            })
+            .unwrap_or_else(|| ("(unknown anchor)".into(), Vec::new()))
+    }
+}
+
+/// Says what a webpki error means for a document signer.
+fn describe(e: &webpki::Error) -> String {
+    use webpki::Error as E;
+    match e {
+        E::UnknownIssuer => "no path to a trust anchor".into(),
+        E::CertRevoked => "a certificate in the chain is revoked by its CRL".into(),
+        E::CertExpired { .. } => {
+            "a certificate in the chain had expired at the signing time".into()
+        }
+        E::CertNotValidYet { .. } => {
+            "a certificate in the chain was not yet valid at the signing time".into()
+        }
+        E::RequiredEkuNotFoundContext(_) => {
+            "a certificate in the chain has an extendedKeyUsage without licence signing".into()
+        }
+        E::CaUsedAsEndEntity => "the signer certificate is a CA certificate".into(),
+        other => format!("chain validation failed: {other:?}"),
+    }
+}
