@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on failure by design
 //! The demo PKI, end to end: `generate_demo` writes real files into a temporary directory, and
 //! these tests read them back with x509-parser (profile checks), rustls-webpki (path validation,
-//! the validator the node uses), and, where installed, the openssl command line (an
+//! the validator the node uses), and the openssl command line (an
 //! implementation nobody here wrote).
 
 use std::fs;
@@ -632,13 +632,13 @@ fn generate_demo_refuses_to_overwrite_unless_asked() {
 }
 
 /// Known-answer check with an implementation nobody here wrote: openssl verifies the chains and
-/// CRL signatures and prints the licence EKU in dotted form. Skipped when `openssl` is absent.
+/// CRL signatures and prints the licence EKU in dotted form. `.ci/setup` installs openssl.
 #[test]
 fn openssl_agrees() {
-    if Command::new("openssl").arg("version").output().is_err() {
-        eprintln!("openssl not found; skipping the openssl cross-check");
-        return;
-    }
+    assert!(
+        Command::new("openssl").arg("version").output().is_ok(),
+        "the openssl command line is needed for this cross-check: run .ci/setup (apt-get install openssl)"
+    );
     let (dir, _) = demo();
     let openssl = |args: &[&str], cwd: &Path| {
         let out = Command::new("openssl")

@@ -326,6 +326,12 @@ fn regenerate() {
     let mut h = header("ES256", &ta.chain);
     h["x5c"] = json!([format!("{}AAAA", STANDARD.encode(&ta.chain[0]))]);
     write("malformed.x5c-base64-trailing-junk", &raw(&ta.key, &h, &p));
+    let mut h = header("ES256", &ta.chain);
+    h["x5c"] = json!([STANDARD.encode([0x30, 0x03, 0x02, 0x01, 0x00])]);
+    write(
+        "malformed.x5c-der-but-not-a-certificate",
+        &raw(&ta.key, &h, &p),
+    );
     let root_der = der(ta.ca.cert_pem());
     let five = vec![
         ta.chain[0].clone(),
@@ -379,6 +385,24 @@ fn regenerate() {
     write(
         "malformed.payload-null-field",
         &raw(&ta.key, &h, &serde_json::to_vec(&null_field).unwrap()),
+    );
+    let mut exp_null: Value = serde_json::from_slice(&p).unwrap();
+    exp_null["exp"] = Value::Null;
+    write(
+        "malformed.payload-exp-null",
+        &raw(&ta.key, &h, &serde_json::to_vec(&exp_null).unwrap()),
+    );
+    let mut no_fields: Value = serde_json::from_slice(&p).unwrap();
+    no_fields["lic"].as_object_mut().unwrap().remove("fields");
+    write(
+        "malformed.payload-fields-missing",
+        &raw(&ta.key, &h, &serde_json::to_vec(&no_fields).unwrap()),
+    );
+    let mut float_iat: Value = serde_json::from_slice(&p).unwrap();
+    float_iat["iat"] = json!(1.5);
+    write(
+        "malformed.payload-iat-not-integer",
+        &raw(&ta.key, &h, &serde_json::to_vec(&float_iat).unwrap()),
     );
     let mut big = base.clone();
     big.lic

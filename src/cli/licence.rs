@@ -85,8 +85,12 @@ fn issue(cert: &Path, key: &Path, chain: Option<&Path>, input: &Path) -> Result<
     let body = read_input(input)?;
     // Strict parse first: duplicate member names are refused, as in licences.
     let object = parse_object(&body).map_err(|e| Failure::No(format!("request: {e}")))?;
-    let req: IssuanceRequest = serde_json::from_value(Value::Object(object))
-        .map_err(|e| Failure::No(format!("request: {e}")))?;
+    let req: IssuanceRequest = serde_json::from_value(Value::Object(object)).map_err(|e| {
+        Failure::No(format!(
+            "request: {}",
+            crate::codes::redact_id_numbers(&e.to_string())
+        ))
+    })?;
     let issued = signer
         .issue(&req, now())
         .map_err(|e| Failure::No(e.to_string()))?;

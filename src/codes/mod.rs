@@ -51,3 +51,68 @@ macro_rules! string_serde {
     };
 }
 use string_serde;
+
+/// Masks a holder code for logs and `Debug`: the first 6 and last 4 characters stay, the rest
+/// become `*` (codes of 10 characters or fewer are masked whole).
+pub fn mask(code: &str) -> String {
+    let chars: Vec<char> = code.chars().collect();
+    if chars.len() <= 10 {
+        return "*".repeat(chars.len());
+    }
+    let mut out: String = chars[..6].iter().collect();
+    out.push_str(&"*".repeat(chars.len() - 10));
+    out.extend(&chars[chars.len() - 4..]);
+    out
+}
+
+/// Replaces every run of 15 or more characters from `0-9Xx` in `text` (the shape of a 居民身份证号,
+/// old or new) with `<redacted>`, so messages that quote input (serde's, for example) cannot
+/// carry a resident ID number into a report or a log.
+pub fn redact_id_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().count() >= 15 {
+            out.push_str("<redacted>");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() || c == 'X' || c == 'x' {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod privacy_tests {
+    use super::*;
+
+    #[test]
+    fn mask_keeps_only_the_ends() {
+        assert_eq!(mask("11010519491231002X"), "110105********002X");
+        assert_eq!(mask("short"), "*****");
+    }
+
+    #[test]
+    fn redaction_removes_id_shaped_runs_only() {
+        assert_eq!(
+            redact_id_numbers(
+                "invalid type: integer `110105194912310021`, expected a string at line 1 column 40"
+            ),
+            "invalid type: integer `<redacted>`, expected a string at line 1 column 40"
+        );
+        assert_eq!(redact_id_numbers("11010519491231002X"), "<redacted>");
+        assert_eq!(
+            redact_id_numbers("line 12 column 345"),
+            "line 12 column 345"
+        );
+    }
+}

@@ -95,10 +95,10 @@ pub enum StrictJsonError {
 /// anything after the object but white space.
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, StrictJsonError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let StrictValue(value) =
-        StrictValue::deserialize(&mut de).map_err(|e| StrictJsonError::Syntax(e.to_string()))?;
+    let StrictValue(value) = StrictValue::deserialize(&mut de)
+        .map_err(|e| StrictJsonError::Syntax(crate::codes::redact_id_numbers(&e.to_string())))?;
     de.end()
-        .map_err(|e| StrictJsonError::Syntax(e.to_string()))?;
+        .map_err(|e| StrictJsonError::Syntax(crate::codes::redact_id_numbers(&e.to_string())))?;
     match value {
         Value::Object(map) => Ok(map),
         Value::Array(_) => Err(StrictJsonError::NotAnObject("an array")),

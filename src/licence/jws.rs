@@ -4,12 +4,13 @@
 //! but it checks no signature and trusts no certificate: that is
 //! [`crate::licence::verify`]'s job. [`encode`] is the signing side.
 
+use crate::codes::redact_id_numbers;
 use crate::licence::json::{StrictJsonError, parse_object};
 use crate::licence::model::Claims;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The largest token accepted, in bytes (64 KiB).
 pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
@@ -85,8 +86,6 @@ pub struct Decoded<'t> {
     pub alg: Alg,
     /// The DER certificates from `x5c`, leaf first.
     pub x5c: Vec<Vec<u8>>,
-    /// The protected header as JSON.
-    pub header: Map<String, Value>,
     /// The payload.
     pub claims: Claims,
     /// The bytes the signature covers: `base64url(header) "." base64url(payload)`.
@@ -109,8 +108,9 @@ fn b64url(segment: &str, what: &str) -> Result<Vec<u8>, DecodeError> {
 /// Refuses: tokens over 64 KiB; anything but three base64url segments; a header or payload
 /// that is not a JSON object or repeats a member name; `alg` other than ES256 or EdDSA;
 /// `typ` other than `licence+jwt`; any `crit`; `jwk`, `jku` and `x5u`; `x5c` missing, empty,
-/// with more than four entries, not standard padded base64, or with bytes after a certificate;
-/// a payload that is not a licence.
+/// with more than four entries, not standard padded base64, or not framed as one DER SEQUENCE
+/// each (bytes after a certificate); a payload that is not a licence. The certificates inside
+/// are parsed by the verifier.
 pub fn decode(token: &str) -> Result<Decoded<'_>, DecodeError> {
     // A trailing newline from a file or a pipe is not part of the token.
     let token = token.strip_suffix('\n').unwrap_or(token);
@@ -154,13 +154,13 @@ pub fn decode(token: &str) -> Result<Decoded<'_>, DecodeError> {
     let x5c = decode_x5c(header.get("x5c"))?;
 
     let payload = parse_object(&payload_bytes).map_err(DecodeError::Payload)?;
+    // serde quotes offending values; a holder's ID number must not travel into a report.
     let claims: Claims = serde_json::from_value(Value::Object(payload))
-        .map_err(|e| DecodeError::Claims(e.to_string()))?;
+        .map_err(|e| DecodeError::Claims(redact_id_numbers(&e.to_string())))?;
 
     Ok(Decoded {
         alg,
         x5c,
-        header,
         claims,
         signing_input,
         signature,
@@ -196,11 +196,49 @@ fn decode_x5c(value: Option<&Value>) -> Result<Vec<Vec<u8>>, DecodeError> {
                 "`x5c[{i}]` is not standard padded base64 (base64url is not allowed here): {e}"
             ))
         })?;
-        crate::pki::cert::parse_der(&der)
-            .map_err(|e| DecodeError::X5c(format!("`x5c[{i}]`: {e}")))?;
+        check_der_framing(&der).map_err(|e| DecodeError::X5c(format!("`x5c[{i}]`: {e}")))?;
         out.push(der);
     }
     Ok(out)
+}
+
+/// Checks that `der` is exactly one DER SEQUENCE: tag, definite length, and no byte after it.
+///
+/// This is all `decode` checks of a certificate; the verifier parses it in full the first time
+/// it sees the chain (and caches the result by fingerprint), so a hot path pays for the framing
+/// only.
+pub fn check_der_framing(der: &[u8]) -> Result<(), String> {
+    let (&tag, rest) = der.split_first().ok_or("empty")?;
+    if tag != 0x30 {
+        return Err("not a DER certificate (no SEQUENCE)".into());
+    }
+    let (&first, rest) = rest.split_first().ok_or("truncated length")?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return Err("not a DER certificate (bad length)".into());
+        }
+        let (bytes, rest) = rest.split_at(n);
+        if bytes[0] == 0 {
+            return Err("not DER (length not minimal)".into());
+        }
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        if len < 0x80 {
+            return Err("not DER (length not minimal)".into());
+        }
+        (len, rest)
+    };
+    match rest.len().cmp(&len) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Less => Err("truncated certificate".into()),
+        std::cmp::Ordering::Greater => {
+            Err(format!("{} bytes after the certificate", rest.len() - len))
+        }
+    }
 }
 
 /// The protected header this implementation writes: members in this order, nothing else.
@@ -234,4 +272,37 @@ pub fn signing_input(
 /// Appends a signature to a signing input, giving the compact token.
 pub fn assemble(signing_input: &str, signature: &[u8]) -> String {
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_framing_accepts_exactly_one_sequence() {
+        assert_eq!(check_der_framing(&[0x30, 0x00]), Ok(()));
+        assert_eq!(check_der_framing(&[0x30, 0x01, 0x05]), Ok(()));
+        let long = [&[0x30, 0x81, 0x80][..], &[0u8; 0x80]].concat();
+        assert_eq!(check_der_framing(&long), Ok(()));
+    }
+
+    #[test]
+    fn der_framing_refuses_junk_truncation_and_non_der_lengths() {
+        assert!(check_der_framing(&[]).is_err());
+        assert!(check_der_framing(&[0x31, 0x00]).is_err());
+        assert!(check_der_framing(&[0x30]).is_err());
+        assert_eq!(
+            check_der_framing(&[0x30, 0x00, 0x00]),
+            Err("1 bytes after the certificate".into())
+        );
+        assert_eq!(
+            check_der_framing(&[0x30, 0x02, 0x00]),
+            Err("truncated certificate".into())
+        );
+        // Long form for a short length, a leading zero, indefinite length, over 4 length bytes.
+        assert!(check_der_framing(&[0x30, 0x81, 0x01, 0x00]).is_err());
+        assert!(check_der_framing(&[0x30, 0x82, 0x00, 0x80]).is_err());
+        assert!(check_der_framing(&[0x30, 0x80, 0x00, 0x00]).is_err());
+        assert!(check_der_framing(&[0x30, 0x85, 1, 0, 0, 0, 0]).is_err());
+    }
 }

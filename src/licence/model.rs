@@ -21,7 +21,9 @@ pub enum FieldValue {
 }
 
 /// The JWS payload of a licence (docs/licence-format.md).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` masks `sub`: a person's 公民身份号码 never reaches a log through it.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Claims {
     /// The licence id (GB/T 36904 电子证照标识).
@@ -35,7 +37,12 @@ pub struct Claims {
     /// Start of validity, seconds since the Unix epoch.
     pub nbf: i64,
     /// End of validity (exclusive), seconds since the Unix epoch; absent means long-term (长期有效).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `null` is refused: the format says absent, and a verifier must not guess.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_integer"
+    )]
     pub exp: Option<i64>,
     /// The licence itself.
     pub lic: LicenceFace,
@@ -61,13 +68,31 @@ pub struct LicenceFace {
     pub region: String,
     /// The licence version, three digits, `001` for the first.
     pub version: String,
-    /// The licence face data (照面信息).
-    #[serde(default)]
+    /// The licence face data (照面信息), possibly empty but always present.
     pub fields: BTreeMap<String, FieldValue>,
 }
 
-/// The holder named in an issuance request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Deserializes a member that, when present, must be an integer (not `null`).
+fn present_integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    i64::deserialize(d).map(Some)
+}
+
+impl std::fmt::Debug for Claims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claims")
+            .field("jti", &self.jti)
+            .field("iss", &self.iss)
+            .field("sub", &crate::codes::mask(&self.sub))
+            .field("iat", &self.iat)
+            .field("nbf", &self.nbf)
+            .field("exp", &self.exp)
+            .field("lic", &self.lic)
+            .finish()
+    }
+}
+
+/// The holder named in an issuance request; `Debug` masks the code.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HolderRequest {
     /// `111` (person) or `001` (organisation).
@@ -77,6 +102,16 @@ pub struct HolderRequest {
     pub code: String,
     /// The holder's name.
     pub name: String,
+}
+
+impl std::fmt::Debug for HolderRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HolderRequest")
+            .field("holder_type", &self.holder_type)
+            .field("code", &crate::codes::mask(&self.code))
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 /// A request to issue a licence; the CLI and the node's API take the same body.

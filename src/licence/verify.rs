@@ -3,7 +3,7 @@
 //! The order of work: the token is decoded strictly ([`crate::licence::jws::decode`]); a
 //! token that cannot be decoded ends there as `malformed` or `unsupported_algorithm`. Then
 //! every remaining check runs and is reported, and the outcome is the first failure in this
-//! order: `bad_signature`, `untrusted_issuer`, `bad_identifier`, `issuer_mismatch`,
+//! order: `malformed` (an `x5c` entry framed as DER but not a certificate), `bad_signature`, `untrusted_issuer`, `bad_identifier`, `issuer_mismatch`,
 //! `not_yet_valid`, `expired`. Live status (revoked, suspended, superseded) is the node's
 //! business; the report keeps its place as `status: "not_checked"`.
 //!
@@ -27,6 +27,8 @@ use std::sync::{Arc, RwLock};
 pub const MAX_CLOCK_SKEW: i64 = 300;
 /// Chains kept in the validation cache before it is emptied.
 const CACHE_LIMIT: usize = 4096;
+/// Path verdicts kept per chain (one per region asked for) before they are emptied.
+const PATHS_PER_CHAIN_LIMIT: usize = 64;
 
 /// The one outcome of a verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -205,6 +207,7 @@ impl Verifier {
         self.check_decoded(&decoded, at, &mut r);
         r.licence = Some(decoded.claims);
         r.outcome = [
+            Outcome::Malformed,
             Outcome::BadSignature,
             Outcome::UntrustedIssuer,
             Outcome::BadIdentifier,
@@ -221,18 +224,22 @@ impl Verifier {
     fn check_decoded(&self, d: &Decoded<'_>, at: i64, r: &mut Report) {
         let claims = &d.claims;
         let ids = check_identifiers(claims, at, r);
-        let chain = match self.chain(&d.x5c) {
+        let (chain, new_fingerprint) = match self.chain(&d.x5c) {
             Ok(c) => c,
             Err(detail) => {
-                r.checks
-                    .push(fail("signer", Outcome::UntrustedIssuer, detail));
+                r.checks.push(fail("x5c", Outcome::Malformed, detail));
                 check_validity(claims, at, r);
                 return;
             }
         };
         let facts = &chain.facts;
         r.signer = Some(facts.subject.clone());
-        r.checks.push(check_signature(d, &facts.key));
+        let signature = check_signature(d, &facts.key);
+        let signature_ok = signature.ok;
+        r.checks.push(signature);
+        if let (true, Some(fp)) = (signature_ok, new_fingerprint) {
+            self.remember(fp, &chain);
+        }
 
         // The signer certificate must be fit for licence signing.
         r.checks.push(if facts.self_signed {
@@ -284,7 +291,13 @@ impl Verifier {
         });
 
         // A path to an anchor at the signing time, and that anchor's region binding.
-        let verdict = self.path(&chain, &d.x5c, ids.region.as_ref(), claims.iat);
+        // Path building costs more than anything else here and fills the cache: a token whose
+        // signature fails gets neither.
+        let verdict = if signature_ok {
+            self.path(&chain, &d.x5c, ids.region.as_ref(), claims.iat)
+        } else {
+            ChainVerdict::Untrusted("not checked: the signature does not verify".into())
+        };
         match verdict {
             ChainVerdict::Trusted { anchor } => {
                 r.checks.push(pass(
@@ -362,11 +375,12 @@ impl Verifier {
         check_validity(claims, at, r);
     }
 
-    /// The cached facts of a chain, parsed on first sight.
-    fn chain(&self, x5c: &[Vec<u8>]) -> Result<Arc<CachedChain>, String> {
+    /// The facts of a chain: from the cache, or parsed now (with the fingerprint to remember
+    /// them under, which [`Self::remember`] does only for a chain that signed something).
+    fn chain(&self, x5c: &[Vec<u8>]) -> Result<(Arc<CachedChain>, Option<[u8; 32]>), String> {
         let fp = fingerprint(x5c);
         if let Some(hit) = self.cache.read().ok().and_then(|c| c.get(&fp).cloned()) {
-            return Ok(hit);
+            return Ok((hit, None));
         }
         let leaf = x5c.first().ok_or("x5c is empty")?;
         let facts = signer_facts(leaf).map_err(|e| e.to_string())?;
@@ -376,13 +390,17 @@ impl Verifier {
             window,
             paths: RwLock::new(HashMap::new()),
         });
+        Ok((entry, Some(fp)))
+    }
+
+    /// Keeps a chain seen for the first time, once a signature under it has verified.
+    fn remember(&self, fp: [u8; 32], entry: &Arc<CachedChain>) {
         if let Ok(mut cache) = self.cache.write() {
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();
             }
             cache.insert(fp, entry.clone());
         }
-        Ok(entry)
     }
 
     /// The path verdict for `chain` at signing time `iat`, from the cache when it applies.
@@ -404,6 +422,9 @@ impl Verifier {
         // A found path holds for every time in the window; a failure may depend on the time.
         if in_window && !matches!(verdict, ChainVerdict::Untrusted(_)) {
             if let Ok(mut p) = chain.paths.write() {
+                if p.len() >= PATHS_PER_CHAIN_LIMIT {
+                    p.clear();
+                }
                 p.insert(key, verdict.clone());
             }
         }

@@ -73,6 +73,8 @@ pub struct TrustStore {
     by_region: BTreeMap<RegionCode, Vec<TrustAnchor<'static>>>,
     all: Vec<TrustAnchor<'static>>,
     crls: Vec<CertRevocationList<'static>>,
+    /// The raw issuer name of each CRL in `crls`, in the same order.
+    crl_issuers: Vec<Vec<u8>>,
 }
 
 impl TrustStore {
@@ -159,6 +161,9 @@ impl TrustStore {
 
     /// Adds every CRL in `pem`. A CRL is used for the certificates its issuer signed, once its
     /// signature checks out against that issuer.
+    ///
+    /// Refuses a second CRL from an issuer that already has one: path validation would use
+    /// only the first, so a newer CRL loaded after an older one would be silently ignored.
     pub fn add_crl_pem(&mut self, pem: &[u8], what: &str) -> Result<usize, PkiError> {
         let crls = CertificateRevocationListDer::pem_slice_iter(pem)
             .collect::<Result<Vec<_>, _>>()
@@ -173,12 +178,24 @@ impl TrustStore {
             });
         }
         for der in &crls {
-            let crl =
-                OwnedCertRevocationList::from_der(der).map_err(|e| PkiError::Certificate {
-                    what: what.into(),
-                    detail: format!("not a usable CRL: {e:?}"),
-                })?;
+            let bad = |detail: String| PkiError::Certificate {
+                what: what.into(),
+                detail,
+            };
+            let issuer = match x509_parser::parse_x509_crl(der) {
+                Ok(([], crl)) => crl.issuer().as_raw().to_vec(),
+                Ok(_) => return Err(bad("bytes after the CRL".into())),
+                Err(e) => return Err(bad(format!("not a CRL: {e}"))),
+            };
+            if self.crl_issuers.contains(&issuer) {
+                return Err(bad(
+                    "a CRL from the same issuer is already loaded; give only the newest".into(),
+                ));
+            }
+            let crl = OwnedCertRevocationList::from_der(der)
+                .map_err(|e| bad(format!("not a usable CRL: {e:?}")))?;
             self.crls.push(crl.into());
+            self.crl_issuers.push(issuer);
         }
         Ok(crls.len())
     }
