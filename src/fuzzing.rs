@@ -104,9 +104,11 @@ fn fuzz_verifier() -> Result<Verifier, String> {
 /// - the outcome is `valid` exactly when every check passed, and otherwise it is the
 ///   `fails_as` of a failed check, and no failed check yields an earlier outcome in the
 ///   verifier's order;
-/// - `decode` fails exactly when the outcome is `malformed` or `unsupported_algorithm`
-///   (the latter exactly for a refused `alg`); then the report holds one failed check and no
-///   licence; when it succeeds the report carries the decoded claims;
+/// - when `decode` fails the outcome is `unsupported_algorithm` for a refused `alg` and
+///   `malformed` otherwise, and the report holds that one failed check, no licence and no
+///   signer; when it succeeds the report carries the decoded claims, the outcome is never
+///   `unsupported_algorithm`, and `malformed` only from the `x5c` check (an entry framed as
+///   DER that is not a certificate);
 /// - a `valid` licence has a signer, names region 370900, and is in force at the instant;
 /// - verifying the same token again (now with the chain cache warm) gives the same report;
 /// - the report serializes to JSON whose `outcome` is the outcome's stable name.
@@ -114,7 +116,8 @@ fn fuzz_verifier() -> Result<Verifier, String> {
 /// Never panics otherwise. The embedded root failing to load is also a panic: it is a bug.
 pub fn fuzz_licence(data: &[u8]) {
     /// The order in which the verifier picks the outcome among failed checks.
-    const ORDER: [Outcome; 6] = [
+    const ORDER: [Outcome; 7] = [
+        Outcome::Malformed,
         Outcome::BadSignature,
         Outcome::UntrustedIssuer,
         Outcome::BadIdentifier,
@@ -166,6 +169,14 @@ pub fn fuzz_licence(data: &[u8]) {
                 rank(outcome).is_some() || outcome == Outcome::Valid,
                 "decoded, yet outcome {outcome:?}"
             );
+            if outcome == Outcome::Malformed {
+                assert!(
+                    failed
+                        .iter()
+                        .all(|c| c.fails_as != Outcome::Malformed || c.check == "x5c"),
+                    "decoded, yet malformed by {failed:?}"
+                );
+            }
             assert_eq!(report.licence.as_ref(), Some(&d.claims));
             // No failed check yields an outcome that comes before the one reported.
             if let Some(r) = rank(outcome) {

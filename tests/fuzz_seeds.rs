@@ -28,8 +28,23 @@ fn replay(target: &str, body: fn(&[u8])) -> usize {
 #[test]
 fn licence_seeds() {
     let n = replay("licence", fuzz_licence);
-    // 67 licence fixtures and 12 hand-made oddities.
-    assert!(n >= 79, "only {n} licence seeds: the corpus went missing");
+    // 71 licence fixtures and 12 hand-made oddities (`odd.*`).
+    assert!(n >= 83, "only {n} licence seeds: the corpus went missing");
+}
+
+#[test]
+fn every_licence_fixture_is_a_licence_seed() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let corpus = root.join("fuzz/corpus/licence");
+    let missing: Vec<String> = std::fs::read_dir(root.join("fixtures/licences"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".jws") && !corpus.join(name).is_file())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "copy these fixtures into fuzz/corpus/licence/: {missing:?}"
+    );
 }
 
 #[test]

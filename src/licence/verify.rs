@@ -3,8 +3,9 @@
 //! The order of work: the token is decoded strictly ([`crate::licence::jws::decode`]); a
 //! token that cannot be decoded ends there as `malformed` or `unsupported_algorithm`. Then
 //! every remaining check runs and is reported, and the outcome is the first failure in this
-//! order: `malformed` (an `x5c` entry framed as DER but not a certificate), `bad_signature`, `untrusted_issuer`, `bad_identifier`, `issuer_mismatch`,
-//! `not_yet_valid`, `expired`. Live status (revoked, suspended, superseded) is the node's
+//! order: `malformed` (an `x5c` entry framed as DER but not a certificate), `bad_signature`,
+//! `untrusted_issuer`, `bad_identifier`, `issuer_mismatch`, `not_yet_valid`, `expired`.
+//! Live status (revoked, suspended, superseded) is the node's
 //! business; the report keeps its place as `status: "not_checked"`.
 //!
 //! Chain validation is cached by the SHA-256 fingerprint of the `x5c` chain: a cached path is
