@@ -194,8 +194,12 @@ fn regenerate() {
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
     std::fs::create_dir_all(&pki).unwrap();
+    // Every fixture is also a seed of the `licence` fuzz target.
+    let corpus = root().join("fuzz/corpus/licence");
     let write = |name: &str, token: &str| {
-        std::fs::write(out.join(format!("{name}.jws")), format!("{token}\n")).unwrap();
+        let text = format!("{token}\n");
+        std::fs::write(out.join(format!("{name}.jws")), &text).unwrap();
+        std::fs::write(corpus.join(format!("{name}.jws")), &text).unwrap();
     };
     let regions: Vec<Region> = REGIONS.iter().map(|r| load(r)).collect();
     let ta = &regions[0]; // 370900 泰安市
