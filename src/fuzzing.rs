@@ -115,17 +115,7 @@ fn fuzz_verifier() -> Result<Verifier, String> {
 ///
 /// Never panics otherwise. The embedded root failing to load is also a panic: it is a bug.
 pub fn fuzz_licence(data: &[u8]) {
-    /// The order in which the verifier picks the outcome among failed checks.
-    const ORDER: [Outcome; 7] = [
-        Outcome::Malformed,
-        Outcome::BadSignature,
-        Outcome::UntrustedIssuer,
-        Outcome::BadIdentifier,
-        Outcome::IssuerMismatch,
-        Outcome::NotYetValid,
-        Outcome::Expired,
-    ];
-    let rank = |o: Outcome| ORDER.iter().position(|x| *x == o);
+    let rank = |o: Outcome| Outcome::PRECEDENCE.iter().position(|x| *x == o);
 
     let verifier = match FUZZ_VERIFIER.get_or_init(fuzz_verifier) {
         Ok(v) => v,

@@ -89,3 +89,20 @@ fn the_eku_oid_on_the_page_is_the_one_in_the_code() {
     assert!(doc.contains(zhengzhao::pki::LICENCE_SIGNING_EKU_OID));
     assert!(doc.contains(&hex::encode(zhengzhao::pki::LICENCE_SIGNING_EKU_DER)));
 }
+
+#[test]
+fn the_outcome_precedence_on_the_page_is_the_one_in_the_code() {
+    let order: Vec<&str> = Outcome::PRECEDENCE.iter().map(|o| o.as_str()).collect();
+    let page = doc().split_whitespace().collect::<Vec<_>>().join(" ");
+    let written = order.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>();
+    // The page names them in this order in its precedence sentence.
+    let mut at = page
+        .find("first failure in the order of the table above")
+        .unwrap();
+    for name in &written {
+        let found = page[at..]
+            .find(name.as_str())
+            .unwrap_or_else(|| panic!("{name} out of order"));
+        at += found + name.len();
+    }
+}

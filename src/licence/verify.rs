@@ -72,6 +72,18 @@ impl Outcome {
         }
     }
 
+    /// The order in which a failure decides the outcome once a token has decoded: the first
+    /// of these that some failed check yields is the outcome (docs/licence-format.md).
+    pub const PRECEDENCE: [Outcome; 7] = [
+        Outcome::Malformed,
+        Outcome::BadSignature,
+        Outcome::UntrustedIssuer,
+        Outcome::BadIdentifier,
+        Outcome::IssuerMismatch,
+        Outcome::NotYetValid,
+        Outcome::Expired,
+    ];
+
     /// Every outcome.
     pub const ALL: [Outcome; 9] = [
         Outcome::Valid,
@@ -207,18 +219,10 @@ impl Verifier {
         ));
         self.check_decoded(&decoded, at, &mut r);
         r.licence = Some(decoded.claims);
-        r.outcome = [
-            Outcome::Malformed,
-            Outcome::BadSignature,
-            Outcome::UntrustedIssuer,
-            Outcome::BadIdentifier,
-            Outcome::IssuerMismatch,
-            Outcome::NotYetValid,
-            Outcome::Expired,
-        ]
-        .into_iter()
-        .find(|o| r.checks.iter().any(|c| !c.ok && c.fails_as == *o))
-        .unwrap_or(Outcome::Valid);
+        r.outcome = Outcome::PRECEDENCE
+            .into_iter()
+            .find(|o| r.checks.iter().any(|c| !c.ok && c.fails_as == *o))
+            .unwrap_or(Outcome::Valid);
         r
     }
 
