@@ -348,6 +348,158 @@ pub fn parse_instant(s: &str, end_of_day: bool) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::licence::model::HolderRequest;
+    use std::collections::BTreeMap;
+
+    fn demo(region: &str, file: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("certs")
+            .join(region)
+            .join(file);
+        std::fs::read(path).unwrap()
+    }
+
+    fn signer() -> Signer {
+        Signer::from_pem(
+            &demo("370900", "signer.pem"),
+            &demo("370900", "signer.key"),
+            None,
+        )
+        .unwrap()
+    }
+
+    fn request() -> IssuanceRequest {
+        IssuanceRequest {
+            type_code: "11100000000013338W032".into(),
+            type_name: "营业执照".into(),
+            number: None,
+            holder: HolderRequest {
+                holder_type: "001".into(),
+                code: "91110000600037341L".into(),
+                name: "示例有限公司".into(),
+            },
+            valid_from: None,
+            valid_until: None,
+            fields: BTreeMap::new(),
+        }
+    }
+
+    fn refused(req: &IssuanceRequest) -> String {
+        match signer().issue(req, 1_793_491_200) {
+            Err(IssueError::Request(m)) => m,
+            other => panic!("expected a refused request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_plain_request_issues_with_the_certificates_issuer_and_region() {
+        let issued = signer().issue(&request(), 1_793_491_200).unwrap();
+        assert_eq!(issued.claims.iss, "11370900004090218Y");
+        assert_eq!(issued.claims.lic.region, "370900");
+        assert_eq!(issued.claims.lic.issuer_name, "泰安市行政审批服务局");
+        assert_eq!(issued.claims.lic.number, issued.id.serial());
+        assert_eq!(issued.claims.nbf, 1_793_491_200);
+    }
+
+    #[test]
+    fn request_text_limits_name_the_member() {
+        let mut r = request();
+        r.type_name = "  ".into();
+        assert_eq!(refused(&r), "type_name: must not be empty");
+        let mut r = request();
+        r.holder.name = "名".repeat(MAX_NAME_CHARS + 1);
+        assert_eq!(
+            refused(&r),
+            format!(
+                "holder.name: {} characters; at most {MAX_NAME_CHARS}",
+                MAX_NAME_CHARS + 1
+            )
+        );
+        let mut r = request();
+        r.type_name = "营业\n执照".into();
+        assert_eq!(refused(&r), "type_name: control characters are not allowed");
+        let mut r = request();
+        r.number = Some("x".repeat(65));
+        assert!(refused(&r).starts_with("number: 65 characters"));
+        let mut r = request();
+        r.type_code = "11100000000013338W03".into();
+        assert!(refused(&r).starts_with("type_code:"));
+        let mut r = request();
+        r.holder.holder_type = "002".into();
+        assert!(refused(&r).starts_with("holder.type:"));
+    }
+
+    #[test]
+    fn request_fields_are_bounded() {
+        let mut r = request();
+        r.fields = (0..=MAX_FIELDS)
+            .map(|i| (format!("f{i}"), FieldValue::Bool(true)))
+            .collect();
+        assert_eq!(
+            refused(&r),
+            format!("fields: {} entries; at most {MAX_FIELDS}", MAX_FIELDS + 1)
+        );
+        let mut r = request();
+        r.fields
+            .insert("k".repeat(MAX_FIELD_NAME_CHARS + 1), FieldValue::Bool(true));
+        assert!(refused(&r).starts_with("fields key:"));
+        let mut r = request();
+        r.fields
+            .insert("备注".into(), FieldValue::Text("a\u{0}b".into()));
+        assert_eq!(
+            refused(&r),
+            "fields.备注: control characters are not allowed"
+        );
+    }
+
+    #[test]
+    fn validity_must_be_a_time_and_end_after_it_starts() {
+        let mut r = request();
+        r.valid_from = Some("soon".into());
+        assert!(refused(&r).starts_with("valid_from:"));
+        let mut r = request();
+        r.valid_from = Some("2027-01-01".into());
+        r.valid_until = Some("2026-12-31".into());
+        assert_eq!(refused(&r), "valid_until must be after valid_from");
+    }
+
+    #[test]
+    fn only_a_document_signer_with_its_own_key_can_sign() {
+        let e = Signer::from_pem(
+            &demo("370900", "node.pem"),
+            &demo("370900", "node.key"),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("extendedKeyUsage must include licence signing"),
+            "{e}"
+        );
+        let e = Signer::from_pem(
+            &demo("370900", "signer.pem"),
+            &demo("370115", "signer.key"),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, PkiError::Key(ref m) if m.contains("does not belong")),
+            "{e}"
+        );
+        let e = Signer::from_pem(&demo("370900", "signer.pem"), b"not pem", None).unwrap_err();
+        assert!(matches!(e, PkiError::Key(_)), "{e}");
+        let root = demo("370900", "licence-root.pem");
+        let chain = [root.clone(), root.clone(), root.clone(), root].concat();
+        let e = Signer::from_pem(
+            &demo("370900", "signer.pem"),
+            &demo("370900", "signer.key"),
+            Some(&chain),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("at most 4 travel in x5c"), "{e}");
+        let e = Signer::from_pem(b"", &demo("370900", "signer.key"), None).unwrap_err();
+        assert!(e.to_string().contains("no CERTIFICATE block"), "{e}");
+    }
 
     #[test]
     fn serials_are_twenty_upper_case_alphanumerics() {

@@ -278,6 +278,73 @@ pub fn assemble(signing_input: &str, signature: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// A token with this header and an empty-object payload; decode checks no signature.
+    fn token(header: &str) -> String {
+        format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode("{}"),
+            URL_SAFE_NO_PAD.encode([1u8; 64])
+        )
+    }
+
+    #[test]
+    fn decode_names_each_header_refusal() {
+        let t = token(r#"{"typ":"licence+jwt","x5c":["MAA="]}"#);
+        assert_eq!(decode(&t).unwrap_err(), DecodeError::AlgMissing);
+        let t = token(r#"{"alg":1,"typ":"licence+jwt"}"#);
+        assert_eq!(decode(&t).unwrap_err(), DecodeError::AlgMissing);
+        let t = token(r#"{"alg":"ES256","x5c":["MAA="]}"#);
+        assert_eq!(decode(&t).unwrap_err(), DecodeError::Typ("nothing".into()));
+        let t = token(r#"{"alg":"ES256","typ":["licence+jwt"]}"#);
+        assert!(matches!(decode(&t).unwrap_err(), DecodeError::Typ(_)));
+        let t = token(r#"{"alg":"ES256","typ":"licence+jwt","crit":[]}"#);
+        assert!(matches!(decode(&t).unwrap_err(), DecodeError::Crit(_)));
+        let t = token(r#"{"alg":"ES256","typ":"licence+jwt","x5c":"MAA="}"#);
+        assert_eq!(
+            decode(&t).unwrap_err(),
+            DecodeError::X5c("`x5c` is not an array".into())
+        );
+        let t = token(r#"{"alg":"ES256","typ":"licence+jwt","x5c":[7]}"#);
+        assert_eq!(
+            decode(&t).unwrap_err(),
+            DecodeError::X5c("`x5c[0]` is not a string".into())
+        );
+        // A refused algorithm is named before anything else is looked at.
+        let t = token(r#"{"alg":"none","jwk":{}}"#);
+        assert_eq!(
+            decode(&t).unwrap_err(),
+            DecodeError::UnsupportedAlg("none".into())
+        );
+    }
+
+    #[test]
+    fn decode_refuses_size_and_structure_before_parsing() {
+        let big = "a".repeat(MAX_TOKEN_BYTES + 1);
+        assert_eq!(
+            decode(&big).unwrap_err(),
+            DecodeError::TooLarge(MAX_TOKEN_BYTES + 1)
+        );
+        assert!(matches!(
+            decode("a.b").unwrap_err(),
+            DecodeError::Structure(_)
+        ));
+        assert!(matches!(
+            decode("a.b.c.d").unwrap_err(),
+            DecodeError::Structure(_)
+        ));
+        assert!(matches!(
+            decode("a+.b.c").unwrap_err(),
+            DecodeError::Structure(_)
+        ));
+        // One trailing newline (a file, a pipe) is not part of the token.
+        let t = token(r#"{"typ":"licence+jwt"}"#);
+        assert_eq!(
+            decode(&format!("{t}\n")).unwrap_err(),
+            DecodeError::AlgMissing
+        );
+    }
+
     #[test]
     fn der_framing_accepts_exactly_one_sequence() {
         assert_eq!(check_der_framing(&[0x30, 0x00]), Ok(()));
