@@ -1,0 +1,652 @@
+//! The audit entry: one access, as a deterministic JSON object (docs/audit-format.md).
+//!
+//! The leaf of the Merkle tree is the exact bytes of an entry. They are canonical: an object
+//! with its keys sorted, no whitespace, strings escaped as `serde_json` does (only `"`, `\` and
+//! control characters), integers only. Re-serialising a parsed entry the same way gives the same
+//! bytes, which [`Entry::parse`] checks.
+//!
+//! No holder code is ever stored: the `holder` member is an HMAC-SHA256 under a per-node secret
+//! ([`HolderKey`]). Free text (actor id, matter, purpose, the strings of `detail`) passes through
+//! [`crate::codes::redact_id_numbers`] before it is written.
+
+use std::fmt;
+use std::path::Path;
+
+use ring::hmac;
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use crate::codes::{HolderCode, LicenceId, RegionCode, redact_id_numbers};
+
+/// Largest entry, in bytes of its serialised form.
+pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
+
+/// Longest free-text member (actor id, matter, purpose), in characters.
+pub const MAX_TEXT_CHARS: usize = 512;
+
+/// Why an entry was refused.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum EntryError {
+    /// The serialised entry is larger than [`MAX_ENTRY_BYTES`].
+    #[error("entry is {0} bytes; the limit is {MAX_ENTRY_BYTES}")]
+    TooLarge(usize),
+    /// A member is missing, of the wrong type or out of range.
+    #[error("entry member `{member}`: {reason}")]
+    Member {
+        /// The member's name.
+        member: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The bytes are not an entry in canonical form.
+    #[error("not a canonical audit entry: {0}")]
+    NotCanonical(String),
+}
+
+fn member(member: &'static str, reason: impl Into<String>) -> EntryError {
+    EntryError::Member {
+        member,
+        reason: reason.into(),
+    }
+}
+
+/// What was done. Serialised as its dotted name, for example `licence.issue`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Action {
+    /// A licence was issued.
+    #[serde(rename = "licence.issue")]
+    LicenceIssue,
+    /// A licence's status changed (revoked, suspended, reinstated, superseded).
+    #[serde(rename = "licence.status")]
+    LicenceStatus,
+    /// A licence was verified.
+    #[serde(rename = "licence.verify")]
+    LicenceVerify,
+    /// A department looked licences up (免证办).
+    #[serde(rename = "licence.lookup")]
+    LicenceLookup,
+    /// A usage copy (加注件) was handed out.
+    #[serde(rename = "licence.usage_copy")]
+    LicenceUsageCopy,
+    /// A holder granted consent.
+    #[serde(rename = "consent.grant")]
+    ConsentGrant,
+    /// A holder withdrew consent.
+    #[serde(rename = "consent.revoke")]
+    ConsentRevoke,
+    /// Someone read the audit log (entries, proofs, checkpoints).
+    #[serde(rename = "audit.read")]
+    AuditRead,
+    /// A call was forwarded to a partner node.
+    #[serde(rename = "federation.forward")]
+    FederationForward,
+    /// A witness cosigned, or was asked to cosign, a checkpoint.
+    #[serde(rename = "federation.witness")]
+    FederationWitness,
+    /// A caller was refused before the request was served.
+    #[serde(rename = "auth.denied")]
+    AuthDenied,
+    /// The node started.
+    #[serde(rename = "node.start")]
+    NodeStart,
+    /// The node stopped in an orderly way.
+    #[serde(rename = "node.stop")]
+    NodeStop,
+}
+
+impl Action {
+    /// Every action, in declaration order.
+    pub const ALL: [Action; 13] = [
+        Action::LicenceIssue,
+        Action::LicenceStatus,
+        Action::LicenceVerify,
+        Action::LicenceLookup,
+        Action::LicenceUsageCopy,
+        Action::ConsentGrant,
+        Action::ConsentRevoke,
+        Action::AuditRead,
+        Action::FederationForward,
+        Action::FederationWitness,
+        Action::AuthDenied,
+        Action::NodeStart,
+        Action::NodeStop,
+    ];
+
+    /// The dotted name, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::LicenceIssue => "licence.issue",
+            Action::LicenceStatus => "licence.status",
+            Action::LicenceVerify => "licence.verify",
+            Action::LicenceLookup => "licence.lookup",
+            Action::LicenceUsageCopy => "licence.usage_copy",
+            Action::ConsentGrant => "consent.grant",
+            Action::ConsentRevoke => "consent.revoke",
+            Action::AuditRead => "audit.read",
+            Action::FederationForward => "federation.forward",
+            Action::FederationWitness => "federation.witness",
+            Action::AuthDenied => "auth.denied",
+            Action::NodeStart => "node.start",
+            Action::NodeStop => "node.stop",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who acted: the authenticated caller, or the node itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    /// The caller's name, from its certificate (or the node's own name).
+    pub id: String,
+    /// The caller's region, when known.
+    pub region: Option<RegionCode>,
+    /// SHA-256 of the caller's certificate (DER), lower-case hex, when there was one.
+    pub cert_sha256: Option<String>,
+}
+
+impl Actor {
+    /// An actor with no region and no certificate, for example the node itself at start-up.
+    pub fn named(id: impl Into<String>) -> Actor {
+        Actor {
+            id: id.into(),
+            region: None,
+            cert_sha256: None,
+        }
+    }
+}
+
+/// An entry as the caller gives it: everything but `index` and `time`, which the log assigns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryDraft {
+    /// Who acted.
+    pub actor: Actor,
+    /// For a forwarded call, who the forwarding node acted for.
+    pub on_behalf_of: Option<Actor>,
+    /// What was done.
+    pub action: Action,
+    /// The licence concerned, if any.
+    pub licence: Option<LicenceId>,
+    /// The holder concerned, as [`HolderKey::holder_hash`], if any.
+    pub holder: Option<HolderHash>,
+    /// The matter (事项) the access was for.
+    pub matter: Option<String>,
+    /// The stated purpose.
+    pub purpose: Option<String>,
+    /// How it ended: a short lower-case word such as `ok`, `denied`, `not_found` or a
+    /// verification outcome.
+    pub outcome: String,
+    /// SHA-256 of the request body, lower-case hex.
+    pub request_sha256: Option<String>,
+    /// Anything else worth keeping, as a JSON object (may be empty).
+    pub detail: Map<String, Value>,
+}
+
+impl EntryDraft {
+    /// A draft with only the required members; fill in the rest as needed.
+    pub fn new(actor: Actor, action: Action, outcome: impl Into<String>) -> EntryDraft {
+        EntryDraft {
+            actor,
+            on_behalf_of: None,
+            action,
+            licence: None,
+            holder: None,
+            matter: None,
+            purpose: None,
+            outcome: outcome.into(),
+            request_sha256: None,
+            detail: Map::new(),
+        }
+    }
+}
+
+/// A stored entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Position in the log, from 0.
+    pub index: u64,
+    /// When it was logged: RFC 3339, UTC, milliseconds (`2026-11-21T08:30:00.123Z`).
+    pub time: String,
+    /// The rest.
+    pub draft: EntryDraft,
+}
+
+/// A keyed hash of a holder: HMAC-SHA256 under the node's [`HolderKey`], lower-case hex.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct HolderHash(String);
+
+impl HolderHash {
+    /// The hex string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn parse(s: &str) -> Result<HolderHash, EntryError> {
+        if is_hex(s, 64) {
+            Ok(HolderHash(s.to_owned()))
+        } else {
+            Err(member("holder", "must be 64 lower-case hex digits"))
+        }
+    }
+}
+
+impl fmt::Debug for HolderHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HolderHash({})", self.0)
+    }
+}
+
+/// The per-node secret that turns holder codes into [`HolderHash`]es. 32 random bytes, kept in
+/// a file of 64 hex digits. Its `Debug` never shows the secret.
+pub struct HolderKey {
+    key: hmac::Key,
+}
+
+impl fmt::Debug for HolderKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HolderKey(<secret>)")
+    }
+}
+
+impl HolderKey {
+    /// A key from its 32 secret bytes.
+    pub fn from_bytes(secret: &[u8; 32]) -> HolderKey {
+        HolderKey {
+            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+        }
+    }
+
+    /// Make a new random secret and its file text (64 hex digits and a newline).
+    pub fn generate() -> Result<(HolderKey, String), EntryError> {
+        let mut secret = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut secret)
+            .map_err(|_| member("holder", "no randomness for a new holder key"))?;
+        Ok((
+            HolderKey::from_bytes(&secret),
+            format!("{}\n", hex::encode(secret)),
+        ))
+    }
+
+    /// Read a key file written by [`HolderKey::generate`].
+    pub fn from_file(path: &Path) -> Result<HolderKey, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        HolderKey::from_text(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parse the file text: 64 hex digits, optionally followed by one newline.
+    pub fn from_text(text: &str) -> Result<HolderKey, String> {
+        let t = text.strip_suffix('\n').unwrap_or(text);
+        let mut secret = [0u8; 32];
+        hex::decode_to_slice(t, &mut secret)
+            .map_err(|_| "a holder key is 64 hex digits".to_owned())?;
+        Ok(HolderKey::from_bytes(&secret))
+    }
+
+    /// The keyed hash of a holder: HMAC-SHA256 over `<holder type code> ":" <holder code>`.
+    pub fn holder_hash(&self, holder: &HolderCode) -> HolderHash {
+        let msg = format!("{}:{}", holder.holder_type().code(), holder.as_str());
+        HolderHash(hex::encode(hmac::sign(&self.key, msg.as_bytes())))
+    }
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn check_text(name: &'static str, s: &str, allow_empty: bool) -> Result<(), EntryError> {
+    if !allow_empty && s.is_empty() {
+        return Err(member(name, "must not be empty"));
+    }
+    if s.chars().count() > MAX_TEXT_CHARS {
+        return Err(member(
+            name,
+            format!("longer than {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(member(name, "contains a control character"));
+    }
+    Ok(())
+}
+
+fn check_outcome(s: &str) -> Result<(), EntryError> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(member("outcome", "must be 1–64 characters of [a-z0-9_.]"))
+    }
+}
+
+fn actor_value(name: &'static str, a: &Actor) -> Result<Value, EntryError> {
+    check_text(name, &a.id, false)?;
+    if let Some(c) = &a.cert_sha256 {
+        if !is_hex(c, 64) {
+            return Err(member(name, "cert_sha256 must be 64 lower-case hex digits"));
+        }
+    }
+    let mut m = Map::new();
+    m.insert("id".into(), Value::String(redact_id_numbers(&a.id)));
+    m.insert(
+        "region".into(),
+        a.region
+            .map_or(Value::Null, |r| Value::String(r.as_str().to_owned())),
+    );
+    m.insert("cert_sha256".into(), opt_string(a.cert_sha256.as_deref()));
+    Ok(Value::Object(m))
+}
+
+fn opt_string(s: Option<&str>) -> Value {
+    s.map_or(Value::Null, |s| Value::String(s.to_owned()))
+}
+
+/// Replace ID-shaped runs in every string of a JSON value, keys included.
+fn redact_value(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(redact_id_numbers(s)),
+        Value::Array(a) => Value::Array(a.iter().map(redact_value).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (redact_id_numbers(k), redact_value(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+impl Entry {
+    /// Serialise to the canonical bytes that are the Merkle leaf. Checks every member and
+    /// redacts ID-shaped text; refuses an entry over [`MAX_ENTRY_BYTES`].
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EntryError> {
+        let d = &self.draft;
+        let mut m = Map::new();
+        m.insert("index".into(), Value::from(self.index));
+        m.insert("time".into(), Value::String(self.time.clone()));
+        m.insert("actor".into(), actor_value("actor", &d.actor)?);
+        m.insert(
+            "on_behalf_of".into(),
+            match &d.on_behalf_of {
+                Some(a) => actor_value("on_behalf_of", a)?,
+                None => Value::Null,
+            },
+        );
+        m.insert("action".into(), Value::String(d.action.as_str().to_owned()));
+        m.insert(
+            "licence".into(),
+            opt_string(d.licence.as_ref().map(|l| l.to_string()).as_deref()),
+        );
+        m.insert(
+            "holder".into(),
+            opt_string(d.holder.as_ref().map(HolderHash::as_str)),
+        );
+        for (name, v) in [("matter", &d.matter), ("purpose", &d.purpose)] {
+            if let Some(s) = v {
+                check_text(name, s, false)?;
+            }
+            m.insert(
+                name.into(),
+                opt_string(v.as_deref().map(redact_id_numbers).as_deref()),
+            );
+        }
+        check_outcome(&d.outcome)?;
+        m.insert("outcome".into(), Value::String(d.outcome.clone()));
+        if let Some(h) = &d.request_sha256 {
+            if !is_hex(h, 64) {
+                return Err(member("request_sha256", "must be 64 lower-case hex digits"));
+            }
+        }
+        m.insert(
+            "request_sha256".into(),
+            opt_string(d.request_sha256.as_deref()),
+        );
+        let detail = redact_value(&Value::Object(d.detail.clone()));
+        check_numbers(&detail)?;
+        m.insert("detail".into(), detail);
+        let bytes = serde_json::to_vec(&Value::Object(m))
+            .map_err(|e| EntryError::NotCanonical(e.to_string()))?;
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return Err(EntryError::TooLarge(bytes.len()));
+        }
+        Ok(bytes)
+    }
+
+    /// Parse stored bytes, checking that they are an entry in canonical form.
+    pub fn parse(bytes: &[u8]) -> Result<Entry, EntryError> {
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return Err(EntryError::TooLarge(bytes.len()));
+        }
+        let v: Value = serde_json::from_slice(bytes)
+            .map_err(|e| EntryError::NotCanonical(redact_id_numbers(&e.to_string())))?;
+        let Value::Object(m) = v else {
+            return Err(EntryError::NotCanonical("not a JSON object".into()));
+        };
+        const MEMBERS: [&str; 12] = [
+            "action",
+            "actor",
+            "detail",
+            "holder",
+            "index",
+            "licence",
+            "matter",
+            "on_behalf_of",
+            "outcome",
+            "purpose",
+            "request_sha256",
+            "time",
+        ];
+        if let Some(k) = m.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+            return Err(EntryError::NotCanonical(format!(
+                "unknown member `{}`",
+                redact_id_numbers(k)
+            )));
+        }
+        let get = |k: &'static str| m.get(k).ok_or_else(|| member(k, "missing"));
+        let string = |k: &'static str| -> Result<Option<String>, EntryError> {
+            match get(k)? {
+                Value::Null => Ok(None),
+                Value::String(s) => Ok(Some(s.clone())),
+                _ => Err(member(k, "must be a string or null")),
+            }
+        };
+        let actor = |k: &'static str| -> Result<Option<Actor>, EntryError> {
+            match get(k)? {
+                Value::Null => Ok(None),
+                v => serde_json::from_value(v.clone())
+                    .map(Some)
+                    .map_err(|e| member(k, redact_id_numbers(&e.to_string()))),
+            }
+        };
+        let index = get("index")?
+            .as_u64()
+            .ok_or_else(|| member("index", "must be an unsigned integer"))?;
+        let time = string("time")?.ok_or_else(|| member("time", "must be a string"))?;
+        check_time(&time)?;
+        let action: Action = serde_json::from_value(get("action")?.clone())
+            .map_err(|_| member("action", "unknown action"))?;
+        let licence = match string("licence")? {
+            None => None,
+            Some(s) => Some(
+                s.parse::<LicenceId>()
+                    .map_err(|e| member("licence", e.to_string()))?,
+            ),
+        };
+        let holder = string("holder")?
+            .map(|s| HolderHash::parse(&s))
+            .transpose()?;
+        let Value::Object(detail) = get("detail")?.clone() else {
+            return Err(member("detail", "must be an object"));
+        };
+        let entry = Entry {
+            index,
+            time,
+            draft: EntryDraft {
+                actor: actor("actor")?.ok_or_else(|| member("actor", "must be an object"))?,
+                on_behalf_of: actor("on_behalf_of")?,
+                action,
+                licence,
+                holder,
+                matter: string("matter")?,
+                purpose: string("purpose")?,
+                outcome: string("outcome")?.ok_or_else(|| member("outcome", "must be a string"))?,
+                request_sha256: string("request_sha256")?,
+                detail,
+            },
+        };
+        if entry.to_bytes()? != bytes {
+            return Err(EntryError::NotCanonical(
+                "bytes differ from the canonical serialisation of the same entry".into(),
+            ));
+        }
+        Ok(entry)
+    }
+}
+
+/// Only integers in `detail`: floats have no single canonical text.
+fn check_numbers(v: &Value) -> Result<(), EntryError> {
+    match v {
+        Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
+            Err(member("detail", "numbers must be integers"))
+        }
+        Value::Array(a) => a.iter().try_for_each(check_numbers),
+        Value::Object(m) => m.values().try_for_each(check_numbers),
+        _ => Ok(()),
+    }
+}
+
+/// The entry time format: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+fn check_time(s: &str) -> Result<(), EntryError> {
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::PrimitiveDateTime::parse(s, &fmt)
+        .map(|_| ())
+        .map_err(|_| {
+            member(
+                "time",
+                "must be RFC 3339 UTC with milliseconds, like 2026-11-21T08:30:00.123Z",
+            )
+        })
+}
+
+/// Format a Unix time in milliseconds as an entry time.
+pub fn format_time(unix_ms: i64) -> String {
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".to_owned())
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_unix_ms() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn sample() -> Entry {
+        let mut d = EntryDraft::new(
+            Actor {
+                id: "370900-window".into(),
+                region: Some("370900".parse().unwrap()),
+                cert_sha256: Some("ab".repeat(32)),
+            },
+            Action::LicenceLookup,
+            "ok",
+        );
+        d.matter = Some("企业开办".into());
+        d.purpose = Some("核验营业执照 110101199003074578".into());
+        d.detail
+            .insert("types".into(), serde_json::json!(["001", 2]));
+        Entry {
+            index: 7,
+            time: format_time(1_795_000_000_123),
+            draft: d,
+        }
+    }
+
+    #[test]
+    fn bytes_are_canonical_sorted_and_round_trip() {
+        let e = sample();
+        let b = e.to_bytes().unwrap();
+        let text = std::str::from_utf8(&b).unwrap();
+        assert!(
+            text.starts_with(r#"{"action":"licence.lookup","actor":{"cert_sha256":"#),
+            "{text}"
+        );
+        assert!(
+            !text.contains("110101199003074578"),
+            "ID number must be redacted: {text}"
+        );
+        assert!(
+            text.contains(r#""time":"2026-11-18T11:06:40.123Z""#),
+            "{text}"
+        );
+        let back = Entry::parse(&b).unwrap();
+        assert_eq!(back.to_bytes().unwrap(), b);
+    }
+
+    #[test]
+    fn non_canonical_bytes_are_refused() {
+        let b = sample().to_bytes().unwrap();
+        let spaced = String::from_utf8(b.clone()).unwrap().replacen(':', ": ", 1);
+        assert!(matches!(
+            Entry::parse(spaced.as_bytes()),
+            Err(EntryError::NotCanonical(_))
+        ));
+        let mut extra: Value = serde_json::from_slice(&b).unwrap();
+        extra["zzz"] = Value::Null;
+        assert!(Entry::parse(&serde_json::to_vec(&extra).unwrap()).is_err());
+    }
+
+    #[test]
+    fn limits_and_member_checks() {
+        let mut e = sample();
+        e.draft
+            .detail
+            .insert("big".into(), Value::String("a".repeat(MAX_ENTRY_BYTES)));
+        assert!(matches!(e.to_bytes(), Err(EntryError::TooLarge(_))));
+        let mut e = sample();
+        e.draft.outcome = "Not OK".into();
+        assert!(e.to_bytes().is_err());
+        let mut e = sample();
+        e.draft.detail.insert("f".into(), serde_json::json!(1.5));
+        assert!(e.to_bytes().is_err());
+        let mut e = sample();
+        e.draft.matter = Some("a\nb".into());
+        assert!(e.to_bytes().is_err());
+    }
+
+    #[test]
+    fn holder_hash_is_keyed_and_hides_the_code() {
+        let k1 = HolderKey::from_bytes(&[1; 32]);
+        let k2 = HolderKey::from_bytes(&[2; 32]);
+        let h = HolderCode::parse(crate::codes::HolderType::Organisation, "11370900004090218Y")
+            .unwrap();
+        assert_ne!(k1.holder_hash(&h), k2.holder_hash(&h));
+        assert_eq!(k1.holder_hash(&h), k1.holder_hash(&h));
+        assert_eq!(k1.holder_hash(&h).as_str().len(), 64);
+        assert_eq!(format!("{:?}", k1), "HolderKey(<secret>)");
+    }
+}
