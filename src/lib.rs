@@ -8,6 +8,7 @@
 //! - [`cli`]: the command line, a thin layer over the above.
 //! - [`fuzzing`]: fuzz target bodies, shared by `fuzz/` and the seed-replay tests.
 
+pub mod audit;
 pub mod cli;
 pub mod codes;
 pub mod fuzzing;
