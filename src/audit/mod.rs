@@ -2,5 +2,15 @@
 //!
 //! - [`merkle`]: tree hashing, proofs and their verifiers, with no storage.
 //! - [`entry`]: the audit entry and its canonical bytes; holder codes as keyed hashes.
+//! - [`note`]: C2SP signed notes, Ed25519 note keys and witness cosignatures.
+//! - [`checkpoint`]: C2SP tlog-checkpoint bodies, signed and opened as notes.
+//! - [`proof_file`]: C2SP tlog-proof files, checked offline.
+//! - [`store`]: the node's RocksDB store: entries, tree hashes, checkpoints, group commit.
+//! - [`replay`]: the auditor's replay of a store.
+pub mod checkpoint;
 pub mod entry;
 pub mod merkle;
+pub mod note;
+pub mod proof_file;
+pub mod replay;
+pub mod store;
