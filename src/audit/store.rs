@@ -314,6 +314,67 @@ impl StoreReader {
     pub fn checkpoints(&self) -> Result<Vec<(u64, String)>, AuditError> {
         stored_checkpoints(&self.db)
     }
+
+    /// The newest stored checkpoint note and its size.
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, AuditError> {
+        let mut it = self
+            .db
+            .iterator_cf(cf(&self.db, CF_CHECKPOINTS)?, IteratorMode::End);
+        let Some(item) = it.next() else {
+            return Ok(None);
+        };
+        let (k, v) = item.map_err(db_err)?;
+        let size = u64_of(&k, "checkpoint key")?;
+        let note = String::from_utf8(v.into_vec()).map_err(|_| {
+            AuditError::Inconsistent(format!("checkpoint at size {size} is not UTF-8"))
+        })?;
+        Ok(Some((size, note)))
+    }
+
+    /// The exact bytes of entry `index`, if stored.
+    pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, AuditError> {
+        self.db
+            .get_cf(cf(&self.db, CF_ENTRIES)?, index.to_be_bytes())
+            .map_err(db_err)
+    }
+
+    /// Inclusion proof of entry `index` in the tree of `size` entries, from stored hashes.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, AuditError> {
+        let stored = self.size()?;
+        if size > stored {
+            return Err(AuditError::Beyond {
+                what: "tree size",
+                asked: size,
+                size: stored,
+            });
+        }
+        plan_hashes(&self.db, &ProofPlan::inclusion(index, size)?)
+    }
+
+    /// Visit entries `[from, to)` in order with their exact bytes; stops at the first gap.
+    pub fn for_each_entry(
+        &self,
+        from: u64,
+        to: u64,
+        mut visit: impl FnMut(u64, &[u8]) -> Result<(), AuditError>,
+    ) -> Result<u64, AuditError> {
+        let mut it = self.db.raw_iterator_cf(cf(&self.db, CF_ENTRIES)?);
+        it.seek(from.to_be_bytes());
+        let mut next = from;
+        while next < to {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            if u64_of(k, "entry key")? != next {
+                return Err(AuditError::Inconsistent(format!("entry {next} is missing")));
+            }
+            visit(next, v)?;
+            next += 1;
+            it.next();
+        }
+        it.status().map_err(db_err)?;
+        Ok(next - from)
+    }
 }
 
 fn meta_origin(db: &DB) -> Result<Option<String>, AuditError> {

@@ -4,6 +4,7 @@
 //! licence is not valid, or the request was refused); 2 usage, input/output or
 //! configuration errors.
 
+mod audit;
 mod licence;
 mod pki;
 
@@ -28,6 +29,9 @@ enum Command {
     /// Certificates and keys.
     #[command(subcommand)]
     Pki(pki::PkiCommand),
+    /// The audit log: its signing key, and the auditor's replay, export and proofs.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// A failure that ends the command, with its exit code.
@@ -52,6 +56,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Licence(cmd) => licence::run(cmd),
         Command::Pki(cmd) => pki::run(cmd),
+        Command::Audit(cmd) => audit::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,323 @@
+//! `zhengzhao audit …`: the log's key, and the auditor's tools.
+
+use std::fs;
+use std::io::{IsTerminal, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use clap::Subcommand;
+
+use super::{Failure, read_input};
+use crate::audit::merkle;
+use crate::audit::note::{NoteSigner, NoteVerifier};
+use crate::audit::proof_file::TlogProof;
+use crate::audit::replay::{self, Verdict};
+use crate::audit::store::{StoreReader, default_origin};
+use crate::codes::RegionCode;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Make a checkpoint signing key (Ed25519). Writes the private key to FILE (mode 0600) and
+    /// prints the verifier key, `<name>+<key id>+<base64 key>`, for auditors and witnesses.
+    Keygen {
+        /// Where to write the private key; refused if it exists, unless --force.
+        #[arg(long)]
+        out: PathBuf,
+        /// The key name: by default `zhengzhao/<region>` with --region, else `zhengzhao`.
+        #[arg(long, conflicts_with = "region")]
+        name: Option<String>,
+        /// Name the key after this region's log, `zhengzhao/<region>`.
+        #[arg(long)]
+        region: Option<RegionCode>,
+        /// Also write the verifier key to this file.
+        #[arg(long)]
+        vkey_out: Option<PathBuf>,
+        /// Replace an existing key file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Replay a data directory: recompute every leaf, interior hash and root, check every
+    /// stored checkpoint. Exit 0 with the size and root verified, or exit 1 with the first
+    /// index where anything disagrees.
+    Verify {
+        /// The node's data directory (read only; a copy is fine).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The log's verifier key: the text itself, or a file holding it.
+        #[arg(long)]
+        vkey: String,
+        /// Insist on this log origin (default: the one recorded in the store).
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Write entries as JSON Lines: `{"index":…,"leaf_hash":"<hex>","entry":<the entry>}`. The
+    /// entry is embedded byte for byte, so its leaf hash can be recomputed from the line.
+    Export {
+        /// The node's data directory (read only).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// First index (default 0).
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Index to stop before (default: the end of the log).
+        #[arg(long)]
+        to: Option<u64>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write an offline proof (C2SP tlog-proof) that entry INDEX is in the newest stored
+    /// checkpoint, and optionally the entry's exact bytes.
+    Prove {
+        /// The node's data directory (read only).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The entry's index.
+        #[arg(long)]
+        index: u64,
+        /// Write the proof here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the entry's exact bytes here.
+        #[arg(long)]
+        entry_out: Option<PathBuf>,
+    },
+    /// Check an offline proof file against an entry and the log's verifier key, with nothing
+    /// else. Exit 0 if the entry is in the signed checkpoint, 1 if not.
+    VerifyProof {
+        /// The log's verifier key: the text itself, or a file holding it.
+        #[arg(long)]
+        vkey: String,
+        /// The entry's exact bytes (`-` for standard input).
+        #[arg(long)]
+        entry: PathBuf,
+        /// Insist on this log origin.
+        #[arg(long)]
+        origin: Option<String>,
+        /// The proof file.
+        proof: PathBuf,
+    },
+}
+
+pub(crate) fn run(cmd: AuditCommand) -> Result<ExitCode, Failure> {
+    match cmd {
+        AuditCommand::Keygen {
+            out,
+            name,
+            region,
+            vkey_out,
+            force,
+        } => keygen(&out, name, region, vkey_out.as_deref(), force),
+        AuditCommand::Verify {
+            data_dir,
+            vkey,
+            origin,
+        } => verify(&data_dir, &vkey, origin.as_deref()),
+        AuditCommand::Export {
+            data_dir,
+            from,
+            to,
+            out,
+        } => export(&data_dir, from, to, out.as_deref()),
+        AuditCommand::Prove {
+            data_dir,
+            index,
+            out,
+            entry_out,
+        } => prove(&data_dir, index, out.as_deref(), entry_out.as_deref()),
+        AuditCommand::VerifyProof {
+            vkey,
+            entry,
+            origin,
+            proof,
+        } => verify_proof(&vkey, &entry, origin.as_deref(), &proof),
+    }
+}
+
+/// A verifier key given as text, or as a file holding it.
+pub(crate) fn load_vkey(arg: &str) -> Result<NoteVerifier, Failure> {
+    if let Ok(v) = NoteVerifier::parse(arg.trim_end_matches('\n')) {
+        return Ok(v);
+    }
+    let text = fs::read_to_string(arg).map_err(|e| {
+        Failure::Usage(format!(
+            "--vkey {arg}: neither a verifier key nor a readable file ({e})"
+        ))
+    })?;
+    NoteVerifier::parse(text.trim_end_matches('\n'))
+        .map_err(|e| Failure::Usage(format!("--vkey {arg}: {e}")))
+}
+
+/// Create a file only the owner can read, refusing to replace one unless `force`.
+fn write_private(path: &Path, text: &str, force: bool) -> Result<(), Failure> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |e: std::io::Error| Failure::Usage(format!("{}: {e}", path.display()));
+    let mut o = fs::OpenOptions::new();
+    o.write(true).mode(0o600);
+    if force {
+        o.create(true).truncate(true);
+    } else {
+        o.create_new(true);
+    }
+    let mut f = o.open(path).map_err(io)?;
+    f.write_all(text.as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+fn keygen(
+    out: &Path,
+    name: Option<String>,
+    region: Option<RegionCode>,
+    vkey_out: Option<&Path>,
+    force: bool,
+) -> Result<ExitCode, Failure> {
+    let name = match (name, region) {
+        (Some(n), _) => n,
+        (None, Some(r)) => default_origin(r.as_str()),
+        (None, None) => "zhengzhao".to_owned(),
+    };
+    let (signer, private) =
+        NoteSigner::generate(&name).map_err(|e| Failure::Usage(format!("--name: {e}")))?;
+    write_private(out, &private, force)?;
+    let vkey = signer.vkey();
+    if let Some(p) = vkey_out {
+        fs::write(p, format!("{vkey}\n"))
+            .map_err(|e| Failure::Usage(format!("{}: {e}", p.display())))?;
+    }
+    println!("{vkey}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_reader(dir: &Path) -> Result<StoreReader, Failure> {
+    StoreReader::open(dir).map_err(|e| Failure::Usage(format!("{}: {e}", dir.display())))
+}
+
+fn verify(dir: &Path, vkey: &str, origin: Option<&str>) -> Result<ExitCode, Failure> {
+    let verifier = load_vkey(vkey)?;
+    let reader = open_reader(dir)?;
+    let mut quiet = |_: u64, _: u64| {};
+    let mut shown = replay::terminal_progress();
+    let progress: replay::Progress<'_> = if std::io::stderr().is_terminal() {
+        &mut shown
+    } else {
+        &mut quiet
+    };
+    let verdict = replay::replay(&reader, &verifier, origin, progress)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    match verdict {
+        Verdict::Verified {
+            size,
+            root,
+            checkpoints,
+            latest_checkpoint,
+        } => {
+            println!(
+                "verified {size} entries; root {}; {checkpoints} checkpoints, the newest at size \
+                 {latest_checkpoint}",
+                B64.encode(root)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Verdict::Disagrees { index, reason } => Err(Failure::No(format!(
+            "the log disagrees at index {index}: {reason}"
+        ))),
+    }
+}
+
+fn export(dir: &Path, from: u64, to: Option<u64>, out: Option<&Path>) -> Result<ExitCode, Failure> {
+    let reader = open_reader(dir)?;
+    let size = reader.size().map_err(|e| Failure::Usage(e.to_string()))?;
+    let to = to.unwrap_or(size).min(size);
+    let sink: Box<dyn std::io::Write> = match out {
+        Some(p) => Box::new(
+            fs::File::create(p).map_err(|e| Failure::Usage(format!("{}: {e}", p.display())))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut w = std::io::BufWriter::new(sink);
+    let io = |e: std::io::Error| crate::audit::store::AuditError::Io(format!("writing: {e}"));
+    reader
+        .for_each_entry(from, to, |i, bytes| {
+            write!(
+                w,
+                "{{\"index\":{i},\"leaf_hash\":\"{}\",\"entry\":",
+                hex::encode(merkle::leaf_hash(bytes))
+            )
+            .map_err(io)?;
+            w.write_all(bytes).map_err(io)?;
+            w.write_all(b"}\n").map_err(io)
+        })
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    w.flush()
+        .map_err(|e| Failure::Usage(format!("writing: {e}")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn prove(
+    dir: &Path,
+    index: u64,
+    out: Option<&Path>,
+    entry_out: Option<&Path>,
+) -> Result<ExitCode, Failure> {
+    let reader = open_reader(dir)?;
+    let usage = |e: crate::audit::store::AuditError| Failure::Usage(e.to_string());
+    let (size, note) = reader
+        .latest_checkpoint()
+        .map_err(usage)?
+        .ok_or_else(|| Failure::No("the store holds no signed checkpoint yet".into()))?;
+    if index >= size {
+        return Err(Failure::No(format!(
+            "entry {index} is not in the newest checkpoint (size {size}); wait for the next one"
+        )));
+    }
+    let hashes = reader.inclusion_proof(index, size).map_err(usage)?;
+    let proof = TlogProof {
+        extra: None,
+        index,
+        hashes,
+        checkpoint: note,
+    };
+    let text = proof.to_text();
+    match out {
+        Some(p) => {
+            fs::write(p, &text).map_err(|e| Failure::Usage(format!("{}: {e}", p.display())))?
+        }
+        None => print!("{text}"),
+    }
+    if let Some(p) = entry_out {
+        let bytes = reader
+            .entry(index)
+            .map_err(usage)?
+            .ok_or_else(|| Failure::No(format!("entry {index} is missing from the store")))?;
+        fs::write(p, bytes).map_err(|e| Failure::Usage(format!("{}: {e}", p.display())))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_proof(
+    vkey: &str,
+    entry: &Path,
+    origin: Option<&str>,
+    proof: &Path,
+) -> Result<ExitCode, Failure> {
+    let verifier = load_vkey(vkey)?;
+    let entry = read_input(entry)?;
+    let text = fs::read(proof).map_err(|e| Failure::Usage(format!("{}: {e}", proof.display())))?;
+    let text = String::from_utf8(text)
+        .map_err(|_| Failure::No(format!("{}: not UTF-8 text", proof.display())))?;
+    let proof = TlogProof::parse(&text).map_err(|e| Failure::No(format!("proof file: {e}")))?;
+    let cp = proof
+        .verify(&entry, &verifier, origin)
+        .map_err(|e| Failure::No(format!("the proof does not hold: {e}")))?;
+    println!(
+        "entry {} is in the log `{}` at size {} (root {}), signed by {}",
+        proof.index,
+        cp.origin,
+        cp.size,
+        B64.encode(cp.root),
+        verifier.name()
+    );
+    Ok(ExitCode::SUCCESS)
+}
