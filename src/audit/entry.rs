@@ -576,7 +576,7 @@ mod tests {
             "ok",
         );
         d.matter = Some("企业开办".into());
-        d.purpose = Some("核验营业执照 110101199003074578".into());
+        d.purpose = Some("核验营业执照 110101199003074578".into()); // an example number, not a person
         d.detail
             .insert("types".into(), serde_json::json!(["001", 2]));
         Entry {
@@ -636,6 +636,38 @@ mod tests {
         let mut e = sample();
         e.draft.matter = Some("a\nb".into());
         assert!(e.to_bytes().is_err());
+    }
+
+    /// Known answers computed with Python's `hmac` and `hashlib` over the documented message.
+    #[test]
+    fn holder_hash_known_answers() {
+        let mut secret = [0u8; 32];
+        for (i, b) in secret.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        let k = HolderKey::from_bytes(&secret);
+        let org = HolderCode::parse(crate::codes::HolderType::Organisation, "11370900004090218Y")
+            .unwrap();
+        assert_eq!(
+            k.holder_hash(&org).as_str(),
+            "d9daba42b230e1901c9b5f9008131aefbff23cfe4e2946949b4b292e4ffb7923"
+        );
+        let person = HolderCode::parse_at(
+            crate::codes::HolderType::Person,
+            "11010519491231002X", // the example number of GB 11643, not a person
+            time::macros::date!(2026 - 11 - 21),
+        )
+        .unwrap();
+        assert_eq!(
+            k.holder_hash(&person).as_str(),
+            "ac24e418c13774b2d1084d207bda7be97e783d7d29c489fec7378441148a75df"
+        );
+        let text = format!("{}\n", hex::encode(secret));
+        assert_eq!(
+            HolderKey::from_text(&text).unwrap().holder_hash(&org),
+            k.holder_hash(&org)
+        );
+        assert!(HolderKey::from_text("abc").is_err());
     }
 
     #[test]
