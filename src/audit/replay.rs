@@ -320,7 +320,9 @@ pub fn replay(
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.parse::<u64>().ok());
         if stated != Some(index) {
-            return disagree(index, format!("entry {index} states index {stated:?}"));
+            let stated =
+                stated.map_or_else(|| "no valid index".to_owned(), |s| format!("index {s}"));
+            return disagree(index, format!("entry {index} states {stated}"));
         }
         match top_level_member(bytes, b"time") {
             Some(t) if t.len() == 24 => {

@@ -493,8 +493,10 @@ impl AuditLog {
                 "metadata says {size} entries but the last entry stored is {last_key:?}"
             )));
         }
-        let plan = ProofPlan::root(size);
-        let peaks = read_nodes(&db, plan.nodes())?;
+        // The peaks largest first, as `CompactRange` keeps them (a root plan's nodes are sorted
+        // by level, smallest first: reversed peaks would give a wrong root and wrong hashes for
+        // every subtree completed after the restart).
+        let peaks = read_nodes(&db, &merkle::decompose(0, size))?;
         let range = CompactRange::from_peaks(size, peaks)
             .ok_or_else(|| AuditError::Inconsistent("peak hashes do not fit the size".into()))?;
         let time_ms = match db.get_cf(cf(&db, CF_META)?, b"time_ms").map_err(db_err)? {
@@ -871,15 +873,25 @@ impl Inner {
                     p.size
                 )));
             }
-            // Never sign a view that does not extend the last one.
-            let proof = plan_hashes(&self.db, &ProofPlan::consistency(p.size, size)?)?;
-            merkle::verify_consistency(p.size, size, &proof, &p.root, &root).map_err(|e| {
-                AuditError::Inconsistent(format!(
-                    "the tree at size {size} is not consistent with the checkpoint at {}: {e}; \
+            // Never sign a view that does not extend the last one. Every tree extends the empty
+            // tree, which has no consistency proof.
+            if p.size == 0 {
+                if p.root != merkle::empty_root() {
+                    return Err(AuditError::Inconsistent(
+                        "the last checkpoint is of size 0 with a root other than the empty tree's"
+                            .into(),
+                    ));
+                }
+            } else {
+                let proof = plan_hashes(&self.db, &ProofPlan::consistency(p.size, size)?)?;
+                merkle::verify_consistency(p.size, size, &proof, &p.root, &root).map_err(|e| {
+                    AuditError::Inconsistent(format!(
+                        "the tree at size {size} is not consistent with the checkpoint at {}: {e}; \
                      refusing to sign",
-                    p.size
-                ))
-            })?;
+                        p.size
+                    ))
+                })?;
+            }
         } else if size == 0 && !always {
             return Ok(None);
         }
