@@ -176,6 +176,115 @@ impl<'a> Levels<'a> {
     }
 }
 
+/// Leaves read and hashed by the reader thread, and why it stopped early, if it did.
+struct Chunk {
+    leaves: Vec<Hash>,
+    stop: Option<Stop>,
+}
+
+enum Stop {
+    Disagrees(u64, String),
+    Db(String),
+}
+
+const CHUNK: usize = 4096;
+
+/// Read entries `0..size` in order: check each is in place, states its index and does not go
+/// back in time, and send its leaf hash. Stops at the first problem, which ends its chunk.
+fn read_leaves(mut entries: RawIter<'_>, size: u64, tx: &std::sync::mpsc::SyncSender<Chunk>) {
+    let mut leaves = Vec::with_capacity(CHUNK);
+    let mut last_time: Vec<u8> = Vec::new();
+    let mut index = 0u64;
+    let stop = loop {
+        if index == size {
+            break if entries.valid() {
+                Some(Stop::Disagrees(
+                    size,
+                    format!("entries are stored beyond the recorded size {size}"),
+                ))
+            } else {
+                entries.status().err().map(|e| Stop::Db(e.into_string()))
+            };
+        }
+        let Some(key) = entries.key() else {
+            break Some(match entries.status() {
+                Err(e) => Stop::Db(e.into_string()),
+                Ok(()) => Stop::Disagrees(
+                    index,
+                    format!("entry {index} is missing: the log ends at {index} of {size}"),
+                ),
+            });
+        };
+        match key_u64(key) {
+            Some(k) if k == index => {}
+            Some(k) if k > index => {
+                break Some(Stop::Disagrees(index, format!("entry {index} is missing")));
+            }
+            _ => {
+                break Some(Stop::Disagrees(
+                    index,
+                    format!("an unexpected key precedes entry {index}"),
+                ));
+            }
+        }
+        let Some(bytes) = entries.value() else {
+            break Some(Stop::Disagrees(
+                index,
+                format!("entry {index} has no value"),
+            ));
+        };
+        // The entry must say where it belongs and must not go back in time.
+        let stated = top_level_member(bytes, b"index")
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if stated != Some(index) {
+            let stated =
+                stated.map_or_else(|| "no valid index".to_owned(), |s| format!("index {s}"));
+            break Some(Stop::Disagrees(
+                index,
+                format!("entry {index} states {stated}"),
+            ));
+        }
+        match top_level_member(bytes, b"time") {
+            Some(t) if t.len() == 24 => {
+                if t < last_time.as_slice() {
+                    break Some(Stop::Disagrees(
+                        index,
+                        format!(
+                            "entry {index} is older than entry {}",
+                            index.saturating_sub(1)
+                        ),
+                    ));
+                }
+                last_time.clear();
+                last_time.extend_from_slice(t);
+            }
+            _ => {
+                break Some(Stop::Disagrees(
+                    index,
+                    format!("entry {index} has no valid time"),
+                ));
+            }
+        }
+        leaves.push(merkle::leaf_hash(bytes));
+        entries.next();
+        index += 1;
+        if leaves.len() == CHUNK {
+            let full = std::mem::replace(&mut leaves, Vec::with_capacity(CHUNK));
+            if tx
+                .send(Chunk {
+                    leaves: full,
+                    stop: None,
+                })
+                .is_err()
+            {
+                return;
+            }
+        }
+    };
+    let _ = tx.send(Chunk { leaves, stop });
+}
+
 /// Replay a store against the log's verifier key. `origin`, if given, must be the store's.
 pub fn replay(
     reader: &StoreReader,
@@ -222,7 +331,6 @@ pub fn replay(
     let mut range = CompactRange::new();
     let mut checkpoints = 0u64;
     let mut latest_checkpoint = 0u64;
-    let mut last_time: Vec<u8> = Vec::new();
     let mut last_report = Instant::now();
 
     // Check every checkpoint stored at the current size.
@@ -296,74 +404,56 @@ pub fn replay(
     if let Some((i, r)) = check_checkpoints(&mut cps, &range, size == 0)? {
         return disagree(i, r);
     }
-    let mut index = 0u64;
-    while index < size {
-        let Some(key) = entries.key() else {
-            entries
-                .status()
-                .map_err(|e| AuditError::Db(e.into_string()))?;
-            return disagree(
-                index,
-                format!("entry {index} is missing: the log ends at {index} of {size}"),
-            );
-        };
-        match key_u64(key) {
-            Some(k) if k == index => {}
-            Some(k) if k > index => return disagree(index, format!("entry {index} is missing")),
-            _ => return disagree(index, format!("an unexpected key precedes entry {index}")),
-        }
-        let Some(bytes) = entries.value() else {
-            return disagree(index, format!("entry {index} has no value"));
-        };
-        // The entry must say where it belongs and must not go back in time.
-        let stated = top_level_member(bytes, b"index")
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if stated != Some(index) {
-            let stated =
-                stated.map_or_else(|| "no valid index".to_owned(), |s| format!("index {s}"));
-            return disagree(index, format!("entry {index} states {stated}"));
-        }
-        match top_level_member(bytes, b"time") {
-            Some(t) if t.len() == 24 => {
-                if t < last_time.as_slice() {
-                    return disagree(
-                        index,
-                        format!("entry {index} is older than entry {}", index - 1),
-                    );
+    // Entries are read, checked and leaf-hashed on a second thread while this one builds the
+    // tree, compares it with the stored hashes and checks checkpoints: the two halves of the
+    // work run on two cores, and the order of the findings is the same as in one pass.
+    let verdict = std::thread::scope(|scope| -> Result<Option<Verdict>, AuditError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(8);
+        scope.spawn(move || read_leaves(entries, size, &tx));
+        let mut index = 0u64;
+        for chunk in rx {
+            for leaf in chunk.leaves {
+                let mut failed = None;
+                range.push(leaf, |id, h| {
+                    if failed.is_none() {
+                        if let Err(e) = levels.check(id, h) {
+                            failed = Some(e);
+                        }
+                    }
+                });
+                if let Some((i, r)) = failed {
+                    return Ok(Some(Verdict::Disagrees {
+                        index: i,
+                        reason: r,
+                    }));
                 }
-                last_time.clear();
-                last_time.extend_from_slice(t);
-            }
-            _ => return disagree(index, format!("entry {index} has no valid time")),
-        }
-        let leaf = merkle::leaf_hash(bytes);
-        let mut failed = None;
-        range.push(leaf, |id, h| {
-            if failed.is_none() {
-                if let Err(e) = levels.check(id, h) {
-                    failed = Some(e);
+                if let Some((i, r)) = check_checkpoints(&mut cps, &range, index + 1 == size)? {
+                    return Ok(Some(Verdict::Disagrees {
+                        index: i,
+                        reason: r,
+                    }));
+                }
+                index += 1;
+                if index & 0xfff == 0 && last_report.elapsed() >= Duration::from_millis(200) {
+                    progress(index, size);
+                    last_report = Instant::now();
                 }
             }
-        });
-        if let Some((i, r)) = failed {
-            return disagree(i, r);
+            match chunk.stop {
+                Some(Stop::Disagrees(i, r)) => {
+                    return Ok(Some(Verdict::Disagrees {
+                        index: i,
+                        reason: r,
+                    }));
+                }
+                Some(Stop::Db(e)) => return Err(AuditError::Db(e)),
+                None => {}
+            }
         }
-        if let Some((i, r)) = check_checkpoints(&mut cps, &range, index + 1 == size)? {
-            return disagree(i, r);
-        }
-        entries.next();
-        index += 1;
-        if index & 0xfff == 0 && last_report.elapsed() >= Duration::from_millis(200) {
-            progress(index, size);
-            last_report = Instant::now();
-        }
-    }
-    if entries.valid() {
-        return disagree(
-            size,
-            format!("entries are stored beyond the recorded size {size}"),
-        );
+        Ok(None)
+    })?;
+    if let Some(v) = verdict {
+        return Ok(v);
     }
     progress(size, size);
     Ok(Verdict::Verified {
