@@ -49,8 +49,15 @@ type RawIter<'a> = DBRawIteratorWithThreadMode<'a, DB>;
 fn read_opts() -> ReadOptions {
     let mut o = ReadOptions::default();
     o.set_verify_checksums(true);
-    o.set_readahead_size(4 << 20);
     o.fill_cache(false);
+    o
+}
+
+/// The entries are read in one long sequential scan: a large readahead pays there (and only
+/// there: one such buffer per tree level would cost memory for nothing).
+fn entries_read_opts() -> ReadOptions {
+    let mut o = read_opts();
+    o.set_readahead_size(4 << 20);
     o
 }
 
@@ -320,7 +327,7 @@ pub fn replay(
             "column families are missing".into(),
         ));
     };
-    let mut entries = db.raw_iterator_cf_opt(entries_cf, read_opts());
+    let mut entries = db.raw_iterator_cf_opt(entries_cf, entries_read_opts());
     entries.seek_to_first();
     let mut cps = db.raw_iterator_cf_opt(cps_cf, read_opts());
     cps.seek_to_first();

@@ -112,6 +112,9 @@ fn db_err(e: rocksdb::Error) -> AuditError {
     AuditError::Db(e.into_string())
 }
 
+/// Key-value records, in key order.
+pub type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A table of the node's own records that may be written together with an audit entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
@@ -249,6 +252,9 @@ fn db_options() -> Options {
     o.create_missing_column_families(true);
     o.set_paranoid_checks(true);
     o.set_max_background_jobs(2);
+    // The small column families (meta, checkpoints, state) rarely fill a memtable; without a cap
+    // they would keep every write-ahead log file alive, and a read-only open replays them all.
+    o.set_max_total_wal_size(64 << 20);
     o
 }
 
@@ -763,7 +769,7 @@ impl AuditLog {
     }
 
     /// Records of the `state` table whose keys start with `prefix`, in key order.
-    pub fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, AuditError> {
+    pub fn scan(&self, table: Table, prefix: &[u8]) -> Result<Records, AuditError> {
         let Table::State = table;
         let db = &self.inner.db;
         let mut out = Vec::new();
@@ -827,7 +833,8 @@ impl AuditLog {
         })
     }
 
-    /// Stop the writer and timer after the appends already queued.
+    /// Stop the writer and timer after the appends already queued, and flush the memtables so
+    /// the write-ahead log is not replayed at the next open.
     pub fn close(&self) {
         if let Ok(mut tx) = self.tx.lock() {
             tx.take();
@@ -839,6 +846,14 @@ impl AuditLog {
             for t in threads.drain(..) {
                 let _ = t.join();
             }
+        }
+        let db = &self.inner.db;
+        let cfs: Vec<&ColumnFamily> = COLUMN_FAMILIES
+            .iter()
+            .filter_map(|n| db.cf_handle(n))
+            .collect();
+        if let Err(e) = db.flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default()) {
+            tracing::warn!(error = %e, "flushing the audit store on close failed; the log replays at the next open");
         }
     }
 }
