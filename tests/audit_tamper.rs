@@ -58,6 +58,11 @@ fn draft(i: u64) -> EntryDraft {
 }
 
 fn build() -> Base {
+    build_with(SIZE, &CHECKPOINTS)
+}
+
+/// A closed store of `size` entries with checkpoints at `checkpoints`.
+fn build_with(size: u64, checkpoints: &[u64]) -> Base {
     let tmp = tempfile::tempdir().unwrap();
     let (signer, _) = NoteSigner::generate(ORIGIN).unwrap();
     let vkey = signer.vkey();
@@ -73,7 +78,7 @@ fn build() -> Base {
     )
     .unwrap();
     let mut next = 0;
-    for end in CHECKPOINTS.into_iter().chain([SIZE]) {
+    for end in checkpoints.iter().copied().chain([size]) {
         while next < end {
             let n = (end - next).min(97);
             let r = log
@@ -82,12 +87,12 @@ fn build() -> Base {
             assert_eq!(r.index, next);
             next += n;
         }
-        if CHECKPOINTS.contains(&end) {
+        if checkpoints.contains(&end) {
             assert_eq!(log.checkpoint_now().unwrap().checkpoint.size, end);
         }
     }
-    let (size, root) = log.head().unwrap();
-    assert_eq!(size, SIZE);
+    let (head, root) = log.head().unwrap();
+    assert_eq!(head, size);
     log.close();
     drop(log);
     Base { tmp, vkey, root }
@@ -254,7 +259,12 @@ fn one_changed_byte_of_an_entry_is_named() {
 #[test]
 fn a_deleted_entry_is_named() {
     let base = build();
-    for k in [0, 2222, SIZE - 1] {
+    expect_deleted_entries_named(&base, &[0, 2222, SIZE - 1]);
+}
+
+/// Each of `indexes`, deleted alone from a copy, is named as missing.
+fn expect_deleted_entries_named(base: &Base, indexes: &[u64]) {
+    for &k in indexes {
         let copy = base.copy();
         tamper(copy.path(), |db| delete(db, CF_ENTRIES, &k.to_be_bytes()));
         expect_disagreement(
@@ -490,5 +500,61 @@ fn a_checkpoint_signed_by_another_key_is_named_at_the_range_it_covers() {
         &base.vkey,
         500,
         &["the checkpoint at size 1024 does not verify"],
+    );
+}
+
+/// The replay reads entries in chunks of 4 096 on several threads; what it finds, and which
+/// finding comes first, must not depend on that: a step back in time across a chunk boundary,
+/// a later chunk's problem next to an earlier one's, the first and the last entry of a chunk.
+#[test]
+fn findings_across_reader_chunks_are_named_in_sequence_order() {
+    const BIG: u64 = 12_500;
+    let base = build_with(BIG, &[4096, 12_000]);
+    let untouched = verify(base.copy().path(), &base.vkey);
+    assert_eq!(untouched.code, Some(0), "{}", untouched.stderr);
+
+    // Entry 4096 opens the second chunk: set its time back a millennium.
+    let copy = base.copy();
+    tamper(copy.path(), |db| {
+        let mut e = entry_bytes(db, 4096);
+        let at = e.windows(8).position(|w| w == br#""time":""#).unwrap() + 8;
+        e[at] = b'1';
+        put(db, CF_ENTRIES, &4096u64.to_be_bytes(), &e);
+    });
+    expect_disagreement(
+        copy.path(),
+        &base.vkey,
+        4096,
+        &["entry 4096 is older than entry 4095"],
+    );
+
+    // Problems in chunks read by different threads: the earlier index is named, whichever
+    // thread finishes first.
+    for (deleted, changed, first) in [(8193u64, 4500u64, 4500u64), (4500, 8193, 4500)] {
+        let copy = base.copy();
+        tamper(copy.path(), |db| {
+            delete(db, CF_ENTRIES, &deleted.to_be_bytes());
+            let mut e = entry_bytes(db, changed);
+            let at = e.windows(9).position(|w| w == br#""outcome""#).unwrap() + 11;
+            e[at] ^= 0x20;
+            put(db, CF_ENTRIES, &changed.to_be_bytes(), &e);
+        });
+        expect_disagreement(copy.path(), &base.vkey, first, &[&format!("entry {first}")]);
+    }
+
+    // The first and last entries of a chunk, and the last entry of the log.
+    expect_deleted_entries_named(&base, &[4095, 8192, BIG - 1]);
+
+    // An entry stored beyond the recorded size.
+    let copy = base.copy();
+    tamper(copy.path(), |db| {
+        let e = entry_bytes(db, BIG - 1);
+        put(db, CF_ENTRIES, &BIG.to_be_bytes(), &e);
+    });
+    expect_disagreement(
+        copy.path(),
+        &base.vkey,
+        BIG,
+        &["entries are stored beyond the recorded size 12500"],
     );
 }

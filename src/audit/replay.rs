@@ -53,21 +53,32 @@ fn read_opts() -> ReadOptions {
     o
 }
 
-/// The entries are read in one long sequential scan: a large readahead pays there (and only
-/// there: one such buffer per tree level would cost memory for nothing).
-fn entries_read_opts() -> ReadOptions {
-    let mut o = read_opts();
-    o.set_readahead_size(4 << 20);
-    o
-}
-
 fn key_u64(k: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(k.try_into().ok()?))
 }
 
-/// Find a top-level string or integer member of a canonical entry without a full parse:
-/// returns the raw value text. Nested members and members inside strings are skipped.
-fn top_level_member<'a>(json: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+/// The raw text of a top-level string or integer member value starting at `i` (just after
+/// the colon), and the position after it.
+fn member_value(json: &[u8], i: usize) -> Option<&[u8]> {
+    let mut j = i;
+    if json.get(j) == Some(&b'"') {
+        j += 1;
+        while j < json.len() && json[j] != b'"' {
+            j += if json[j] == b'\\' { 2 } else { 1 };
+        }
+        return json.get(i + 1..j);
+    }
+    while j < json.len() && json[j].is_ascii_digit() {
+        j += 1;
+    }
+    json.get(i..j)
+}
+
+/// Find the top-level `index` and `time` members of a canonical entry in one pass, without a
+/// full parse: their raw value texts. Nested members and names inside strings are skipped; the
+/// scan stops once both are found.
+fn index_and_time(json: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
+    let (mut index, mut time) = (None, None);
     let mut depth = 0usize;
     let mut i = 0;
     while i < json.len() {
@@ -78,22 +89,17 @@ fn top_level_member<'a>(json: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
                 while i < json.len() && json[i] != b'"' {
                     i += if json[i] == b'\\' { 2 } else { 1 };
                 }
-                let key = json.get(start..i)?;
+                let key = json.get(start..i.min(json.len())).unwrap_or_default();
                 i += 1;
-                if depth == 1 && key == name && json.get(i) == Some(&b':') {
-                    let vstart = i + 1;
-                    let mut j = vstart;
-                    if json.get(j) == Some(&b'"') {
-                        j += 1;
-                        while j < json.len() && json[j] != b'"' {
-                            j += if json[j] == b'\\' { 2 } else { 1 };
-                        }
-                        return json.get(vstart + 1..j);
+                if depth == 1 && json.get(i) == Some(&b':') {
+                    if key == b"index" && index.is_none() {
+                        index = member_value(json, i + 1);
+                    } else if key == b"time" && time.is_none() {
+                        time = member_value(json, i + 1);
                     }
-                    while j < json.len() && json[j].is_ascii_digit() {
-                        j += 1;
+                    if index.is_some() && time.is_some() {
+                        break;
                     }
-                    return json.get(vstart..j);
                 }
                 continue;
             }
@@ -103,7 +109,7 @@ fn top_level_member<'a>(json: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
         }
         i += 1;
     }
-    None
+    (index, time)
 }
 
 struct Levels<'a> {
@@ -183,9 +189,15 @@ impl<'a> Levels<'a> {
     }
 }
 
-/// Leaves read and hashed by the reader thread, and why it stopped early, if it did.
+/// One chunk of entries read, checked and leaf-hashed by a reader thread.
 struct Chunk {
+    /// Index of its first entry.
+    first: u64,
     leaves: Vec<Hash>,
+    /// `time` of its first and last entries (empty if it has none).
+    first_time: Vec<u8>,
+    last_time: Vec<u8>,
+    /// Why the reader stopped inside this chunk, if it did.
     stop: Option<Stop>,
 }
 
@@ -194,102 +206,123 @@ enum Stop {
     Db(String),
 }
 
-const CHUNK: usize = 4096;
+/// Entries per chunk.
+const CHUNK: u64 = 4096;
 
-/// Read entries `0..size` in order: check each is in place, states its index and does not go
-/// back in time, and send its leaf hash. Stops at the first problem, which ends its chunk.
-fn read_leaves(mut entries: RawIter<'_>, size: u64, tx: &std::sync::mpsc::SyncSender<Chunk>) {
-    let mut leaves = Vec::with_capacity(CHUNK);
-    let mut last_time: Vec<u8> = Vec::new();
-    let mut index = 0u64;
-    let stop = loop {
-        if index == size {
-            break if entries.valid() {
-                Some(Stop::Disagrees(
-                    size,
-                    format!("entries are stored beyond the recorded size {size}"),
-                ))
-            } else {
-                entries.status().err().map(|e| Stop::Db(e.into_string()))
-            };
-        }
+/// Read, check and leaf-hash entries `[first, end)`: each is in place, states its index and
+/// does not go back in time from the one before it in the chunk. `last` says this chunk ends
+/// the log, so nothing may follow it. Stops at the first problem.
+fn read_chunk(entries: &mut RawIter<'_>, first: u64, end: u64, last: bool) -> Chunk {
+    let mut chunk = Chunk {
+        first,
+        leaves: Vec::with_capacity((end - first) as usize),
+        first_time: Vec::new(),
+        last_time: Vec::new(),
+        stop: None,
+    };
+    entries.seek(first.to_be_bytes());
+    let disagrees = |i: u64, r: String| Some(Stop::Disagrees(i, r));
+    for index in first..end {
         let Some(key) = entries.key() else {
-            break Some(match entries.status() {
-                Err(e) => Stop::Db(e.into_string()),
-                Ok(()) => Stop::Disagrees(
+            chunk.stop = match entries.status() {
+                Err(e) => Some(Stop::Db(e.into_string())),
+                Ok(()) => disagrees(
                     index,
-                    format!("entry {index} is missing: the log ends at {index} of {size}"),
+                    format!(
+                        "entry {index} is missing: the log ends before the recorded size {end}"
+                    ),
                 ),
-            });
+            };
+            return chunk;
         };
         match key_u64(key) {
             Some(k) if k == index => {}
             Some(k) if k > index => {
-                break Some(Stop::Disagrees(index, format!("entry {index} is missing")));
+                chunk.stop = disagrees(index, format!("entry {index} is missing"));
+                return chunk;
             }
             _ => {
-                break Some(Stop::Disagrees(
-                    index,
-                    format!("an unexpected key precedes entry {index}"),
-                ));
+                chunk.stop = disagrees(index, format!("an unexpected key precedes entry {index}"));
+                return chunk;
             }
         }
         let Some(bytes) = entries.value() else {
-            break Some(Stop::Disagrees(
-                index,
-                format!("entry {index} has no value"),
-            ));
+            chunk.stop = disagrees(index, format!("entry {index} has no value"));
+            return chunk;
         };
         // The entry must say where it belongs and must not go back in time.
-        let stated = top_level_member(bytes, b"index")
+        let (stated, time) = index_and_time(bytes);
+        let stated = stated
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.parse::<u64>().ok());
         if stated != Some(index) {
             let stated =
                 stated.map_or_else(|| "no valid index".to_owned(), |s| format!("index {s}"));
-            break Some(Stop::Disagrees(
-                index,
-                format!("entry {index} states {stated}"),
-            ));
+            chunk.stop = disagrees(index, format!("entry {index} states {stated}"));
+            return chunk;
         }
-        match top_level_member(bytes, b"time") {
+        match time {
             Some(t) if t.len() == 24 => {
-                if t < last_time.as_slice() {
-                    break Some(Stop::Disagrees(
+                if index == first {
+                    chunk.first_time.extend_from_slice(t);
+                } else if t < chunk.last_time.as_slice() {
+                    chunk.stop = disagrees(
                         index,
-                        format!(
-                            "entry {index} is older than entry {}",
-                            index.saturating_sub(1)
-                        ),
-                    ));
+                        format!("entry {index} is older than entry {}", index - 1),
+                    );
+                    return chunk;
                 }
-                last_time.clear();
-                last_time.extend_from_slice(t);
+                chunk.last_time.clear();
+                chunk.last_time.extend_from_slice(t);
             }
             _ => {
-                break Some(Stop::Disagrees(
-                    index,
-                    format!("entry {index} has no valid time"),
-                ));
+                chunk.stop = disagrees(index, format!("entry {index} has no valid time"));
+                return chunk;
             }
         }
-        leaves.push(merkle::leaf_hash(bytes));
+        chunk.leaves.push(merkle::leaf_hash(bytes));
         entries.next();
-        index += 1;
-        if leaves.len() == CHUNK {
-            let full = std::mem::replace(&mut leaves, Vec::with_capacity(CHUNK));
-            if tx
-                .send(Chunk {
-                    leaves: full,
-                    stop: None,
-                })
-                .is_err()
-            {
-                return;
-            }
+    }
+    if last {
+        chunk.stop = if entries.valid() {
+            disagrees(
+                end,
+                format!("entries are stored beyond the recorded size {end}"),
+            )
+        } else {
+            entries.status().err().map(|e| Stop::Db(e.into_string()))
+        };
+    }
+    chunk
+}
+
+/// A reader thread: chunks `worker, worker + workers, …` of the entries `0..size`, in order,
+/// each sent as soon as it is read. Stops after a chunk that found a problem, or when the
+/// receiver is gone.
+fn read_leaves(
+    mut entries: RawIter<'_>,
+    size: u64,
+    worker: u64,
+    workers: u64,
+    tx: &std::sync::mpsc::SyncSender<Chunk>,
+) {
+    let mut c = worker;
+    while c * CHUNK < size {
+        let first = c * CHUNK;
+        let end = (first + CHUNK).min(size);
+        let chunk = read_chunk(&mut entries, first, end, end == size);
+        let stop = chunk.stop.is_some();
+        if tx.send(chunk).is_err() || stop {
+            return;
         }
-    };
-    let _ = tx.send(Chunk { leaves, stop });
+        c += workers;
+    }
+}
+
+/// Reader threads: one per core beyond the tree builder's, at least one, at most four.
+fn reader_threads() -> u64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    cores.clamp(1, 4)
 }
 
 /// Replay a store against the log's verifier key. `origin`, if given, must be the store's.
@@ -327,8 +360,7 @@ pub fn replay(
             "column families are missing".into(),
         ));
     };
-    let mut entries = db.raw_iterator_cf_opt(entries_cf, entries_read_opts());
-    entries.seek_to_first();
+    let mut entries = db.raw_iterator_cf_opt(entries_cf, read_opts());
     let mut cps = db.raw_iterator_cf_opt(cps_cf, read_opts());
     cps.seek_to_first();
     let mut levels = Levels {
@@ -411,14 +443,52 @@ pub fn replay(
     if let Some((i, r)) = check_checkpoints(&mut cps, &range, size == 0)? {
         return disagree(i, r);
     }
-    // Entries are read, checked and leaf-hashed on a second thread while this one builds the
-    // tree, compares it with the stored hashes and checks checkpoints: the two halves of the
-    // work run on two cores, and the order of the findings is the same as in one pass.
+    // Entries are read, checked and leaf-hashed by reader threads, each taking every
+    // `workers`-th chunk with its own iterator, while this thread builds the tree from their
+    // leaves in index order, compares it with the stored hashes and checks checkpoints. The
+    // order of the findings is that of one sequential pass: chunks are consumed in order, and
+    // the time order across a chunk boundary is checked here.
+    if size == 0 {
+        entries.seek_to_first();
+        if entries.valid() {
+            return disagree(0, "entries are stored beyond the recorded size 0".into());
+        }
+        entries
+            .status()
+            .map_err(|e| AuditError::Db(e.into_string()))?;
+    }
+    let workers = reader_threads();
     let verdict = std::thread::scope(|scope| -> Result<Option<Verdict>, AuditError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(8);
-        scope.spawn(move || read_leaves(entries, size, &tx));
+        let mut rxs = Vec::new();
+        for w in 0..workers {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
+            let it = db.raw_iterator_cf_opt(entries_cf, read_opts());
+            scope.spawn(move || read_leaves(it, size, w, workers, &tx));
+            rxs.push(rx);
+        }
         let mut index = 0u64;
-        for chunk in rx {
+        let mut last_time: Vec<u8> = Vec::new();
+        let mut c = 0u64;
+        while index < size {
+            let Ok(chunk) = rxs[(c % workers) as usize].recv() else {
+                return Err(AuditError::Db(format!(
+                    "a reader thread stopped before entry {index}"
+                )));
+            };
+            c += 1;
+            debug_assert_eq!(chunk.first, index);
+            if !chunk.first_time.is_empty() && chunk.first_time < last_time {
+                return Ok(Some(Verdict::Disagrees {
+                    index,
+                    reason: format!(
+                        "entry {index} is older than entry {}",
+                        index.saturating_sub(1)
+                    ),
+                }));
+            }
+            if !chunk.last_time.is_empty() {
+                last_time = chunk.last_time;
+            }
             for leaf in chunk.leaves {
                 let mut failed = None;
                 range.push(leaf, |id, h| {
@@ -497,12 +567,15 @@ mod tests {
     #[test]
     fn top_level_members_skip_nested_and_quoted_names() {
         let j = br#"{"a":"x\"index\":9","detail":{"index":5,"time":"no"},"index":42,"time":"2026-11-21T00:00:00.000Z"}"#;
-        assert_eq!(top_level_member(j, b"index"), Some(&b"42"[..]));
         assert_eq!(
-            top_level_member(j, b"time"),
-            Some(&b"2026-11-21T00:00:00.000Z"[..])
+            index_and_time(j),
+            (Some(&b"42"[..]), Some(&b"2026-11-21T00:00:00.000Z"[..]))
         );
-        assert_eq!(top_level_member(j, b"zzz"), None);
-        assert_eq!(top_level_member(b"{\"index\":", b"index"), Some(&b""[..]));
+        assert_eq!(index_and_time(br#"{"a":1}"#), (None, None));
+        assert_eq!(index_and_time(b"{\"index\":"), (Some(&b""[..]), None));
+        assert_eq!(
+            index_and_time(b"{\"time\":\"abc"),
+            (None, Some(&b"abc"[..]))
+        );
     }
 }

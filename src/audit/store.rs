@@ -276,6 +276,11 @@ fn cf_descriptors() -> Vec<ColumnFamilyDescriptor> {
         .collect()
 }
 
+/// The block cache of a read-only reader, shared by its column families.
+const READER_CACHE_BYTES: usize = 8 << 20;
+/// Table files a read-only reader keeps open at once.
+const READER_OPEN_FILES: i32 = 32;
+
 /// Read access to a store: used by the log itself and, read-only, by the auditor's tools.
 pub struct StoreReader {
     db: DB,
@@ -297,7 +302,19 @@ impl StoreReader {
         }
         let mut o = Options::default();
         o.set_paranoid_checks(true);
-        let db = DB::open_cf_for_read_only(&o, dir, COLUMN_FAMILIES, false).map_err(db_err)?;
+        o.set_max_open_files(READER_OPEN_FILES);
+        // Index blocks go through one small cache instead of staying with each open table, so
+        // that a reader's memory does not grow with the store.
+        let cache = rocksdb::Cache::new_lru_cache(READER_CACHE_BYTES);
+        let cfs = COLUMN_FAMILIES.iter().map(|&name| {
+            let mut t = BlockBasedOptions::default();
+            t.set_block_cache(&cache);
+            t.set_cache_index_and_filter_blocks(true);
+            let mut o = Options::default();
+            o.set_block_based_table_factory(&t);
+            ColumnFamilyDescriptor::new(name, o)
+        });
+        let db = DB::open_cf_descriptors_read_only(&o, dir, cfs, false).map_err(db_err)?;
         Ok(StoreReader { db })
     }
 
