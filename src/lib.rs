@@ -5,6 +5,8 @@
 //!   (统一社会信用代码, 居民身份证号, region codes, licence type codes, GB/T 36904 licence ids).
 //! - [`licence`]: the licence model, its JWS encoding, issuance and verification.
 //! - [`pki`]: trust anchors bound to regions, certificate path validation, and the demo PKI.
+//! - [`audit`]: the append-only audit log, its proofs and the auditor's replay.
+//! - [`node`]: the node: configuration, mutual TLS, the HTTP API, usage copies.
 //! - [`cli`]: the command line, a thin layer over the above.
 //! - [`fuzzing`]: fuzz target bodies, shared by `fuzz/` and the seed-replay tests.
 
@@ -13,4 +15,5 @@ pub mod cli;
 pub mod codes;
 pub mod fuzzing;
 pub mod licence;
+pub mod node;
 pub mod pki;

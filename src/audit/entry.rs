@@ -94,11 +94,20 @@ pub enum Action {
     /// The node stopped in an orderly way.
     #[serde(rename = "node.stop")]
     NodeStop,
+    /// A licence's status and history were read.
+    #[serde(rename = "licence.status_read")]
+    LicenceStatusRead,
+    /// The API description was read.
+    #[serde(rename = "api.describe")]
+    ApiDescribe,
+    /// A request matched no route (or no method of its route).
+    #[serde(rename = "request.unknown")]
+    RequestUnknown,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 16] = [
         Action::LicenceIssue,
         Action::LicenceStatus,
         Action::LicenceVerify,
@@ -112,6 +121,9 @@ impl Action {
         Action::AuthDenied,
         Action::NodeStart,
         Action::NodeStop,
+        Action::LicenceStatusRead,
+        Action::ApiDescribe,
+        Action::RequestUnknown,
     ];
 
     /// The dotted name, as serialised.
@@ -130,6 +142,9 @@ impl Action {
             Action::AuthDenied => "auth.denied",
             Action::NodeStart => "node.start",
             Action::NodeStop => "node.stop",
+            Action::LicenceStatusRead => "licence.status_read",
+            Action::ApiDescribe => "api.describe",
+            Action::RequestUnknown => "request.unknown",
         }
     }
 }
@@ -226,6 +241,11 @@ impl HolderHash {
     /// The hex string.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// A stored hash (64 lower-case hex digits), for example from a consent record.
+    pub fn from_hex(s: &str) -> Result<HolderHash, String> {
+        HolderHash::parse(s).map_err(|e| e.to_string())
     }
 
     fn parse(s: &str) -> Result<HolderHash, EntryError> {

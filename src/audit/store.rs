@@ -688,6 +688,13 @@ impl AuditLog {
         Ok(Pending(rx))
     }
 
+    /// Whether the log still accepts appends: false once a write has failed (until reopened)
+    /// or once it is closed.
+    pub fn healthy(&self) -> bool {
+        !self.inner.broken.load(Ordering::SeqCst)
+            && self.tx.lock().map(|t| t.is_some()).unwrap_or(false)
+    }
+
     /// Append one entry with the caller's writes and wait until it is on disk.
     pub fn append(&self, draft: EntryDraft, writes: Vec<Write>) -> Result<Receipt, AuditError> {
         self.submit(vec![draft], writes)?.wait()

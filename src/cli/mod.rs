@@ -6,6 +6,7 @@
 
 mod audit;
 mod licence;
+mod node;
 mod pki;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,15 @@ enum Command {
     /// The audit log: its signing key, and the auditor's replay, export and proofs.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Run the node: the mutual-TLS HTTPS API over its data directory.
+    Serve {
+        /// The node's configuration file (TOML; `zhengzhao demo config` prints an example).
+        #[arg(long)]
+        config: std::path::PathBuf,
+    },
+    /// Demo material: a working configuration for a demo region.
+    #[command(subcommand)]
+    Demo(node::DemoCommand),
 }
 
 /// A failure that ends the command, with its exit code.
@@ -57,6 +67,8 @@ pub fn main() -> ExitCode {
         Command::Licence(cmd) => licence::run(cmd),
         Command::Pki(cmd) => pki::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Serve { config } => node::serve(config),
+        Command::Demo(cmd) => node::demo(cmd),
     };
     match result {
         Ok(code) => code,

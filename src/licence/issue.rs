@@ -206,8 +206,75 @@ impl Signer {
         &self.issuer
     }
 
+    /// The signer's certificate chain (DER, leaf first).
+    pub fn chain(&self) -> &[Vec<u8>] {
+        &self.chain
+    }
+
+    /// Signs any JSON payload as a compact JWS with this signer's key and chain, under the
+    /// header `{"alg", "typ": typ, "x5c"}`; for documents other than licences (usage copies).
+    pub fn sign_document(&self, typ: &str, payload: &[u8]) -> Result<String, IssueError> {
+        #[derive(serde::Serialize)]
+        struct Header<'a> {
+            alg: Alg,
+            typ: &'a str,
+            x5c: Vec<String>,
+        }
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let header = serde_json::to_vec(&Header {
+            alg: self.key.alg(),
+            typ,
+            x5c: self.chain.iter().map(|d| STANDARD.encode(d)).collect(),
+        })
+        .map_err(|e| IssueError::Signing(e.to_string()))?;
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let sig = self.key.sign(input.as_bytes())?;
+        Ok(jws::assemble(&input, &sig))
+    }
+
     /// Issues a licence for `req`, signed at `now` (seconds since the Unix epoch).
     pub fn issue(&self, req: &IssuanceRequest, now: i64) -> Result<Issued, IssueError> {
+        self.issue_version(req, now, None)
+    }
+
+    /// Issues the next version of `previous` (变更): same serial, version one higher, same
+    /// type and holder; the request gives the new content.
+    pub fn issue_next_version(
+        &self,
+        req: &IssuanceRequest,
+        now: i64,
+        previous: &LicenceId,
+    ) -> Result<Issued, IssueError> {
+        if previous.issuer() != &self.issuer {
+            return Err(IssueError::Request(
+                "the licence was issued by another authority".into(),
+            ));
+        }
+        if previous.type_code().to_string() != req.type_code {
+            return Err(IssueError::Request(
+                "type_code: a new version keeps the licence type".into(),
+            ));
+        }
+        let version = previous.version() + 1;
+        if version > 999 {
+            return Err(IssueError::Request(
+                "the licence has reached version 999".into(),
+            ));
+        }
+        self.issue_version(req, now, Some((previous.serial(), version)))
+    }
+
+    fn issue_version(
+        &self,
+        req: &IssuanceRequest,
+        now: i64,
+        serial_version: Option<(&str, u16)>,
+    ) -> Result<Issued, IssueError> {
         let bad = |m: String| IssueError::Request(m);
         let type_code = LicenceTypeCode::from_str(&req.type_code)
             .map_err(|e| bad(format!("type_code: {e}")))?;
@@ -246,8 +313,11 @@ impl Signer {
                 return Err(bad("valid_until must be after valid_from".into()));
             }
         }
-        let serial = random_serial()?;
-        let id = LicenceId::new(type_code.clone(), self.issuer.clone(), &serial, 1)
+        let (serial, version) = match serial_version {
+            Some((serial, version)) => (serial.to_owned(), version),
+            None => (random_serial()?, 1),
+        };
+        let id = LicenceId::new(type_code.clone(), self.issuer.clone(), &serial, version)
             .map_err(|e| IssueError::Signing(format!("licence id: {e}")))?;
         let number = match &req.number {
             Some(n) => {
@@ -271,7 +341,7 @@ impl Signer {
                 holder_name: req.holder.name.clone(),
                 issuer_name: self.issuer_name.clone(),
                 region: self.region.to_string(),
-                version: "001".into(),
+                version: format!("{version:03}"),
                 fields: req.fields.clone(),
             },
         };

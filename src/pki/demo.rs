@@ -536,7 +536,8 @@ pub fn serial_from_pem(cert_pem: &str) -> Result<SerialNumber, DemoError> {
 /// `tls-ca.pem`/`.key`/`.crl.pem` (the TLS CA, its key, an empty CRL),
 /// `node.pem`/`.key` (CN `zhengzhao-<code>`, serverAuth+clientAuth, SAN DNS `localhost`, IP
 /// `127.0.0.1` and `::1`), and `<code>-bureau.pem`/`.key`, `<code>-window.pem`/`.key` (client
-/// certificates whose CN is the department id, clientAuth only).
+/// certificates whose CN is the department id, clientAuth only), `audit.key` (the node's
+/// Ed25519 checkpoint key, C2SP form) and `holder.secret` (its holder-hash secret).
 ///
 /// Dates are fixed ([`DEMO_CA_VALIDITY`], [`DEMO_EE_VALIDITY`], [`DEMO_CRL_VALIDITY`]) so
 /// committed material does not expire soon. Private keys are PKCS#8 PEM, mode 0600 on unix.
@@ -622,6 +623,16 @@ pub fn generate_demo(out: &Path, overwrite: bool) -> Result<Vec<PathBuf>, DemoEr
             put_pair(&id, &client)?;
         }
 
+        // The node's audit checkpoint key and holder-hash secret (public demo material too).
+        let (_, audit_key) = crate::audit::note::NoteSigner::generate(
+            &crate::audit::store::default_origin(region.code),
+        )
+        .map_err(|_| DemoError::Random)?;
+        put("audit.key", &audit_key, true)?;
+        let (_, holder_secret) =
+            crate::audit::entry::HolderKey::generate().map_err(|_| DemoError::Random)?;
+        put("holder.secret", &holder_secret, true)?;
+
         let (this_update, next_update) = DEMO_CRL_VALIDITY;
         put(
             "licence-root.crl.pem",
@@ -663,6 +674,8 @@ fn readme_text() -> String {
          | `node.pem`, `node.key` | node certificate, CN `zhengzhao-<code>`, serverAuth + clientAuth, SAN DNS `localhost`, IP `127.0.0.1`, `::1` |\n\
          | `<code>-bureau.pem`, `.key` | client certificate of department `<code>-bureau` (clientAuth only) |\n\
          | `<code>-window.pem`, `.key` | client certificate of department `<code>-window` (clientAuth only) |\n\
+         | `audit.key` | the node's audit checkpoint key (Ed25519, C2SP private key text, name `zhengzhao/<code>`) |\n\
+         | `holder.secret` | the node's holder-hash secret (HMAC-SHA256 key, 64 hex digits) |\n\
          \n\
          The licence and TLS hierarchies have separate roots, so neither kind of certificate\n\
          passes as the other. CA certificates carry no extendedKeyUsage: rustls-webpki requires\n\

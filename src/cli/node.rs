@@ -1,0 +1,137 @@
+//! `zhengzhao serve` and `zhengzhao demo config`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Subcommand;
+
+use super::Failure;
+use crate::audit::entry::{Action, Actor, EntryDraft};
+use crate::node::{Config, Node};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DemoCommand {
+    /// Print a complete, working node configuration for a demo region on the demo PKI.
+    Config {
+        /// The demo region: 370900, 370115, 140802 or 370306.
+        #[arg(long)]
+        region: String,
+        /// The demo PKI directory (certs/ in the repository).
+        #[arg(long)]
+        certs: PathBuf,
+        /// The node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: String,
+    },
+}
+
+pub(crate) fn demo(cmd: DemoCommand) -> Result<ExitCode, Failure> {
+    match cmd {
+        DemoCommand::Config {
+            region,
+            certs,
+            data_dir,
+            listen,
+        } => {
+            let text = crate::node::demo::config_text(&region, &certs, &data_dir, &listen)
+                .map_err(Failure::Usage)?;
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Logs to standard error; `RUST_LOG` sets the level (default `info`).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal as _;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers, run until killed.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+pub(crate) fn serve(config: PathBuf) -> Result<ExitCode, Failure> {
+    init_tracing();
+    let config = Config::load(&config).map_err(|e| Failure::Usage(e.to_string()))?;
+    let listen = config.listen;
+    let node = Node::open(config).map_err(|e| Failure::Usage(e.to_string()))?;
+    let node = Arc::new(node);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| Failure::Usage(format!("config: `node.listen`: {listen}: {e}")))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        let actor = Actor {
+            id: node.config.node_id.clone(),
+            region: Some(node.config.region),
+            cert_sha256: None,
+        };
+        let mut start = EntryDraft::new(actor.clone(), Action::NodeStart, "ok");
+        start
+            .detail
+            .insert("listen".into(), bound.to_string().into());
+        start.detail.insert(
+            "version".into(),
+            env!("CARGO_PKG_VERSION").to_string().into(),
+        );
+        let log_err = |e: crate::audit::store::AuditError| {
+            Failure::Usage(format!("the audit log refuses writes: {e}"))
+        };
+        node.log
+            .submit(vec![start], Vec::new())
+            .map_err(log_err)?
+            .recv()
+            .await
+            .map_err(log_err)?;
+        node.log.checkpoint_now().map_err(log_err)?;
+        tracing::info!(listen = %bound, region = %node.config.region, "serving");
+        // The line tests and scripts wait for.
+        println!("listening on {bound}");
+        crate::node::server::serve(node.clone(), listener, shutdown_signal()).await;
+        tracing::info!("stopping");
+        let stop = EntryDraft::new(actor, Action::NodeStop, "ok");
+        let result = match node.log.submit(vec![stop], Vec::new()) {
+            Ok(p) => p.recv().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "could not log the stop");
+        }
+        match node.log.checkpoint_now() {
+            Ok(cp) => tracing::info!(size = cp.checkpoint.size, "final checkpoint signed"),
+            Err(e) => tracing::error!(error = %e, "could not sign the final checkpoint"),
+        }
+        node.log.close();
+        Ok::<(), Failure>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,1380 @@
+//! The HTTP API (docs/api.md): routes, roles and the 用证清单, and exactly one audit entry for
+//! every request that reaches the application, written before the response in the same synced
+//! batch as the state change it records.
+//!
+//! Every request is dispatched here by one fallback handler, so that no framework rejection
+//! (a body too large, a path that does not parse) can answer without an audit entry. Only
+//! `GET /healthz`, `GET /v1/audit/checkpoint` and `GET /v1/audit/vkey`, which touch no licence
+//! and no personal data, are answered without one.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use http_body_util::BodyExt as _;
+use ring::digest;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use super::Node;
+use super::config::Role;
+use super::state::{
+    ConsentRecord, LicenceRecord, Status, StatusChange, consent_key, holder_key, holder_prefix,
+    licence_key, put_empty, put_json,
+};
+use super::tls::Caller;
+use super::usage::{self, MadeBy, UsageCopy};
+use crate::audit::entry::{Action, Actor, EntryDraft, format_time, now_unix_ms};
+use crate::audit::store::{Table, Write};
+use crate::codes::{HolderCode, HolderType, LicenceId, LicenceTypeCode};
+use crate::licence::issue::IssueError;
+use crate::licence::model::IssuanceRequest;
+use crate::licence::verify::{Outcome, rfc3339};
+
+/// The OpenAPI 3.1 description served at `GET /v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Most entries one `GET /v1/audit/entries` returns.
+pub const MAX_ENTRIES_PER_READ: u64 = 10_000;
+/// Longest purpose, in characters.
+const MAX_PURPOSE_CHARS: usize = 200;
+/// Longest request path kept in an audit entry, in characters.
+const MAX_LOGGED_PATH: usize = 512;
+/// Longest status reason, in characters.
+const MAX_REASON_CHARS: usize = 200;
+
+/// The router: everything goes through [`handle`].
+pub fn router(node: Arc<Node>) -> Router {
+    Router::new().fallback(handle).with_state(node)
+}
+
+/// The routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Healthz,
+    Checkpoint,
+    Vkey,
+    OpenApi,
+    Issue,
+    SetStatus(String),
+    Amend(String),
+    GetStatus(String),
+    Verify,
+    GrantConsent,
+    WithdrawConsent(String),
+    Lookup,
+    AuditEntries,
+    InclusionProof,
+    ConsistencyProof,
+    /// A known path with a method it does not take.
+    WrongMethod(Action),
+    Unknown,
+}
+
+impl Route {
+    fn parse(method: &Method, path: &str) -> Route {
+        let segs: Vec<&str> = path.split('/').collect();
+        let m = method.clone();
+        let (route, allowed) = match segs.as_slice() {
+            ["", "healthz"] => (Route::Healthz, Method::GET),
+            ["", "v1", "openapi.json"] => (Route::OpenApi, Method::GET),
+            ["", "v1", "audit", "checkpoint"] => (Route::Checkpoint, Method::GET),
+            ["", "v1", "audit", "vkey"] => (Route::Vkey, Method::GET),
+            ["", "v1", "audit", "entries"] => (Route::AuditEntries, Method::GET),
+            ["", "v1", "audit", "proof", "inclusion"] => (Route::InclusionProof, Method::GET),
+            ["", "v1", "audit", "proof", "consistency"] => (Route::ConsistencyProof, Method::GET),
+            ["", "v1", "licences"] => (Route::Issue, Method::POST),
+            ["", "v1", "licences", id, "status"] if !id.is_empty() => {
+                if m == Method::GET {
+                    return Route::GetStatus((*id).to_owned());
+                }
+                (Route::SetStatus((*id).to_owned()), Method::POST)
+            }
+            ["", "v1", "licences", id, "versions"] if !id.is_empty() => {
+                (Route::Amend((*id).to_owned()), Method::POST)
+            }
+            ["", "v1", "verify"] => (Route::Verify, Method::POST),
+            ["", "v1", "consents"] => (Route::GrantConsent, Method::POST),
+            ["", "v1", "consents", id] if !id.is_empty() => {
+                (Route::WithdrawConsent((*id).to_owned()), Method::DELETE)
+            }
+            ["", "v1", "lookups"] => (Route::Lookup, Method::POST),
+            _ => return Route::Unknown,
+        };
+        if m == allowed {
+            route
+        } else {
+            Route::WrongMethod(route.action())
+        }
+    }
+
+    fn action(&self) -> Action {
+        match self {
+            Route::Issue | Route::Amend(_) => Action::LicenceIssue,
+            Route::SetStatus(_) => Action::LicenceStatus,
+            Route::GetStatus(_) => Action::LicenceStatusRead,
+            Route::Verify => Action::LicenceVerify,
+            Route::GrantConsent => Action::ConsentGrant,
+            Route::WithdrawConsent(_) => Action::ConsentRevoke,
+            Route::Lookup => Action::LicenceLookup,
+            Route::AuditEntries
+            | Route::InclusionProof
+            | Route::ConsistencyProof
+            | Route::Checkpoint
+            | Route::Vkey => Action::AuditRead,
+            Route::OpenApi | Route::Healthz => Action::ApiDescribe,
+            Route::WrongMethod(a) => *a,
+            Route::Unknown => Action::RequestUnknown,
+        }
+    }
+
+    /// The roles that may call the route; empty: any authenticated caller.
+    fn roles(&self) -> &'static [Role] {
+        match self {
+            Route::Issue | Route::SetStatus(_) | Route::Amend(_) => &[Role::Issuer],
+            Route::Verify => &[Role::Verifier, Role::Consumer],
+            Route::GrantConsent | Route::WithdrawConsent(_) => &[Role::Portal],
+            Route::Lookup => &[Role::Consumer],
+            Route::AuditEntries => &[Role::Auditor],
+            _ => &[],
+        }
+    }
+
+    fn takes_body(&self) -> bool {
+        matches!(
+            self,
+            Route::Issue
+                | Route::SetStatus(_)
+                | Route::Amend(_)
+                | Route::Verify
+                | Route::GrantConsent
+                | Route::Lookup
+        )
+    }
+}
+
+/// An error answer: status, stable code, message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+fn fail(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
+    fail(StatusCode::BAD_REQUEST, code, message)
+}
+
+fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
+    fail(StatusCode::FORBIDDEN, code, message)
+}
+
+fn internal(message: impl Into<String>) -> ApiError {
+    let message = message.into();
+    tracing::error!(%message, "internal error");
+    fail(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the node could not complete the request",
+    )
+}
+
+/// What a handler answers, and what it writes with the audit entry.
+struct Answer {
+    status: StatusCode,
+    body: Payload,
+    writes: Vec<Write>,
+    outcome: String,
+    /// Held until the entry and the writes are on disk.
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+enum Payload {
+    Json(Map<String, Value>),
+    /// Bytes of a content type; the receipt goes in headers.
+    Raw(&'static str, Vec<u8>),
+}
+
+impl Answer {
+    fn json(status: StatusCode, body: Value) -> Answer {
+        let body = match body {
+            Value::Object(m) => m,
+            other => {
+                let mut m = Map::new();
+                m.insert("value".into(), other);
+                m
+            }
+        };
+        Answer {
+            status,
+            body: Payload::Json(body),
+            writes: Vec::new(),
+            outcome: "ok".into(),
+            guard: None,
+        }
+    }
+}
+
+/// The audit entry under construction, filled in by the handler.
+struct Ctx {
+    node: Arc<Node>,
+    caller: Caller,
+    draft: EntryDraft,
+}
+
+impl Ctx {
+    fn department(&self) -> Option<&super::config::Department> {
+        if self.caller.region != self.node.config.region {
+            return None;
+        }
+        self.node.config.departments.get(&self.caller.id)
+    }
+
+    fn detail(&mut self, key: &str, value: impl Into<Value>) {
+        self.draft.detail.insert(key.into(), value.into());
+    }
+}
+
+fn error_body(code: &str, message: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("error".into(), json!({"code": code, "message": message}));
+    m
+}
+
+fn respond_json(status: StatusCode, body: &Map<String, Value>) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(bytes),
+    )
+        .into_response()
+}
+
+fn text(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(digest::digest(&digest::SHA256, bytes))
+}
+
+/// The one handler.
+async fn handle(State(node): State<Arc<Node>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let route = Route::parse(&parts.method, parts.uri.path());
+    // Unaudited: nothing personal, nothing about a licence.
+    match route {
+        Route::Healthz => {
+            return if node.log.healthy() {
+                respond_json(StatusCode::OK, &json_map(json!({"status": "ok"})))
+            } else {
+                respond_json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &error_body("audit_unavailable", "the audit log refuses writes"),
+                )
+            };
+        }
+        Route::Checkpoint => {
+            return match node.log.latest_checkpoint() {
+                Some(cp) => text(StatusCode::OK, cp.note),
+                None => respond_json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &error_body("no_checkpoint", "no checkpoint has been signed yet"),
+                ),
+            };
+        }
+        Route::Vkey => return text(StatusCode::OK, format!("{}\n", node.log.verifier().vkey())),
+        _ => {}
+    }
+    let caller = parts
+        .extensions
+        .get::<Caller>()
+        .cloned()
+        .unwrap_or_else(|| Caller {
+            id: "(unidentified)".into(),
+            region: node.config.region,
+            cert_sha256: String::new(),
+        });
+    let mut ctx = Ctx {
+        draft: EntryDraft::new(
+            Actor {
+                id: caller.id.clone(),
+                region: Some(caller.region),
+                cert_sha256: (!caller.cert_sha256.is_empty()).then(|| caller.cert_sha256.clone()),
+            },
+            route.action(),
+            "ok",
+        ),
+        node: node.clone(),
+        caller,
+    };
+    ctx.detail("method", parts.method.as_str());
+    // The path as received, cut to a length an entry can always hold.
+    let path = parts.uri.path();
+    let cut = path
+        .char_indices()
+        .nth(MAX_LOGGED_PATH)
+        .map_or(path, |(i, _)| &path[..i]);
+    ctx.detail("path", cut);
+
+    let result = run(&mut ctx, &route, &parts.headers, parts.uri.query(), body).await;
+    finish(ctx, result).await
+}
+
+fn json_map(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Reads the body (bounded in size and time), checks the caller's roles, runs the route.
+async fn run(
+    ctx: &mut Ctx,
+    route: &Route,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: Body,
+) -> Result<Answer, ApiError> {
+    let limits = ctx.node.config.limits;
+    let limited = http_body_util::Limited::new(body, limits.request_bytes);
+    let bytes = match tokio::time::timeout(limits.body, limited.collect()).await {
+        Err(_) => {
+            return Err(fail(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the request body did not arrive in time",
+            ));
+        }
+        Ok(Err(e)) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return Err(fail(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("request bodies are at most {} bytes", limits.request_bytes),
+                ));
+            }
+            return Err(bad("bad_body", format!("reading the request body: {e}")));
+        }
+        Ok(Ok(c)) => c.to_bytes(),
+    };
+    if !bytes.is_empty() {
+        ctx.draft.request_sha256 = Some(sha256_hex(&bytes));
+    }
+    match route {
+        Route::Unknown => {
+            return Err(fail(StatusCode::NOT_FOUND, "not_found", "no such endpoint"));
+        }
+        Route::WrongMethod(_) => {
+            return Err(fail(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "the endpoint does not take this method",
+            ));
+        }
+        _ => {}
+    }
+    // Roles first: a caller without the role learns nothing about its request.
+    let roles = route.roles();
+    if !roles.is_empty() {
+        let has = ctx
+            .department()
+            .is_some_and(|d| roles.iter().any(|r| d.roles.contains(r)));
+        if !has {
+            let wanted: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            ctx.detail("wanted", route.action().as_str());
+            ctx.detail("roles", wanted.clone());
+            ctx.draft.action = Action::AuthDenied;
+            let who = if ctx.department().is_some() {
+                "the department"
+            } else {
+                "the caller is not a department of this region and"
+            };
+            return Err(forbidden(
+                "forbidden_role",
+                format!("{who} does not have the role {}", wanted.join(" or ")),
+            ));
+        }
+    }
+    if route.takes_body() {
+        let ct = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        if !mime.eq_ignore_ascii_case("application/json") {
+            return Err(fail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be application/json",
+            ));
+        }
+    } else if !bytes.is_empty() {
+        return Err(bad(
+            "unexpected_body",
+            "this endpoint takes no request body",
+        ));
+    }
+    let q = parse_query(query)?;
+    if route.takes_body() || matches!(route, Route::OpenApi | Route::GetStatus(_)) {
+        no_params(&q)?;
+    }
+    match route {
+        Route::OpenApi => Ok(Answer {
+            status: StatusCode::OK,
+            body: Payload::Raw("application/json", OPENAPI.as_bytes().to_vec()),
+            writes: Vec::new(),
+            outcome: "ok".into(),
+            guard: None,
+        }),
+        Route::Issue => issue(ctx, &bytes),
+        Route::Amend(id) => amend(ctx, id, &bytes).await,
+        Route::SetStatus(id) => set_status(ctx, id, &bytes).await,
+        Route::GetStatus(id) => get_status(ctx, id),
+        Route::Verify => verify(ctx, &bytes),
+        Route::GrantConsent => grant_consent(ctx, &bytes),
+        Route::WithdrawConsent(id) => {
+            no_params(&q)?;
+            withdraw_consent(ctx, id).await
+        }
+        Route::Lookup => lookup(ctx, &bytes).await,
+        Route::AuditEntries => audit_entries(ctx, &q),
+        Route::InclusionProof => inclusion(ctx, &q),
+        Route::ConsistencyProof => consistency(ctx, &q),
+        Route::Healthz
+        | Route::Checkpoint
+        | Route::Vkey
+        | Route::Unknown
+        | Route::WrongMethod(_) => Err(internal("route dispatched twice")),
+    }
+}
+
+/// Appends the audit entry (with the answer's writes), then answers with its receipt.
+async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Response {
+    let (status, payload, writes, guard) = match result {
+        Ok(a) => {
+            ctx.draft.outcome = a.outcome;
+            (a.status, a.body, a.writes, a.guard)
+        }
+        Err(e) => {
+            ctx.draft.outcome = e.code.to_owned();
+            ctx.detail("message", e.message.clone());
+            (
+                e.status,
+                Payload::Json(error_body(e.code, &e.message)),
+                Vec::new(),
+                None,
+            )
+        }
+    };
+    ctx.detail("status", status.as_u16());
+    let pending = ctx.node.log.submit(vec![ctx.draft], writes);
+    let receipt = match pending {
+        Ok(p) => p.recv().await,
+        Err(e) => Err(e),
+    };
+    drop(guard);
+    let receipt = match receipt {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "audit write failed; request refused");
+            return respond_json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &error_body(
+                    "audit_unavailable",
+                    "the access could not be recorded, so it was not served",
+                ),
+            );
+        }
+    };
+    let leaf = receipt
+        .leaf_hashes
+        .first()
+        .map(|h| B64.encode(h))
+        .unwrap_or_default();
+    match payload {
+        Payload::Json(mut body) => {
+            body.insert(
+                "receipt".into(),
+                json!({"index": receipt.index, "leaf_hash": leaf}),
+            );
+            respond_json(status, &body)
+        }
+        Payload::Raw(content_type, bytes) => {
+            let mut r = Response::new(Body::from(bytes));
+            *r.status_mut() = status;
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            if let Ok(v) = HeaderValue::from_str(&receipt.index.to_string()) {
+                h.insert("zhengzhao-receipt-index", v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&leaf) {
+                h.insert("zhengzhao-receipt-leaf-hash", v);
+            }
+            r
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input helpers.
+
+/// Parses a JSON body into `T`, naming what is wrong: `malformed_json`, `unknown_field`,
+/// `invalid_request`.
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        use serde_json::error::Category;
+        let msg = e.to_string();
+        match e.classify() {
+            Category::Syntax | Category::Eof | Category::Io => {
+                bad("malformed_json", format!("the body is not JSON: {msg}"))
+            }
+            Category::Data if msg.contains("unknown field") => bad("unknown_field", msg),
+            Category::Data => bad("invalid_request", msg),
+        }
+    })
+}
+
+type Query = Vec<(String, String)>;
+
+fn parse_query(q: Option<&str>) -> Result<Query, ApiError> {
+    let mut out: Query = Vec::new();
+    for pair in q.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if out.iter().any(|(seen, _)| seen == k) {
+            return Err(bad("invalid_query", format!("parameter {k:?} is repeated")));
+        }
+        out.push((k.to_owned(), v.to_owned()));
+    }
+    Ok(out)
+}
+
+fn no_params(q: &Query) -> Result<(), ApiError> {
+    match q.first() {
+        None => Ok(()),
+        Some((k, _)) => Err(bad("invalid_query", format!("unknown parameter {k:?}"))),
+    }
+}
+
+/// The unsigned integer parameters `names` (each required unless it has a default); any other
+/// parameter is refused.
+fn int_params<const N: usize>(
+    q: &Query,
+    names: [(&str, Option<u64>); N],
+) -> Result<[u64; N], ApiError> {
+    for (k, _) in q {
+        if !names.iter().any(|(n, _)| n == k) {
+            return Err(bad("invalid_query", format!("unknown parameter {k:?}")));
+        }
+    }
+    let mut out = [0u64; N];
+    for (i, (name, default)) in names.iter().enumerate() {
+        out[i] = match q.iter().find(|(k, _)| k == name) {
+            Some((_, v)) => {
+                if v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(bad(
+                        "invalid_query",
+                        format!("{name} must be a non-negative integer"),
+                    ));
+                }
+                v.parse()
+                    .map_err(|_| bad("invalid_query", format!("{name} is out of range")))?
+            }
+            None => default.ok_or_else(|| bad("invalid_query", format!("{name} is required")))?,
+        };
+    }
+    Ok(out)
+}
+
+/// A matter code or id: 1 to 64 characters of `A-Z a-z 0-9 - _ .`.
+fn is_code(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// A free text of 1 to `max` characters without control characters.
+fn free_text(what: &str, s: &str, max: usize) -> Result<(), ApiError> {
+    let n = s.chars().count();
+    if s.trim().is_empty() || n > max || s.chars().any(char::is_control) {
+        return Err(bad(
+            "invalid_request",
+            format!("{what} must be 1 to {max} characters, without control characters"),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HolderRef {
+    #[serde(rename = "type")]
+    holder_type: String,
+    code: String,
+}
+
+impl std::fmt::Debug for HolderRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "HolderRef({}, {})",
+            self.holder_type,
+            crate::codes::mask(&self.code)
+        )
+    }
+}
+
+fn holder_code(h: &HolderRef) -> Result<HolderCode, ApiError> {
+    let t = HolderType::from_str(&h.holder_type)
+        .map_err(|e| bad("invalid_holder", format!("holder.type: {e}")))?;
+    HolderCode::parse(t, &h.code).map_err(|e| bad("invalid_holder", format!("holder.code: {e}")))
+}
+
+/// Parses the holder, records its keyed hash in the entry, and returns both.
+fn holder_in_entry(
+    ctx: &mut Ctx,
+    h: &HolderRef,
+) -> Result<(HolderCode, crate::audit::entry::HolderHash), ApiError> {
+    let holder = holder_code(h)?;
+    let hash = ctx.node.holder_key.holder_hash(&holder);
+    ctx.draft.holder = Some(hash.clone());
+    Ok((holder, hash))
+}
+
+fn now_ms() -> i64 {
+    now_unix_ms()
+}
+
+fn load_licence(ctx: &Ctx, id: &str) -> Result<Option<LicenceRecord>, ApiError> {
+    match ctx.node.log.get(Table::State, &licence_key(id)) {
+        Ok(None) => Ok(None),
+        Ok(Some(v)) => serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|e| internal(format!("licence record {id}: {e}"))),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "state read failed");
+    fail(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "storage_unavailable",
+        "the node's storage could not be read",
+    )
+}
+
+/// A licence id from a path: it must parse, and names the entry's licence.
+fn licence_id(ctx: &mut Ctx, id: &str) -> Result<LicenceId, ApiError> {
+    let parsed = LicenceId::from_str(id)
+        .map_err(|e| bad("invalid_licence_id", format!("not a licence id: {e}")))?;
+    ctx.draft.licence = Some(parsed.clone());
+    Ok(parsed)
+}
+
+fn json_err(e: serde_json::Error) -> ApiError {
+    internal(e.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Licences.
+
+fn issue_error(e: IssueError) -> ApiError {
+    match e {
+        IssueError::Request(m) => bad("invalid_request", m),
+        other => internal(other.to_string()),
+    }
+}
+
+fn new_record(
+    ctx: &Ctx,
+    issued: &crate::licence::issue::Issued,
+    holder: &str,
+    reason: &str,
+) -> LicenceRecord {
+    LicenceRecord {
+        id: issued.id.to_string(),
+        token: issued.token.clone(),
+        type_code: issued.claims.lic.type_code.clone(),
+        holder_type: issued.claims.lic.holder_type.clone(),
+        holder: holder.to_owned(),
+        status: Status::Active,
+        history: vec![StatusChange {
+            status: Status::Active,
+            reason: reason.to_owned(),
+            at: format_time(now_ms()),
+            by: ctx.caller.id.clone(),
+        }],
+        superseded_by: None,
+    }
+}
+
+fn issue(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
+    let req: IssuanceRequest = parse_json(bytes)?;
+    let (_, hash) = holder_in_entry(
+        ctx,
+        &HolderRef {
+            holder_type: req.holder.holder_type.clone(),
+            code: req.holder.code.clone(),
+        },
+    )?;
+    let issued = ctx
+        .node
+        .signer
+        .issue(&req, now_ms() / 1000)
+        .map_err(issue_error)?;
+    ctx.draft.licence = Some(issued.id.clone());
+    ctx.detail("type_code", issued.claims.lic.type_code.clone());
+    let record = new_record(ctx, &issued, hash.as_str(), "issued");
+    let id = record.id.clone();
+    let mut a = Answer::json(
+        StatusCode::CREATED,
+        json!({"id": id, "licence": issued.token}),
+    );
+    a.writes = vec![
+        put_json(licence_key(&id), &record).map_err(json_err)?,
+        put_empty(holder_key(hash.as_str(), &id)),
+    ];
+    Ok(a)
+}
+
+async fn amend(ctx: &mut Ctx, id: &str, bytes: &[u8]) -> Result<Answer, ApiError> {
+    let previous = licence_id(ctx, id)?;
+    let req: IssuanceRequest = parse_json(bytes)?;
+    let guard = ctx.node.state_lock.clone().lock_owned().await;
+    let Some(mut old) = load_licence(ctx, id)? else {
+        return Err(fail(StatusCode::NOT_FOUND, "not_found", "no such licence"));
+    };
+    ctx.detail("previous", id);
+    if old.status != Status::Active {
+        // A suspended licence gets no new version: that would lift the suspension unlogged.
+        return Err(fail(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            format!(
+                "the licence is {}; only an active licence gets a new version",
+                old.status.as_str()
+            ),
+        ));
+    }
+    let (_, hash) = holder_in_entry(
+        ctx,
+        &HolderRef {
+            holder_type: req.holder.holder_type.clone(),
+            code: req.holder.code.clone(),
+        },
+    )?;
+    if hash.as_str() != old.holder {
+        return Err(bad(
+            "holder_mismatch",
+            "a new version keeps the holder of the licence it replaces",
+        ));
+    }
+    let issued = ctx
+        .node
+        .signer
+        .issue_next_version(&req, now_ms() / 1000, &previous)
+        .map_err(issue_error)?;
+    let new_id = issued.id.to_string();
+    ctx.draft.licence = Some(issued.id.clone());
+    let record = new_record(ctx, &issued, hash.as_str(), &format!("new version of {id}"));
+    old.status = Status::Superseded;
+    old.superseded_by = Some(new_id.clone());
+    old.history.push(StatusChange {
+        status: Status::Superseded,
+        reason: format!("replaced by {new_id}"),
+        at: format_time(now_ms()),
+        by: ctx.caller.id.clone(),
+    });
+    let mut a = Answer::json(
+        StatusCode::CREATED,
+        json!({"id": new_id, "licence": issued.token, "previous": id}),
+    );
+    a.writes = vec![
+        put_json(licence_key(&new_id), &record).map_err(json_err)?,
+        put_empty(holder_key(hash.as_str(), &new_id)),
+        put_json(licence_key(id), &old).map_err(json_err)?,
+    ];
+    a.guard = Some(guard);
+    Ok(a)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusRequest {
+    status: String,
+    reason: String,
+}
+
+async fn set_status(ctx: &mut Ctx, id: &str, bytes: &[u8]) -> Result<Answer, ApiError> {
+    licence_id(ctx, id)?;
+    let req: StatusRequest = parse_json(bytes)?;
+    let to = match req.status.as_str() {
+        "active" => Status::Active,
+        "suspended" => Status::Suspended,
+        "revoked" => Status::Revoked,
+        other => {
+            return Err(bad(
+                "invalid_request",
+                format!(
+                    "status {other:?}: one of active, suspended, revoked (a new version \
+                     supersedes a licence)"
+                ),
+            ));
+        }
+    };
+    free_text("reason", &req.reason, MAX_REASON_CHARS)?;
+    ctx.detail("to", to.as_str());
+    let guard = ctx.node.state_lock.clone().lock_owned().await;
+    let Some(mut rec) = load_licence(ctx, id)? else {
+        return Err(fail(StatusCode::NOT_FOUND, "not_found", "no such licence"));
+    };
+    ctx.detail("from", rec.status.as_str());
+    if !rec.status.may_become(to) {
+        return Err(fail(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            format!(
+                "a {} licence cannot become {}",
+                rec.status.as_str(),
+                to.as_str()
+            ),
+        ));
+    }
+    rec.status = to;
+    rec.history.push(StatusChange {
+        status: to,
+        reason: req.reason,
+        at: format_time(now_ms()),
+        by: ctx.caller.id.clone(),
+    });
+    let mut a = Answer::json(
+        StatusCode::OK,
+        json!({"id": id, "status": to, "history": rec.history}),
+    );
+    a.writes = vec![put_json(licence_key(id), &rec).map_err(json_err)?];
+    a.guard = Some(guard);
+    Ok(a)
+}
+
+fn get_status(ctx: &mut Ctx, id: &str) -> Result<Answer, ApiError> {
+    licence_id(ctx, id)?;
+    let Some(rec) = load_licence(ctx, id)? else {
+        return Err(fail(StatusCode::NOT_FOUND, "not_found", "no such licence"));
+    };
+    Ok(Answer::json(
+        StatusCode::OK,
+        json!({
+            "id": id,
+            "status": rec.status,
+            "history": rec.history,
+            "superseded_by": rec.superseded_by,
+        }),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyRequest {
+    licence: String,
+    purpose: String,
+}
+
+fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
+    let req: VerifyRequest = parse_json(bytes)?;
+    free_text("purpose", &req.purpose, MAX_PURPOSE_CHARS)?;
+    ctx.draft.purpose = Some(req.purpose.clone());
+    let now = now_ms() / 1000;
+    let mut body = Map::new();
+    let token = if usage::is_usage_copy(&req.licence) {
+        match usage::check(&req.licence, ctx.node.verifier.trust(), now) {
+            Ok(copy) => {
+                ctx.detail("usage_copy", true);
+                ctx.draft.matter = Some(copy.matter.clone());
+                body.insert(
+                    "usage_copy".into(),
+                    json!({
+                        "made_by": copy.made_by,
+                        "for": copy.for_,
+                        "matter": copy.matter,
+                        "purpose": copy.purpose,
+                        "made_at": copy.made_at,
+                        "valid_until": copy.valid_until,
+                    }),
+                );
+                copy.licence
+            }
+            Err(refusal) => {
+                let mut a = Answer::json(
+                    StatusCode::OK,
+                    json!({
+                        "outcome": refusal.outcome,
+                        "usage_copy": {"outcome": refusal.outcome, "detail": refusal.detail},
+                        "status": "not_checked",
+                    }),
+                );
+                a.outcome = refusal.outcome.to_owned();
+                return Ok(a);
+            }
+        }
+    } else {
+        req.licence
+    };
+    let report = ctx.node.verifier.verify(&token, now);
+    let mut outcome = report.outcome.as_str().to_owned();
+    let mut status = "not_checked".to_owned();
+    if let Some(claims) = &report.licence {
+        if let Ok(id) = LicenceId::from_str(&claims.jti) {
+            ctx.draft.licence = Some(id);
+        }
+        if let (Ok(t), true) = (
+            HolderType::from_str(&claims.lic.holder_type),
+            report.outcome == Outcome::Valid,
+        ) {
+            if let Ok(h) = HolderCode::parse(t, &claims.sub) {
+                ctx.draft.holder = Some(ctx.node.holder_key.holder_hash(&h));
+            }
+        }
+        // Live status for this node's own licences; a partner's comes with federation.
+        if report.outcome == Outcome::Valid
+            && claims.lic.region == ctx.node.config.region.to_string()
+        {
+            match load_licence(ctx, &claims.jti)? {
+                // By jti, never by token bytes (ES256 signatures are malleable); the token
+                // verified under an anchor for this region, so the id is this node's.
+                Some(rec) => {
+                    status = rec.status.as_str().to_owned();
+                    if rec.status != Status::Active {
+                        outcome = status.clone();
+                    }
+                }
+                None => {
+                    status = "unknown".into();
+                    outcome = "status_unknown".into();
+                }
+            }
+        }
+    }
+    body.insert("outcome".into(), json!(outcome));
+    body.insert("status".into(), json!(status));
+    body.insert(
+        "report".into(),
+        serde_json::to_value(&report).map_err(json_err)?,
+    );
+    let mut a = Answer::json(StatusCode::OK, Value::Object(body));
+    a.outcome = outcome;
+    Ok(a)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consents.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentRequest {
+    holder: HolderRef,
+    grantee: String,
+    type_codes: Vec<String>,
+    #[serde(default)]
+    until: Option<String>,
+    #[serde(default)]
+    uses: Option<u64>,
+}
+
+fn random_id() -> Result<String, ApiError> {
+    use ring::rand::SecureRandom as _;
+    let mut b = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| internal("no randomness"))?;
+    Ok(hex::encode(b))
+}
+
+fn grant_consent(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
+    let req: ConsentRequest = parse_json(bytes)?;
+    let (_, hash) = holder_in_entry(ctx, &req.holder)?;
+    let grantee = ctx
+        .node
+        .config
+        .departments
+        .get(&req.grantee)
+        .filter(|d| d.roles.contains(&Role::Consumer))
+        .cloned()
+        .ok_or_else(|| {
+            bad(
+                "unknown_grantee",
+                format!(
+                    "{:?} is not a consumer department of this region",
+                    req.grantee
+                ),
+            )
+        })?;
+    if req.type_codes.is_empty() || req.type_codes.len() > 64 {
+        return Err(bad(
+            "invalid_request",
+            "type_codes: 1 to 64 licence type codes",
+        ));
+    }
+    for t in &req.type_codes {
+        LicenceTypeCode::from_str(t)
+            .map_err(|e| bad("invalid_request", format!("type_codes: {t:?}: {e}")))?;
+    }
+    let now = now_ms() / 1000;
+    let until_unix = match &req.until {
+        None => None,
+        Some(u) => {
+            let t = time::OffsetDateTime::parse(u, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| bad("invalid_request", format!("until: not RFC 3339: {e}")))?
+                .unix_timestamp();
+            if t <= now {
+                return Err(bad("invalid_request", "until: must be in the future"));
+            }
+            Some(t)
+        }
+    };
+    if let Some(n) = req.uses {
+        if !(1..=1_000_000).contains(&n) {
+            return Err(bad("invalid_request", "uses: 1 to 1000000"));
+        }
+    }
+    let id = random_id()?;
+    let record = ConsentRecord {
+        id: id.clone(),
+        holder: hash.as_str().to_owned(),
+        grantee: grantee.id.clone(),
+        type_codes: req.type_codes.clone(),
+        until: until_unix.map(rfc3339),
+        until_unix,
+        uses_left: req.uses,
+        granted_by: ctx.caller.id.clone(),
+        granted_at: format_time(now_ms()),
+        withdrawn_at: None,
+    };
+    ctx.detail("consent_id", id.clone());
+    ctx.detail("grantee", grantee.id.clone());
+    ctx.detail("type_codes", req.type_codes.clone());
+    let mut a = Answer::json(
+        StatusCode::CREATED,
+        json!({"consent_id": id, "until": record.until, "uses": record.uses_left}),
+    );
+    a.writes = vec![put_json(consent_key(&id), &record).map_err(json_err)?];
+    Ok(a)
+}
+
+fn load_consent(ctx: &Ctx, id: &str) -> Result<Option<ConsentRecord>, ApiError> {
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    match ctx.node.log.get(Table::State, &consent_key(id)) {
+        Ok(None) => Ok(None),
+        Ok(Some(v)) => serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|e| internal(format!("consent record: {e}"))),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+async fn withdraw_consent(ctx: &mut Ctx, id: &str) -> Result<Answer, ApiError> {
+    let guard = ctx.node.state_lock.clone().lock_owned().await;
+    let Some(mut rec) = load_consent(ctx, id)? else {
+        return Err(fail(StatusCode::NOT_FOUND, "not_found", "no such consent"));
+    };
+    ctx.detail("consent_id", id);
+    ctx.draft.holder =
+        Some(crate::audit::entry::HolderHash::from_hex(&rec.holder).map_err(internal)?);
+    if rec.withdrawn_at.is_some() {
+        return Err(fail(
+            StatusCode::CONFLICT,
+            "already_withdrawn",
+            "the consent was already withdrawn",
+        ));
+    }
+    let at = format_time(now_ms());
+    rec.withdrawn_at = Some(at.clone());
+    let mut a = Answer::json(
+        StatusCode::OK,
+        json!({"consent_id": id, "withdrawn_at": at}),
+    );
+    a.writes = vec![put_json(consent_key(id), &rec).map_err(json_err)?];
+    a.guard = Some(guard);
+    Ok(a)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookups (免证办).
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LookupRequest {
+    holder: HolderRef,
+    #[serde(default)]
+    type_code: Option<String>,
+    matter: String,
+    purpose: String,
+    #[serde(default)]
+    consent: Option<String>,
+}
+
+async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
+    let req: LookupRequest = parse_json(bytes)?;
+    let dept = ctx
+        .department()
+        .cloned()
+        .ok_or_else(|| internal("a consumer without a department"))?;
+    if !is_code(&req.matter) {
+        return Err(bad(
+            "invalid_request",
+            "matter: 1 to 64 characters of A-Z, a-z, 0-9, '-', '_', '.'",
+        ));
+    }
+    ctx.draft.matter = Some(req.matter.clone());
+    free_text("purpose", &req.purpose, MAX_PURPOSE_CHARS)?;
+    ctx.draft.purpose = Some(req.purpose.clone());
+    let (holder, hash) = holder_in_entry(ctx, &req.holder)?;
+    let matter = ctx
+        .node
+        .config
+        .matters
+        .get(&req.matter)
+        .filter(|_| dept.matters.contains(&req.matter))
+        .cloned()
+        .ok_or_else(|| {
+            forbidden(
+                "matter_not_allowed",
+                format!(
+                    "the department may not use licences for matter {:?}",
+                    req.matter
+                ),
+            )
+        })?;
+    if let Some(t) = &req.type_code {
+        LicenceTypeCode::from_str(t)
+            .map_err(|e| bad("invalid_request", format!("type_code: {e}")))?;
+        if !dept.types.allows(t) {
+            return Err(forbidden(
+                "type_not_allowed",
+                format!("the department may not use licences of type {t}"),
+            ));
+        }
+        ctx.detail("type_code", t.clone());
+    }
+    let person = holder.holder_type() == HolderType::Person;
+    let needs_consent = person && !matter.statutory;
+    let mut writes = Vec::new();
+    let mut guard = None;
+    let mut consent_types: Option<Vec<String>> = None;
+    if needs_consent {
+        let Some(cid) = &req.consent else {
+            return Err(forbidden(
+                "consent_required",
+                "a person's licences need the holder's consent for this matter",
+            ));
+        };
+        ctx.detail("consent_id", cid.clone());
+        guard = Some(ctx.node.state_lock.clone().lock_owned().await);
+        let Some(mut c) = load_consent(ctx, cid)? else {
+            return Err(forbidden("consent_not_found", "no such consent"));
+        };
+        if c.holder != hash.as_str() || c.grantee != dept.id {
+            return Err(forbidden(
+                "consent_mismatch",
+                "the consent is not this holder's consent for this department",
+            ));
+        }
+        if c.withdrawn_at.is_some() {
+            return Err(forbidden(
+                "consent_withdrawn",
+                "the holder withdrew the consent",
+            ));
+        }
+        if c.until_unix.is_some_and(|u| now_ms() / 1000 >= u) {
+            return Err(forbidden("consent_expired", "the consent has expired"));
+        }
+        match c.uses_left {
+            Some(0) => return Err(forbidden("consent_used_up", "the consent has no uses left")),
+            Some(n) => c.uses_left = Some(n - 1),
+            None => {}
+        }
+        if let Some(t) = &req.type_code {
+            if !c.type_codes.contains(t) {
+                return Err(forbidden(
+                    "consent_mismatch",
+                    format!("the consent does not cover type {t}"),
+                ));
+            }
+        }
+        consent_types = Some(c.type_codes.clone());
+        ctx.detail("consent_uses_left", c.uses_left);
+        writes.push(put_json(consent_key(cid), &c).map_err(json_err)?);
+    } else if req.consent.is_some() {
+        ctx.detail("consent_ignored", true);
+    }
+
+    let records = ctx
+        .node
+        .log
+        .scan(Table::State, &holder_prefix(hash.as_str()))
+        .map_err(unavailable)?;
+    let now = now_ms();
+    let valid_until =
+        now + i64::try_from(ctx.node.config.limits.usage_copy.as_millis()).unwrap_or(600_000);
+    let mut results = Vec::new();
+    let mut ids = Vec::new();
+    for (key, _) in records {
+        let key = String::from_utf8_lossy(&key);
+        let Some(id) = key.rsplit('/').next() else {
+            continue;
+        };
+        let Some(rec) = load_licence(ctx, id)? else {
+            continue;
+        };
+        if rec.status == Status::Superseded
+            || !dept.types.allows(&rec.type_code)
+            || req.type_code.as_ref().is_some_and(|t| t != &rec.type_code)
+            || consent_types
+                .as_ref()
+                .is_some_and(|ts| !ts.contains(&rec.type_code))
+        {
+            continue;
+        }
+        let copy = if rec.status == Status::Active {
+            let c = UsageCopy {
+                licence: rec.token.clone(),
+                made_by: MadeBy {
+                    node: ctx.node.config.node_id.clone(),
+                    region: ctx.node.config.region.to_string(),
+                },
+                for_: dept.id.clone(),
+                matter: matter.code.clone(),
+                purpose: req.purpose.clone(),
+                made_at: rfc3339(now / 1000),
+                valid_until: rfc3339(valid_until / 1000),
+            };
+            Some(usage::make(&ctx.node.signer, &c).map_err(|e| internal(e.to_string()))?)
+        } else {
+            None
+        };
+        ids.push(json!({"id": rec.id, "status": rec.status, "usage_copy": copy.is_some()}));
+        results.push(json!({
+            "id": rec.id,
+            "status": rec.status,
+            "licence": rec.token,
+            "usage_copy": copy,
+        }));
+    }
+    ctx.detail("results", ids);
+    let mut a = Answer::json(StatusCode::OK, json!({"results": results}));
+    a.writes = writes;
+    a.guard = guard;
+    Ok(a)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The audit log over HTTP.
+
+fn audit_entries(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
+    let size = ctx.node.log.size();
+    let [from, to] = int_params(q, [("from", Some(0)), ("to", Some(size))])?;
+    ctx.detail("from", from);
+    ctx.detail("to", to);
+    if from > to || to > size {
+        return Err(bad(
+            "out_of_range",
+            format!("need from <= to <= {size} (the log's size)"),
+        ));
+    }
+    if to - from > MAX_ENTRIES_PER_READ {
+        return Err(bad(
+            "range_too_large",
+            format!("at most {MAX_ENTRIES_PER_READ} entries per request"),
+        ));
+    }
+    let entries = ctx.node.log.entries(from, to).map_err(unavailable)?;
+    let mut out = Vec::new();
+    for (_, bytes) in entries {
+        out.extend_from_slice(&bytes);
+        out.push(b'\n');
+    }
+    Ok(Answer {
+        status: StatusCode::OK,
+        body: Payload::Raw("application/jsonl", out),
+        writes: Vec::new(),
+        outcome: "ok".into(),
+        guard: None,
+    })
+}
+
+fn hashes(h: &[crate::audit::merkle::Hash]) -> Vec<String> {
+    h.iter().map(|x| B64.encode(x)).collect()
+}
+
+fn inclusion(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
+    let [index, size] = int_params(q, [("index", None), ("size", None)])?;
+    ctx.detail("index", index);
+    ctx.detail("size", size);
+    let log_size = ctx.node.log.size();
+    if size == 0 || size > log_size || index >= size {
+        return Err(bad(
+            "out_of_range",
+            format!("need index < size <= {log_size} (the log's size)"),
+        ));
+    }
+    let proof = ctx
+        .node
+        .log
+        .inclusion_proof(index, size)
+        .map_err(unavailable)?;
+    Ok(Answer::json(
+        StatusCode::OK,
+        json!({"index": index, "size": size, "hashes": hashes(&proof)}),
+    ))
+}
+
+fn consistency(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
+    let [from, to] = int_params(q, [("from", None), ("to", None)])?;
+    ctx.detail("from", from);
+    ctx.detail("to", to);
+    let log_size = ctx.node.log.size();
+    if from == 0 || from > to || to > log_size {
+        return Err(bad(
+            "out_of_range",
+            format!("need 0 < from <= to <= {log_size} (the log's size)"),
+        ));
+    }
+    let proof = ctx
+        .node
+        .log
+        .consistency_proof(from, to)
+        .map_err(unavailable)?;
+    Ok(Answer::json(
+        StatusCode::OK,
+        json!({"from": from, "to": to, "hashes": hashes(&proof)}),
+    ))
+}

@@ -1,0 +1,645 @@
+//! The node's configuration file (TOML), checked as a whole before the node starts.
+//!
+//! The first problem found is reported, naming the key (`tls.cert`, `departments[2].roles`,
+//! …) and what is wrong with it. Relative paths are relative to the directory of the config file.
+//! `zhengzhao demo config` prints a complete, commented example.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::codes::{LicenceTypeCode, RegionCode};
+
+/// A configuration problem: the key concerned and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("config: `{key}`: {problem}")]
+pub struct ConfigError {
+    /// The key, as a dotted path.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+fn err(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        problem: problem.into(),
+    }
+}
+
+/// What a department may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Issues licences and changes their status.
+    Issuer,
+    /// Looks licences up for a matter (免证办) and verifies them.
+    Consumer,
+    /// Verifies licences.
+    Verifier,
+    /// Reads the audit log.
+    Auditor,
+    /// Records holders' consents (the citizen portal).
+    Portal,
+}
+
+impl Role {
+    /// The role's name in the config and in error messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Issuer => "issuer",
+            Role::Consumer => "consumer",
+            Role::Verifier => "verifier",
+            Role::Auditor => "auditor",
+            Role::Portal => "portal",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        Ok(match s {
+            "issuer" => Role::Issuer,
+            "consumer" => Role::Consumer,
+            "verifier" => Role::Verifier,
+            "auditor" => Role::Auditor,
+            "portal" => Role::Portal,
+            _ => {
+                return Err(format!(
+                    "unknown role {s:?}; roles are issuer, consumer, verifier, auditor, portal"
+                ));
+            }
+        })
+    }
+}
+
+/// Licence types a consumer may use: all, or a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Types {
+    /// Every licence type (`["*"]`).
+    All,
+    /// These type codes.
+    Only(BTreeSet<String>),
+}
+
+impl Types {
+    /// Whether `type_code` is allowed.
+    pub fn allows(&self, type_code: &str) -> bool {
+        match self {
+            Types::All => true,
+            Types::Only(set) => set.contains(type_code),
+        }
+    }
+}
+
+/// A department of this region: its id is the CN of its client certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Department {
+    /// The department id.
+    pub id: String,
+    /// Its roles.
+    pub roles: BTreeSet<Role>,
+    /// Licence types it may use as a consumer (用证清单).
+    pub types: Types,
+    /// Matter codes it may use as a consumer.
+    pub matters: BTreeSet<String>,
+}
+
+/// A matter (事项) a licence may be used for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matter {
+    /// Its code.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// A matter where the law itself provides for the use: no holder consent needed.
+    pub statutory: bool,
+}
+
+/// A CA whose certificates may connect, and the region it speaks for.
+#[derive(Debug, Clone)]
+pub struct ClientCa {
+    /// The CA certificate (PEM).
+    pub cert: PathBuf,
+    /// Its CRL (PEM), if any.
+    pub crl: Option<PathBuf>,
+    /// The region its certificates belong to.
+    pub region: RegionCode,
+}
+
+/// A licence trust anchor and the regions it may vouch for.
+#[derive(Debug, Clone)]
+pub struct TrustAnchor {
+    /// The root certificate (PEM).
+    pub cert: PathBuf,
+    /// Its CRL (PEM), if any.
+    pub crl: Option<PathBuf>,
+    /// The regions it vouches for.
+    pub regions: Vec<RegionCode>,
+}
+
+/// Time and size limits on connections and requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections served at once; more wait in the kernel's backlog until one ends.
+    pub max_connections: usize,
+    /// Time for a TLS handshake.
+    pub handshake: Duration,
+    /// Time to read a request's headers (and between requests on a kept-alive connection).
+    pub header: Duration,
+    /// Time to read a request's body.
+    pub body: Duration,
+    /// Largest request body, in bytes.
+    pub request_bytes: usize,
+    /// How long a usage copy (加注件) is valid.
+    pub usage_copy: Duration,
+}
+
+/// The largest request body the node accepts: 256 KiB.
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 1024,
+            handshake: Duration::from_secs(10),
+            header: Duration::from_secs(10),
+            body: Duration::from_secs(10),
+            request_bytes: MAX_REQUEST_BYTES,
+            usage_copy: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The checked configuration. Relative paths of the file have been joined to the directory of
+/// the config file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// This node's region.
+    pub region: RegionCode,
+    /// The region's name.
+    pub region_name: String,
+    /// This node's id (the CN of its TLS certificate).
+    pub node_id: String,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The RocksDB data directory.
+    pub data_dir: PathBuf,
+    /// TLS server certificate chain (PEM).
+    pub tls_cert: PathBuf,
+    /// TLS server key (PKCS#8 PEM).
+    pub tls_key: PathBuf,
+    /// CAs whose client certificates may connect.
+    pub client_cas: Vec<ClientCa>,
+    /// Licence signer certificate (PEM).
+    pub signer_cert: PathBuf,
+    /// Licence signer key (PKCS#8 PEM).
+    pub signer_key: PathBuf,
+    /// The rest of the signer's chain (PEM), if any.
+    pub signer_chain: Option<PathBuf>,
+    /// The audit log's Ed25519 checkpoint key (C2SP private key text).
+    pub audit_key: PathBuf,
+    /// The file that keeps the last checkpoint signed (outside the data directory).
+    pub audit_state: PathBuf,
+    /// The log's origin.
+    pub audit_origin: String,
+    /// How often to sign a checkpoint when the log has grown.
+    pub checkpoint_interval: Duration,
+    /// The holder-hash secret (hex, 32 bytes).
+    pub holder_secret: PathBuf,
+    /// Licence trust anchors.
+    pub trust: Vec<TrustAnchor>,
+    /// Departments by id.
+    pub departments: BTreeMap<String, Department>,
+    /// Matters by code.
+    pub matters: BTreeMap<String, Matter>,
+    /// Limits.
+    pub limits: Limits,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    node: RawNode,
+    tls: RawTls,
+    signer: RawSigner,
+    audit: RawAudit,
+    #[serde(default)]
+    trust: Vec<RawAnchor>,
+    #[serde(default)]
+    departments: Vec<RawDepartment>,
+    #[serde(default)]
+    matters: Vec<RawMatter>,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNode {
+    region: String,
+    region_name: String,
+    id: String,
+    listen: String,
+    data_dir: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert: PathBuf,
+    key: PathBuf,
+    client_cas: Vec<RawClientCa>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClientCa {
+    cert: PathBuf,
+    crl: Option<PathBuf>,
+    region: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSigner {
+    cert: PathBuf,
+    key: PathBuf,
+    chain: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    key: PathBuf,
+    state_file: Option<PathBuf>,
+    origin: Option<String>,
+    holder_secret: PathBuf,
+    checkpoint_interval_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAnchor {
+    cert: PathBuf,
+    crl: Option<PathBuf>,
+    regions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDepartment {
+    id: String,
+    roles: Vec<String>,
+    #[serde(default)]
+    types: Vec<String>,
+    #[serde(default)]
+    matters: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMatter {
+    code: String,
+    name: String,
+    #[serde(default)]
+    statutory: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_connections: Option<usize>,
+    handshake_ms: Option<u64>,
+    header_ms: Option<u64>,
+    body_ms: Option<u64>,
+    usage_copy_secs: Option<u64>,
+}
+
+/// A department id or matter code: 1 to 64 characters of `A-Z a-z 0-9 - _ .`.
+fn check_name(key: &str, s: &str) -> Result<(), ConfigError> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            key,
+            format!("{s:?} must be 1 to 64 characters of A-Z, a-z, 0-9, '-', '_', '.'"),
+        ))
+    }
+}
+
+fn region(key: &str, s: &str) -> Result<RegionCode, ConfigError> {
+    RegionCode::from_str(s).map_err(|e| err(key, format!("{s:?} is not a region code: {e}")))
+}
+
+/// A path that must name an existing file; relative to `base`.
+fn file(base: &Path, key: &str, p: &Path) -> Result<PathBuf, ConfigError> {
+    let p = base.join(p);
+    match std::fs::metadata(&p) {
+        Ok(m) if m.is_file() => Ok(p),
+        Ok(_) => Err(err(key, format!("{} is not a file", p.display()))),
+        Err(e) => Err(err(key, format!("{}: {e}", p.display()))),
+    }
+}
+
+fn millis(key: &str, v: Option<u64>, default: Duration) -> Result<Duration, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(0) => Err(err(key, "must be at least 1")),
+        Some(ms) if ms > 3_600_000 => Err(err(key, "must be at most 3600000 (an hour)")),
+        Some(ms) => Ok(Duration::from_millis(ms)),
+    }
+}
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| err("(file)", format!("{}: {e}", path.display())))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, base)
+    }
+
+    /// Checks config text; relative paths are taken from `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let msg = e.message().to_owned();
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            // The toml error names unknown and missing keys in its message.
+            err(key_of(&msg), format!("{msg}{at}"))
+        })?;
+        let n = &raw.node;
+        let region_code = region("node.region", &n.region)?;
+        if n.region_name.trim().is_empty() {
+            return Err(err("node.region_name", "must not be empty"));
+        }
+        check_name("node.id", &n.id)?;
+        let listen = SocketAddr::from_str(&n.listen).map_err(|e| {
+            err(
+                "node.listen",
+                format!("{:?} is not an address and port: {e}", n.listen),
+            )
+        })?;
+        if n.data_dir.as_os_str().is_empty() {
+            return Err(err("node.data_dir", "must not be empty"));
+        }
+        let data_dir = base.join(&n.data_dir);
+
+        let tls_cert = file(base, "tls.cert", &raw.tls.cert)?;
+        let tls_key = file(base, "tls.key", &raw.tls.key)?;
+        if raw.tls.client_cas.is_empty() {
+            return Err(err(
+                "tls.client_cas",
+                "at least one client CA is needed: every caller must present a certificate",
+            ));
+        }
+        let mut client_cas = Vec::new();
+        for (i, ca) in raw.tls.client_cas.iter().enumerate() {
+            let k = format!("tls.client_cas[{i}]");
+            client_cas.push(ClientCa {
+                cert: file(base, &format!("{k}.cert"), &ca.cert)?,
+                crl: match &ca.crl {
+                    Some(c) => Some(file(base, &format!("{k}.crl"), c)?),
+                    None => None,
+                },
+                region: region(&format!("{k}.region"), &ca.region)?,
+            });
+        }
+
+        let signer_cert = file(base, "signer.cert", &raw.signer.cert)?;
+        let signer_key = file(base, "signer.key", &raw.signer.key)?;
+        let signer_chain = match &raw.signer.chain {
+            Some(c) => Some(file(base, "signer.chain", c)?),
+            None => None,
+        };
+
+        let a = &raw.audit;
+        let audit_key = file(base, "audit.key", &a.key)?;
+        let audit_state = match &a.state_file {
+            Some(p) => base.join(p),
+            None => {
+                let mut name = audit_key.file_name().unwrap_or_default().to_owned();
+                name.push(".checkpoint");
+                audit_key.with_file_name(name)
+            }
+        };
+        if audit_state.starts_with(&data_dir) {
+            return Err(err(
+                "audit.state_file",
+                "must be outside the data directory: it is what catches a data directory \
+                 restored from an old backup",
+            ));
+        }
+        let audit_origin = a
+            .origin
+            .clone()
+            .unwrap_or_else(|| crate::audit::store::default_origin(&n.region));
+        crate::audit::note::check_key_name(&audit_origin)
+            .map_err(|e| err("audit.origin", e.to_string()))?;
+        let checkpoint_interval = millis(
+            "audit.checkpoint_interval_ms",
+            a.checkpoint_interval_ms,
+            Duration::from_secs(1),
+        )?;
+        let holder_secret = file(base, "audit.holder_secret", &a.holder_secret)?;
+
+        let mut trust = Vec::new();
+        for (i, t) in raw.trust.iter().enumerate() {
+            let k = format!("trust[{i}]");
+            if t.regions.is_empty() {
+                return Err(err(
+                    format!("{k}.regions"),
+                    "a trust anchor must be bound to at least one region",
+                ));
+            }
+            trust.push(TrustAnchor {
+                cert: file(base, &format!("{k}.cert"), &t.cert)?,
+                crl: match &t.crl {
+                    Some(c) => Some(file(base, &format!("{k}.crl"), c)?),
+                    None => None,
+                },
+                regions: t
+                    .regions
+                    .iter()
+                    .enumerate()
+                    .map(|(j, r)| region(&format!("{k}.regions[{j}]"), r))
+                    .collect::<Result<_, _>>()?,
+            });
+        }
+
+        let mut matters = BTreeMap::new();
+        for (i, m) in raw.matters.iter().enumerate() {
+            let k = format!("matters[{i}]");
+            check_name(&format!("{k}.code"), &m.code)?;
+            if m.name.trim().is_empty() {
+                return Err(err(format!("{k}.name"), "must not be empty"));
+            }
+            let matter = Matter {
+                code: m.code.clone(),
+                name: m.name.clone(),
+                statutory: m.statutory,
+            };
+            if matters.insert(m.code.clone(), matter).is_some() {
+                return Err(err(
+                    format!("{k}.code"),
+                    format!("matter {:?} is listed twice", m.code),
+                ));
+            }
+        }
+
+        let mut departments = BTreeMap::new();
+        for (i, d) in raw.departments.iter().enumerate() {
+            let k = format!("departments[{i}]");
+            check_name(&format!("{k}.id"), &d.id)?;
+            if d.roles.is_empty() {
+                return Err(err(format!("{k}.roles"), "must name at least one role"));
+            }
+            let roles = d
+                .roles
+                .iter()
+                .map(|r| Role::from_str(r).map_err(|e| err(format!("{k}.roles"), e)))
+                .collect::<Result<BTreeSet<_>, _>>()?;
+            let types = if d.types.iter().any(|t| t == "*") {
+                if d.types.len() > 1 {
+                    return Err(err(format!("{k}.types"), "\"*\" (every type) stands alone"));
+                }
+                Types::All
+            } else {
+                let mut set = BTreeSet::new();
+                for (j, t) in d.types.iter().enumerate() {
+                    LicenceTypeCode::from_str(t).map_err(|e| {
+                        err(
+                            format!("{k}.types[{j}]"),
+                            format!("{t:?} is not a licence type code: {e}"),
+                        )
+                    })?;
+                    set.insert(t.clone());
+                }
+                Types::Only(set)
+            };
+            let mut dm = BTreeSet::new();
+            for (j, m) in d.matters.iter().enumerate() {
+                if !matters.contains_key(m) {
+                    return Err(err(
+                        format!("{k}.matters[{j}]"),
+                        format!("{m:?} is not a matter listed under [[matters]]"),
+                    ));
+                }
+                dm.insert(m.clone());
+            }
+            let consumer = roles.contains(&Role::Consumer);
+            if !consumer && (!d.types.is_empty() || !d.matters.is_empty()) {
+                return Err(err(
+                    format!("{k}.types"),
+                    "types and matters are for departments with the consumer role",
+                ));
+            }
+            let dept = Department {
+                id: d.id.clone(),
+                roles,
+                types,
+                matters: dm,
+            };
+            if departments.insert(d.id.clone(), dept).is_some() {
+                return Err(err(
+                    format!("{k}.id"),
+                    format!("department {:?} is listed twice", d.id),
+                ));
+            }
+        }
+
+        let l = &raw.limits;
+        let d = Limits::default();
+        let max_connections = match l.max_connections {
+            None => d.max_connections,
+            Some(n) if (1..=65_536).contains(&n) => n,
+            Some(_) => return Err(err("limits.max_connections", "must be 1 to 65536")),
+        };
+        let usage_copy = match l.usage_copy_secs {
+            None => d.usage_copy,
+            Some(s) if (1..=86_400).contains(&s) => Duration::from_secs(s),
+            Some(_) => {
+                return Err(err("limits.usage_copy_secs", "must be 1 to 86400 (a day)"));
+            }
+        };
+        let limits = Limits {
+            max_connections,
+            handshake: millis("limits.handshake_ms", l.handshake_ms, d.handshake)?,
+            header: millis("limits.header_ms", l.header_ms, d.header)?,
+            body: millis("limits.body_ms", l.body_ms, d.body)?,
+            request_bytes: MAX_REQUEST_BYTES,
+            usage_copy,
+        };
+
+        Ok(Config {
+            region: region_code,
+            region_name: n.region_name.clone(),
+            node_id: n.id.clone(),
+            listen,
+            data_dir,
+            tls_cert,
+            tls_key,
+            client_cas,
+            signer_cert,
+            signer_key,
+            signer_chain,
+            audit_key,
+            audit_state,
+            audit_origin,
+            checkpoint_interval,
+            holder_secret,
+            trust,
+            departments,
+            matters,
+            limits,
+        })
+    }
+}
+
+/// The key a toml error message names, if it names one (`unknown field `x``, `missing field
+/// `x``); otherwise `(syntax)`.
+fn key_of(msg: &str) -> String {
+    for marker in ["unknown field `", "missing field `", "duplicate key `"] {
+        if let Some(rest) = msg.split(marker).nth(1) {
+            if let Some(name) = rest.split('`').next() {
+                return name.to_owned();
+            }
+        }
+    }
+    "(syntax)".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn roles_parse_and_unknown_ones_are_named() {
+        assert_eq!(Role::from_str("issuer"), Ok(Role::Issuer));
+        assert!(Role::from_str("admin").unwrap_err().contains("admin"));
+    }
+
+    #[test]
+    fn syntax_errors_name_a_line() {
+        let e = Config::parse("[node\nregion = 1", Path::new(".")).unwrap_err();
+        assert_eq!(e.key, "(syntax)");
+        assert!(e.problem.contains("line 1"), "{e}");
+        let e = Config::parse("[node]\nregion = \"370900\"\n", Path::new(".")).unwrap_err();
+        assert!(e.to_string().contains("missing field"), "{e}");
+    }
+}

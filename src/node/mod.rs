@@ -1,0 +1,143 @@
+//! The node: a mutual-TLS HTTPS API over one RocksDB directory, every access audited.
+//!
+//! - [`config`]: the TOML configuration, checked whole before anything starts;
+//! - [`tls`]: rustls server and client configurations (TLS 1.3, client certificates);
+//! - [`server`]: the accept loop, handshakes off the loop, limits, graceful shutdown;
+//! - [`api`]: the routes, roles, the 用证清单, and one audit entry per request;
+//! - [`state`]: licences, the holder index and consents in the `state` column family;
+//! - [`usage`]: usage copies (加注件);
+//! - [`auditor`]: the auditor's remote replay;
+//! - [`client`]: a small HTTPS client with a client certificate (auditors, tests, the demo);
+//! - [`demo`]: a working configuration for a demo region.
+
+pub mod api;
+pub mod auditor;
+pub mod client;
+pub mod config;
+pub mod demo;
+pub mod server;
+pub mod state;
+pub mod tls;
+pub mod usage;
+
+use std::sync::Arc;
+
+use crate::audit::entry::HolderKey;
+use crate::audit::note::NoteSigner;
+use crate::audit::store::{AuditLog, LogConfig};
+use crate::licence::issue::Signer;
+use crate::licence::verify::Verifier;
+use crate::pki::trust::TrustStore;
+
+pub use config::{Config, ConfigError};
+
+/// Why the node could not start: the config key concerned and what is wrong.
+pub type StartError = ConfigError;
+
+/// A running node's parts.
+pub struct Node {
+    /// The checked configuration.
+    pub config: Config,
+    /// The audit log (and the state table beside it).
+    pub log: AuditLog,
+    /// The licence signer.
+    pub signer: Signer,
+    /// Licence verification against the configured anchors.
+    pub verifier: Verifier,
+    /// The holder-hash key.
+    pub holder_key: HolderKey,
+    /// TLS server configuration.
+    pub tls: Arc<rustls::ServerConfig>,
+    /// Client CAs and their regions.
+    pub client_cas: Vec<tls::KnownCa>,
+    /// Serialises read-modify-write changes of the state table (status, consents, uses).
+    pub state_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+fn at(key: &str) -> impl Fn(String) -> ConfigError + '_ {
+    move |problem| ConfigError {
+        key: key.to_owned(),
+        problem,
+    }
+}
+
+impl Node {
+    /// Loads keys and certificates and opens the data directory. Blocking.
+    pub fn open(config: Config) -> Result<Node, StartError> {
+        let cas: Vec<_> = config
+            .client_cas
+            .iter()
+            .map(|c| (c.cert.clone(), c.crl.clone(), c.region))
+            .collect();
+        let (tls, client_cas) =
+            tls::server_config(&config.tls_cert, &config.tls_key, &cas).map_err(at("tls"))?;
+
+        let read = |key: &'static str, p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| ConfigError {
+                key: key.into(),
+                problem: format!("{}: {e}", p.display()),
+            })
+        };
+        let chain = match &config.signer_chain {
+            Some(p) => Some(read("signer.chain", p)?),
+            None => None,
+        };
+        let signer = Signer::from_pem(
+            &read("signer.cert", &config.signer_cert)?,
+            &read("signer.key", &config.signer_key)?,
+            chain.as_deref(),
+        )
+        .map_err(|e| at("signer")(e.to_string()))?;
+        if signer.region() != &config.region {
+            return Err(at("signer.cert")(format!(
+                "the signer signs for region {}, not for this node's region {}",
+                signer.region(),
+                config.region
+            )));
+        }
+
+        let mut trust = TrustStore::new();
+        for (i, t) in config.trust.iter().enumerate() {
+            let k = format!("trust[{i}]");
+            let pem = read("trust", &t.cert)?;
+            trust
+                .add_pem(&pem, &t.regions, &k)
+                .map_err(|e| at(&k)(e.to_string()))?;
+            if let Some(c) = &t.crl {
+                let pem = read("trust", c)?;
+                trust
+                    .add_crl_pem(&pem, &k)
+                    .map_err(|e| at(&k)(e.to_string()))?;
+            }
+        }
+        let verifier = Verifier::new(trust);
+
+        let holder_key =
+            HolderKey::from_file(&config.holder_secret).map_err(at("audit.holder_secret"))?;
+        let key_text = String::from_utf8(read("audit.key", &config.audit_key)?)
+            .map_err(|_| at("audit.key")("not UTF-8 text".into()))?;
+        let note_signer =
+            NoteSigner::from_private_key(&key_text).map_err(|e| at("audit.key")(e.to_string()))?;
+        let log = AuditLog::open(
+            &config.data_dir,
+            LogConfig {
+                origin: config.audit_origin.clone(),
+                signer: note_signer,
+                state_file: config.audit_state.clone(),
+                checkpoint_interval: Some(config.checkpoint_interval),
+                adopt_store: false,
+            },
+        )
+        .map_err(|e| at("node.data_dir")(e.to_string()))?;
+        Ok(Node {
+            config,
+            log,
+            signer,
+            verifier,
+            holder_key,
+            tls,
+            client_cas,
+            state_lock: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+}

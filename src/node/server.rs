@@ -1,0 +1,123 @@
+//! The accept loop and the connections it hands off.
+//!
+//! The loop only accepts: each connection gets its own task at once, which does the TLS
+//! handshake under a deadline, names the caller from its certificate, and serves HTTP/1.1
+//! (keep-alive) with a deadline on each request's headers. A semaphore bounds the
+//! connections served at once; beyond it, new ones wait in the listen backlog. On shutdown
+//! the loop stops accepting, every connection finishes its in-flight request and closes,
+//! and the caller then signs a final checkpoint.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt as _;
+
+use super::Node;
+use super::tls::caller;
+
+/// How long a shutdown waits for connections to finish before it gives up on them.
+pub const DRAIN: Duration = Duration::from_secs(20);
+
+/// Serves `listener` until `shutdown` resolves, then drains connections.
+pub async fn serve(
+    node: Arc<Node>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let app = super::api::router(node.clone());
+    let limits = node.config.limits;
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let acceptor = TlsAcceptor::from(node.tls.clone());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (tcp, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off a little, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        let node = node.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let tls = match tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::info!(%peer, error = %e, "TLS handshake refused");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let who = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(|c| caller(c, &node.client_cas));
+            let Some(who) = who else {
+                // rustls checked the path; a certificate without a CN, or from a CA we cannot
+                // place, is not a caller we can name, so it is not served.
+                tracing::info!(%peer, "client certificate names no caller");
+                return;
+            };
+            let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                req.extensions_mut().insert(who.clone());
+                app.clone().oneshot(req)
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header)
+                .keep_alive(true)
+                .max_buf_size(64 * 1024);
+            let conn = builder.serve_connection(TokioIo::new(tls), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(%peer, error = %e, "connection ended");
+                    }
+                }
+                _ = async { let _ = stop.wait_for(|s| *s).await.map(|_| ()); } => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Every connection holds a permit: when all are back, all connections have ended.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(DRAIN, permits.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the drain period; stopping anyway");
+    }
+}

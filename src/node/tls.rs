@@ -1,0 +1,159 @@
+//! Mutual TLS on rustls with the ring provider: TLS 1.3 only, a client certificate always.
+//!
+//! TLS 1.2 is not offered: every caller is a department system or a partner node under our
+//! own PKI, all of which speak TLS 1.3, and 1.3 alone removes the renegotiation, RSA key
+//! exchange and CBC questions for good.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ring::digest;
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName};
+
+use crate::codes::RegionCode;
+
+/// The caller of a request, as its certificate says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Subject CN: a department id or a node id.
+    pub id: String,
+    /// The region of the CA that issued the certificate.
+    pub region: RegionCode,
+    /// SHA-256 of the certificate (DER), lower-case hex.
+    pub cert_sha256: String,
+}
+
+/// A CA that may issue client certificates, by its subject, and its region.
+#[derive(Debug, Clone)]
+pub struct KnownCa {
+    subject: Vec<u8>,
+    region: RegionCode,
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Every certificate in a PEM file.
+pub fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = read(path)?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no CERTIFICATE block", path.display()));
+    }
+    Ok(certs)
+}
+
+/// The private key in a PEM file.
+pub fn key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
+    let pem = read(path)?;
+    PrivateKeyDer::from_pem_slice(&pem)
+        .map_err(|e| format!("{}: no private key: {e}", path.display()))
+}
+
+fn crl(path: &Path) -> Result<CertificateRevocationListDer<'static>, String> {
+    let pem = read(path)?;
+    CertificateRevocationListDer::from_pem_slice(&pem)
+        .map_err(|e| format!("{}: no X509 CRL block: {e}", path.display()))
+}
+
+/// The server side: our certificate, and client CAs (with CRLs) with their regions.
+pub fn server_config(
+    cert: &Path,
+    key_path: &Path,
+    client_cas: &[(std::path::PathBuf, Option<std::path::PathBuf>, RegionCode)],
+) -> Result<(Arc<ServerConfig>, Vec<KnownCa>), String> {
+    let mut roots = RootCertStore::empty();
+    let mut crls = Vec::new();
+    let mut known = Vec::new();
+    for (ca, ca_crl, region) in client_cas {
+        for der in certs(ca)? {
+            let parsed = x509_parser::parse_x509_certificate(&der)
+                .map_err(|e| format!("{}: {e}", ca.display()))?
+                .1;
+            known.push(KnownCa {
+                subject: parsed.subject().as_raw().to_vec(),
+                region: *region,
+            });
+            roots
+                .add(der)
+                .map_err(|e| format!("{}: {e}", ca.display()))?;
+        }
+        if let Some(c) = ca_crl {
+            crls.push(crl(c)?);
+        }
+    }
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+        .with_crls(crls)
+        .build()
+        .map_err(|e| format!("client certificate verifier: {e}"))?;
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| e.to_string())?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs(cert)?, key(key_path)?)
+        .map_err(|e| format!("server certificate and key: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok((Arc::new(config), known))
+}
+
+/// The client side: trust `ca` for the server, present `cert` and `key`.
+pub fn client_config(ca: &Path, cert: &Path, key_path: &Path) -> Result<Arc<ClientConfig>, String> {
+    let mut roots = RootCertStore::empty();
+    for der in certs(ca)? {
+        roots
+            .add(der)
+            .map_err(|e| format!("{}: {e}", ca.display()))?;
+    }
+    let mut config = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(certs(cert)?, key(key_path)?)
+        .map_err(|e| format!("client certificate and key: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// The server name to check a node's certificate against: the host of its URL.
+pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(host.to_owned()).map_err(|e| format!("{host:?}: {e}"))
+}
+
+/// Who a verified client certificate names: its CN and the region of its issuing CA.
+/// `None` if it has no CN or its issuer is none of ours (rustls has already checked the path).
+pub fn caller(cert: &CertificateDer<'_>, cas: &[KnownCa]) -> Option<Caller> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
+    let cn = parsed
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|a| a.as_str().ok())?
+        .to_owned();
+    // Department and node ids are plain names; anything else is not a caller we serve.
+    let plain = !cn.is_empty()
+        && cn.len() <= 64
+        && cn
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !plain {
+        return None;
+    }
+    let issuer = parsed.issuer().as_raw();
+    let ca = cas.iter().find(|c| c.subject == issuer)?;
+    Some(Caller {
+        id: cn,
+        region: ca.region,
+        cert_sha256: hex::encode(digest::digest(&digest::SHA256, cert)),
+    })
+}

@@ -1,0 +1,204 @@
+//! Usage copies (加注件): a licence handed to a department for one matter and purpose, for a
+//! short time, signed by the node's licence signer.
+//!
+//! A compact JWS, header `{"alg","typ":"usage-copy+jwt","x5c"}`, over
+//! `{"licence","made_by":{"node","region"},"for","matter","purpose","made_at","valid_until"}`.
+//! Checking one: the header, the signer chain to a trust anchor bound to `made_by.region` with
+//! the licence-signing EKU, the signature, `made_at` not in the future and `valid_until` not
+//! passed; then the licence inside is verified as any licence is.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+use crate::codes::RegionCode;
+use crate::licence::issue::{IssueError, Signer};
+use crate::licence::verify::{MAX_CLOCK_SKEW, rfc3339};
+use crate::pki::cert::{Eku, PublicKey, signer_facts};
+use crate::pki::trust::{ChainVerdict, TrustStore};
+
+/// The `typ` of a usage copy.
+pub const TYP: &str = "usage-copy+jwt";
+
+/// Who made a usage copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MadeBy {
+    /// The node id.
+    pub node: String,
+    /// Its region.
+    pub region: String,
+}
+
+/// The payload of a usage copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageCopy {
+    /// The licence (compact JWS), as issued.
+    pub licence: String,
+    /// The node that made the copy.
+    pub made_by: MadeBy,
+    /// The department it was made for.
+    #[serde(rename = "for")]
+    pub for_: String,
+    /// The matter code.
+    pub matter: String,
+    /// The stated purpose.
+    pub purpose: String,
+    /// When it was made, RFC 3339.
+    pub made_at: String,
+    /// When it stops being valid (exclusive), RFC 3339.
+    pub valid_until: String,
+}
+
+/// Signs a usage copy.
+pub fn make(signer: &Signer, copy: &UsageCopy) -> Result<String, IssueError> {
+    let payload = serde_json::to_vec(copy).map_err(|e| IssueError::Signing(e.to_string()))?;
+    signer.sign_document(TYP, &payload)
+}
+
+/// Whether a token says it is a usage copy (by its header's `typ`), without trusting it.
+pub fn is_usage_copy(token: &str) -> bool {
+    let Some(h) = token.split('.').next() else {
+        return false;
+    };
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(h) else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("typ").and_then(|t| t.as_str()).map(|t| t == TYP))
+        .unwrap_or(false)
+}
+
+/// Why a usage copy does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The outcome: `malformed`, `untrusted_issuer`, `bad_signature`, `not_yet_valid`,
+    /// `usage_copy_expired`.
+    pub outcome: &'static str,
+    /// In words.
+    pub detail: String,
+}
+
+fn refuse(outcome: &'static str, detail: impl Into<String>) -> Refusal {
+    Refusal {
+        outcome,
+        detail: detail.into(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    alg: String,
+    typ: String,
+    x5c: Vec<String>,
+}
+
+fn parse_time(what: &str, s: &str) -> Result<i64, Refusal> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| refuse("malformed", format!("{what}: {e}")))
+}
+
+/// Checks a usage copy's own signature, chain and validity at `now` (not the licence inside):
+/// the payload if it holds.
+pub fn check(token: &str, trust: &TrustStore, now: i64) -> Result<UsageCopy, Refusal> {
+    let token = token.trim_end_matches(['\r', '\n']);
+    if token.len() > 96 * 1024 {
+        return Err(refuse("malformed", "a usage copy is at most 96 KiB"));
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    let [h, p, s] = parts.as_slice() else {
+        return Err(refuse(
+            "malformed",
+            "a compact JWS has exactly three dot-separated segments",
+        ));
+    };
+    let b64 = |seg: &str, what: &str| {
+        URL_SAFE_NO_PAD
+            .decode(seg)
+            .map_err(|e| refuse("malformed", format!("{what} is not base64url: {e}")))
+    };
+    let header: Header = serde_json::from_slice(&b64(h, "header")?)
+        .map_err(|e| refuse("malformed", format!("header: {e}")))?;
+    if header.typ != TYP {
+        return Err(refuse("malformed", format!("typ is not {TYP}")));
+    }
+    let copy: UsageCopy = serde_json::from_slice(&b64(p, "payload")?)
+        .map_err(|e| refuse("malformed", format!("payload: {e}")))?;
+    let signature = b64(s, "signature")?;
+    if header.x5c.is_empty() || header.x5c.len() > 4 {
+        return Err(refuse("malformed", "x5c must hold 1 to 4 certificates"));
+    }
+    let chain = header
+        .x5c
+        .iter()
+        .map(|c| STANDARD.decode(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| refuse("malformed", format!("x5c: {e}")))?;
+    let region = RegionCode::from_str(&copy.made_by.region)
+        .map_err(|e| refuse("malformed", format!("made_by.region: {e}")))?;
+    let made_at = parse_time("made_at", &copy.made_at)?;
+    let valid_until = parse_time("valid_until", &copy.valid_until)?;
+
+    let facts = signer_facts(&chain[0]).map_err(|e| refuse("untrusted_issuer", e.to_string()))?;
+    if facts.eku != Eku::LicenceSigning {
+        return Err(refuse(
+            "untrusted_issuer",
+            "the signer certificate is not for licence signing",
+        ));
+    }
+    if !facts.regions.iter().any(|r| r == &copy.made_by.region) {
+        return Err(refuse(
+            "untrusted_issuer",
+            "the signer certificate does not name made_by.region",
+        ));
+    }
+    match trust.validate(&chain, Some(&region), made_at) {
+        ChainVerdict::Trusted { .. } => {}
+        ChainVerdict::NotBoundToRegion { anchor, .. } => {
+            return Err(refuse(
+                "untrusted_issuer",
+                format!("{anchor} may not vouch for region {region}"),
+            ));
+        }
+        ChainVerdict::Untrusted(why) => return Err(refuse("untrusted_issuer", why)),
+    }
+    let input = format!("{h}.{p}");
+    let ok = match (header.alg.as_str(), &facts.key) {
+        ("ES256", PublicKey::P256(pk)) => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, pk)
+            .verify(input.as_bytes(), &signature)
+            .is_ok(),
+        ("EdDSA", PublicKey::Ed25519(pk)) => UnparsedPublicKey::new(&ED25519, pk)
+            .verify(input.as_bytes(), &signature)
+            .is_ok(),
+        _ => false,
+    };
+    if !ok {
+        return Err(refuse(
+            "bad_signature",
+            "the usage copy's signature does not verify",
+        ));
+    }
+    if made_at > now + MAX_CLOCK_SKEW {
+        return Err(refuse(
+            "not_yet_valid",
+            format!("made at {}, in the future", copy.made_at),
+        ));
+    }
+    if now >= valid_until {
+        return Err(refuse(
+            "usage_copy_expired",
+            format!(
+                "valid until {}; it is now {}",
+                copy.valid_until,
+                rfc3339(now)
+            ),
+        ));
+    }
+    Ok(copy)
+}
