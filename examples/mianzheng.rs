@@ -1,0 +1,260 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a demo stops at its first failure by design
+//! The README demo's 免证办 scenario, played against a running node of demo region 370900:
+//! issue a business licence, issue a person's licence, record the person's consent, a window's
+//! lookups with their usage copies, a verify, a revocation, the lookup and verify again.
+//!
+//! `cargo run --example mianzheng -- https://127.0.0.1:8443 certs [RECEIPT_FILE]`: the node's
+//! URL, the demo PKI directory, and where to write the index of the consented lookup's audit
+//! entry (for an inclusion proof afterwards).
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use zhengzhao::node::client::{Client, Reply};
+
+const REGION: &str = "370900";
+const PERSON: &str = "11010519491231002X";
+
+fn client(url: &str, certs: &Path, who: &str) -> Client {
+    let dir = certs.join(REGION);
+    Client::new(
+        url,
+        &dir.join("tls-ca.pem"),
+        &dir.join(format!("{REGION}-{who}.pem")),
+        &dir.join(format!("{REGION}-{who}.key")),
+    )
+    .unwrap()
+}
+
+fn show(step: &str, reply: &Reply) -> Value {
+    let v = reply.json().unwrap();
+    let receipt = &v["receipt"];
+    println!(
+        "--- {step}\n    HTTP {} · audit entry {} (leaf {})",
+        reply.status,
+        receipt["index"],
+        receipt["leaf_hash"].as_str().unwrap_or("-")
+    );
+    if let Some(e) = v.get("error") {
+        println!("    error {}: {}", e["code"], e["message"]);
+    }
+    v
+}
+
+fn expect(cond: bool, what: &str) {
+    if !cond {
+        eprintln!("demo: unexpected: {what}");
+        std::process::exit(1);
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let url = args.get(1).expect("the node's URL");
+    let certs = Path::new(args.get(2).expect("the demo PKI directory"));
+    let mut bureau = client(url, certs, "bureau");
+    let mut window = client(url, certs, "window");
+
+    let business: Value =
+        serde_json::from_slice(&std::fs::read("fixtures/requests/370900.json").unwrap()).unwrap();
+    let r = bureau
+        .request("POST", "/v1/licences", Some(&business))
+        .await
+        .unwrap();
+    let v = show(
+        "泰安市行政审批服务局 (370900-bureau) issues a business licence (安全生产许可证) to 泰安示例建设有限公司",
+        &r,
+    );
+    expect(r.status == 201, "issuance");
+    let business_id = v["id"].as_str().unwrap().to_owned();
+    println!("    licence id {business_id}");
+
+    let person = json!({
+        "type_code": "11100000000013338W011",
+        "type_name": "二级建造师注册证书",
+        "holder": {"type": "111", "code": PERSON, "name": "李四"},
+        "valid_until": "2030-06-30",
+        "fields": {"专业": "建筑工程"}
+    });
+    let r = bureau
+        .request("POST", "/v1/licences", Some(&person))
+        .await
+        .unwrap();
+    let v = show(
+        "370900-bureau issues a person's licence (二级建造师注册证书) to 李四",
+        &r,
+    );
+    expect(r.status == 201, "issuance");
+    println!("    licence id {}", v["id"].as_str().unwrap());
+
+    let lookup_person = |consent: Option<&str>| {
+        let mut body = json!({
+            "holder": {"type": "111", "code": PERSON},
+            "matter": "DEMO-CONSENT",
+            "purpose": "办理建筑业企业资质申请，核验注册建造师证书",
+        });
+        if let Some(c) = consent {
+            body["consent"] = json!(c);
+        }
+        body
+    };
+    let r = window
+        .request("POST", "/v1/lookups", Some(&lookup_person(None)))
+        .await
+        .unwrap();
+    show(
+        "窗口 (370900-window) looks up 李四's licences for DEMO-CONSENT without consent",
+        &r,
+    );
+    expect(r.status == 403, "a lookup without consent is refused");
+
+    let consent = json!({
+        "holder": {"type": "111", "code": PERSON},
+        "grantee": "370900-window",
+        "type_codes": ["11100000000013338W011"],
+        "uses": 2
+    });
+    let r = bureau
+        .request("POST", "/v1/consents", Some(&consent))
+        .await
+        .unwrap();
+    let v = show(
+        "李四 grants consent through the portal (370900-bureau): the window, type W011, 2 uses",
+        &r,
+    );
+    expect(r.status == 201, "consent");
+    let consent_id = v["consent_id"].as_str().unwrap().to_owned();
+    println!("    consent id {consent_id}");
+
+    let r = window
+        .request(
+            "POST",
+            "/v1/lookups",
+            Some(&lookup_person(Some(&consent_id))),
+        )
+        .await
+        .unwrap();
+    let v = show("窗口 looks up 李四's licences with the consent", &r);
+    expect(r.status == 200, "the consented lookup");
+    let results = v["results"].as_array().unwrap();
+    expect(results.len() == 1, "one licence found");
+    println!(
+        "    found {} ({}), usage copy of {} bytes",
+        results[0]["id"].as_str().unwrap(),
+        results[0]["status"],
+        results[0]["usage_copy"].as_str().unwrap().len()
+    );
+    if let Some(path) = args.get(3) {
+        std::fs::write(path, v["receipt"]["index"].to_string()).unwrap();
+    }
+    let copy = results[0]["usage_copy"].as_str().unwrap().to_owned();
+
+    let r = window
+        .request(
+            "POST",
+            "/v1/verify",
+            Some(&json!({"licence": copy, "purpose": "核验加注件"})),
+        )
+        .await
+        .unwrap();
+    let v = show("窗口 verifies the usage copy (加注件)", &r);
+    println!(
+        "    outcome {}, live status {}, made for {} / {} until {}",
+        v["outcome"],
+        v["status"],
+        v["usage_copy"]["for"],
+        v["usage_copy"]["matter"],
+        v["usage_copy"]["valid_until"]
+    );
+    expect(v["outcome"] == "valid", "the usage copy verifies");
+
+    let lookup_business = json!({
+        "holder": {"type": "001", "code": "91110000600037341L"},
+        "matter": "DEMO-STATUTORY",
+        "purpose": "工程招投标资格审查",
+    });
+    let r = window
+        .request("POST", "/v1/lookups", Some(&lookup_business))
+        .await
+        .unwrap();
+    let v = show(
+        "窗口 looks up the company's licences for a statutory matter (no consent needed)",
+        &r,
+    );
+    expect(r.status == 200, "the statutory lookup");
+    let found = &v["results"][0];
+    println!(
+        "    found {} ({}), usage copy: {}",
+        found["id"].as_str().unwrap(),
+        found["status"],
+        if found["usage_copy"].is_string() {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    let business_token = found["licence"].as_str().unwrap().to_owned();
+
+    let r = bureau
+        .request(
+            "POST",
+            &format!("/v1/licences/{business_id}/status"),
+            Some(&json!({"status": "revoked", "reason": "依法吊销"})),
+        )
+        .await
+        .unwrap();
+    let v = show("370900-bureau revokes the business licence", &r);
+    println!(
+        "    status {}, history of {}",
+        v["status"],
+        v["history"].as_array().map_or(0, Vec::len)
+    );
+
+    let r = window
+        .request(
+            "POST",
+            "/v1/verify",
+            Some(&json!({"licence": business_token, "purpose": "复核"})),
+        )
+        .await
+        .unwrap();
+    let v = show("窗口 verifies the business licence again", &r);
+    println!("    outcome {}, live status {}", v["outcome"], v["status"]);
+    expect(
+        v["outcome"] == "revoked",
+        "the revoked licence verifies as revoked",
+    );
+
+    let r = window
+        .request("POST", "/v1/lookups", Some(&lookup_business))
+        .await
+        .unwrap();
+    let v = show("窗口 looks the company up again", &r);
+    let found = &v["results"][0];
+    println!(
+        "    found {} ({}), usage copy: {}",
+        found["id"].as_str().unwrap(),
+        found["status"],
+        if found["usage_copy"].is_string() {
+            "yes"
+        } else {
+            "none for a revoked licence"
+        }
+    );
+    expect(
+        found["usage_copy"].is_null(),
+        "no usage copy for a revoked licence",
+    );
+
+    // The node signs a checkpoint at most once a second when its log has grown.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let r = window
+        .request("GET", "/v1/audit/checkpoint", None)
+        .await
+        .unwrap();
+    println!("--- the node's signed checkpoint (GET /v1/audit/checkpoint), a second later");
+    for line in r.text().lines() {
+        println!("    {line}");
+    }
+}
