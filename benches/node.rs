@@ -1,0 +1,295 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark panics on setup failure by design
+//! The node over mutual TLS with durable audit, next to the raw limit measured in the same run.
+//! Run with `cargo bench --bench node`.
+//!
+//! 1. **raw P-256**: ring's ECDSA P-256 SHA-256 verification of one licence-sized signing
+//!    input, on every core at once (one thread per core) for 3 s: the floor of a verify.
+//! 2. **verify**: a real `zhengzhao serve` process of demo region 370900 on a fresh data
+//!    directory; one licence issued; then 64 clients, each on its own kept-alive TLS 1.3
+//!    connection with the window's client certificate, loop `POST /v1/verify` for
+//!    `ZZ_BENCH_SECS` (default 5) seconds. Every answer is checked (`valid`, with a receipt):
+//!    each request verified the licence's signature and chain, read its live status and wrote
+//!    one synced audit entry before answering. The clients run in this process, on the same
+//!    two cores as the node: the figure is for the pair.
+//! 3. **raw P-256 again**, after the verify round (the machine is shared; its rate moves).
+//! 4. **lookup latency**: statutory lookups (one licence found, one usage copy signed) sent at
+//!    a fixed rate (`ZZ_BENCH_LOOKUP_RATE`, default 200/s) for 5 s from 16 connections, each
+//!    latency measured from the request's scheduled time (so a stall is not hidden by sending
+//!    less), p50/p99/max printed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use ring::rand::SystemRandom;
+use ring::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
+    UnparsedPublicKey,
+};
+use serde_json::json;
+use zhengzhao::node::client::Client;
+
+const REGION: &str = "370900";
+
+fn certs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("certs")
+}
+
+fn client(url: &str, who: &str) -> Client {
+    let dir = certs().join(REGION);
+    Client::new(
+        url,
+        &dir.join("tls-ca.pem"),
+        &dir.join(format!("{REGION}-{who}.pem")),
+        &dir.join(format!("{REGION}-{who}.key")),
+    )
+    .unwrap()
+}
+
+/// ECDSA P-256 verifications per second on `threads` threads at once, for `secs`.
+fn raw_p256(threads: usize, secs: f64) -> f64 {
+    let rng = SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let key =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+    // About the size of a licence's signing input.
+    let msg = vec![b'x'; 3000];
+    let sig = key.sign(&rng, &msg).unwrap();
+    let public = key.public_key().as_ref().to_vec();
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (stop, count, msg, sig, public) = (
+                stop.clone(),
+                count.clone(),
+                msg.clone(),
+                sig.as_ref().to_vec(),
+                public.clone(),
+            );
+            std::thread::spawn(move || {
+                let pk = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &public);
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    pk.verify(&msg, &sig).unwrap();
+                    n += 1;
+                }
+                count.fetch_add(n, Ordering::Relaxed);
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join().unwrap();
+    }
+    count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+struct NodeProcess {
+    child: Child,
+    url: String,
+    _tmp: tempfile::TempDir,
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_node() -> NodeProcess {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(base).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("node-bench-")
+        .tempdir_in(base)
+        .unwrap();
+    let exe = env!("CARGO_BIN_EXE_zhengzhao");
+    let out = Command::new(exe)
+        .args(["demo", "config", "--region", REGION, "--certs"])
+        .arg(certs())
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config = tmp.path().join("node.toml");
+    std::fs::write(&config, &out.stdout).unwrap();
+    let mut child = Command::new(exe)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("the node did not start: {line:?}"))
+        .to_owned();
+    NodeProcess {
+        child,
+        url: format!("https://{addr}"),
+        _tmp: tmp,
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn main() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let secs: f64 = std::env::var("ZZ_BENCH_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5.0);
+    let rate: f64 = std::env::var("ZZ_BENCH_LOOKUP_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200.0);
+    println!("machine: {cores} CPUs");
+
+    let raw_before = raw_p256(cores, 3.0);
+    println!("raw ECDSA P-256 verify, {cores} threads: {raw_before:.0} /s");
+
+    let node = start_node();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = node.url.clone();
+    let (token, verified, elapsed) = runtime.block_on(async move {
+        let mut bureau = client(&url, "bureau");
+        let request: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/requests/370900.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let r = bureau
+            .request("POST", "/v1/licences", Some(&request))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 201, "{}", r.text());
+        let token = r.json().unwrap()["licence"].as_str().unwrap().to_owned();
+        let body = json!({"licence": token, "purpose": "基准测试"});
+        // Connect every client first, so the handshakes are not in the measured window.
+        let mut clients = Vec::new();
+        for _ in 0..64 {
+            let mut c = client(&url, "window");
+            let r = c.request("GET", "/healthz", None).await.unwrap();
+            assert_eq!(r.status, 200);
+            clients.push(c);
+        }
+        let count = Arc::new(AtomicU64::new(0));
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs_f64(secs);
+        let tasks: Vec<_> = clients
+            .into_iter()
+            .map(|mut c| {
+                let body = body.clone();
+                let count = count.clone();
+                tokio::spawn(async move {
+                    while Instant::now() < deadline {
+                        let r = c.request("POST", "/v1/verify", Some(&body)).await.unwrap();
+                        assert_eq!(r.status, 200, "{}", r.text());
+                        let v = r.json().unwrap();
+                        assert_eq!(v["outcome"], "valid", "{v}");
+                        assert!(v["receipt"]["index"].is_u64());
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        (
+            token,
+            count.load(Ordering::Relaxed),
+            start.elapsed().as_secs_f64(),
+        )
+    });
+    let _ = token;
+    let rate_verify = verified as f64 / elapsed;
+    let raw_after = raw_p256(cores, 3.0);
+    println!("raw ECDSA P-256 verify, {cores} threads, after: {raw_after:.0} /s");
+    let raw = (raw_before + raw_after) / 2.0;
+    println!(
+        "POST /v1/verify over mutual TLS, 64 kept-alive clients, durable audit: {rate_verify:.0} /s \
+         ({verified} in {elapsed:.1} s) = {:.1} % of raw P-256 (mean of before and after)",
+        100.0 * rate_verify / raw
+    );
+    println!(
+        "goal: >= 50 % of raw: {}",
+        if rate_verify >= raw / 2.0 { "met" } else { "NOT met" }
+    );
+
+    // Lookup latency at a fixed rate.
+    let url = node.url.clone();
+    let latencies = runtime.block_on(async move {
+        let conns = 16usize;
+        let per = rate / conns as f64;
+        let total = Duration::from_secs(5);
+        let start = Instant::now() + Duration::from_millis(200);
+        let body = json!({
+            "holder": {"type": "001", "code": "91110000600037341L"},
+            "matter": "DEMO-STATUTORY",
+            "purpose": "基准测试",
+        });
+        let mut tasks = Vec::new();
+        for k in 0..conns {
+            let mut c = client(&url, "window");
+            c.request("GET", "/healthz", None).await.unwrap();
+            let body = body.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut out = Vec::new();
+                let interval = Duration::from_secs_f64(1.0 / per);
+                let mut due = start + interval.mul_f64(k as f64 / conns as f64);
+                while due < start + total {
+                    tokio::time::sleep_until(due.into()).await;
+                    let r = c.request("POST", "/v1/lookups", Some(&body)).await.unwrap();
+                    assert_eq!(r.status, 200, "{}", r.text());
+                    assert!(r.json().unwrap()["results"][0]["usage_copy"].is_string());
+                    out.push(due.elapsed().as_secs_f64() * 1000.0);
+                    due += interval;
+                }
+                out
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        all
+    });
+    let mut l = latencies;
+    l.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "POST /v1/lookups at {rate:.0}/s for 5 s (16 connections, from the scheduled time): \
+         {} lookups, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        l.len(),
+        percentile(&l, 0.50),
+        percentile(&l, 0.99),
+        l.last().copied().unwrap_or(f64::NAN)
+    );
+    drop(node);
+}
