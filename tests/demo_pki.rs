@@ -149,6 +149,9 @@ fn all_files(region: &DemoRegion) -> Vec<String> {
         "tls-ca.crl.pem",
         "node.pem",
         "node.key",
+        "audit.key",
+        "audit.vkey",
+        "holder.secret",
     ]
     .map(String::from)
     .to_vec();
@@ -197,9 +200,18 @@ fn generate_demo_writes_every_file_and_a_warning_readme() {
 fn private_keys_are_mode_0600_and_pkcs8() {
     use std::os::unix::fs::PermissionsExt;
     let (_dir, written) = demo();
+    // The node's audit checkpoint key (C2SP text) and holder-hash secret are secrets too.
+    for path in written.iter().filter(|p| {
+        p.file_name()
+            .is_some_and(|n| n == "audit.key" || n == "holder.secret")
+    }) {
+        let mode = fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+    }
     let keys: Vec<_> = written
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "key"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "audit.key"))
         .collect();
     assert_eq!(keys.len(), DEMO_REGIONS.len() * 6);
     for key in keys {

@@ -624,11 +624,12 @@ pub fn generate_demo(out: &Path, overwrite: bool) -> Result<Vec<PathBuf>, DemoEr
         }
 
         // The node's audit checkpoint key and holder-hash secret (public demo material too).
-        let (_, audit_key) = crate::audit::note::NoteSigner::generate(
+        let (audit_signer, audit_key) = crate::audit::note::NoteSigner::generate(
             &crate::audit::store::default_origin(region.code),
         )
         .map_err(|_| DemoError::Random)?;
         put("audit.key", &audit_key, true)?;
+        put("audit.vkey", &format!("{}\n", audit_signer.vkey()), false)?;
         let (_, holder_secret) =
             crate::audit::entry::HolderKey::generate().map_err(|_| DemoError::Random)?;
         put("holder.secret", &holder_secret, true)?;
@@ -676,6 +677,7 @@ fn readme_text() -> String {
          | `<code>-window.pem`, `.key` | client certificate of department `<code>-window` (clientAuth only) |\n\
          | `audit.key` | the node's audit checkpoint key (Ed25519, C2SP private key text, name `zhengzhao/<code>`) |\n\
          | `holder.secret` | the node's holder-hash secret (HMAC-SHA256 key, 64 hex digits) |\n\
+         | `audit.vkey` | the verifier key of `audit.key`, for auditors (`zhengzhao audit keygen --vkey-out`) |\n\
          \n\
          The licence and TLS hierarchies have separate roots, so neither kind of certificate\n\
          passes as the other. CA certificates carry no extendedKeyUsage: rustls-webpki requires\n\
