@@ -120,7 +120,11 @@ fn start_node() -> NodeProcess {
         .args(["--listen", "127.0.0.1:0"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let config = tmp.path().join("node.toml");
     std::fs::write(&config, &out.stdout).unwrap();
     let mut child = Command::new(exe)
@@ -240,7 +244,11 @@ fn main() {
     );
     println!(
         "goal: >= 50 % of raw: {}",
-        if rate_verify >= raw / 2.0 { "met" } else { "NOT met" }
+        if rate_verify >= raw / 2.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 
     // Lookup latency at a fixed rate.

@@ -206,6 +206,8 @@ struct Answer {
 
 enum Payload {
     Json(Map<String, Value>),
+    /// A serialised JSON object; the receipt is added as its last member.
+    JsonBytes(Vec<u8>),
     /// Bytes of a content type; the receipt goes in headers.
     Raw(&'static str, Vec<u8>),
 }
@@ -522,6 +524,25 @@ async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Response {
                 json!({"index": receipt.index, "leaf_hash": leaf}),
             );
             respond_json(status, &body)
+        }
+        Payload::JsonBytes(mut bytes) => {
+            // `{…}` → `{…,"receipt":{…}}`: the receipt joins a body serialised once.
+            let receipt = json!({"index": receipt.index, "leaf_hash": leaf});
+            if bytes.last() == Some(&b'}') {
+                bytes.pop();
+                if bytes.len() > 1 {
+                    bytes.push(b',');
+                }
+                bytes.extend_from_slice(b"\"receipt\":");
+                bytes.extend_from_slice(receipt.to_string().as_bytes());
+                bytes.push(b'}');
+            }
+            (
+                status,
+                [(header::CONTENT_TYPE, "application/json")],
+                Body::from(bytes),
+            )
+                .into_response()
         }
         Payload::Raw(content_type, bytes) => {
             let mut r = Response::new(Body::from(bytes));
@@ -982,15 +1003,29 @@ fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
             }
         }
     }
-    body.insert("outcome".into(), json!(outcome));
-    body.insert("status".into(), json!(status));
-    body.insert(
-        "report".into(),
-        serde_json::to_value(&report).map_err(json_err)?,
-    );
-    let mut a = Answer::json(StatusCode::OK, Value::Object(body));
-    a.outcome = outcome;
-    Ok(a)
+    // Serialised once, straight to bytes: the report is most of the answer.
+    #[derive(serde::Serialize)]
+    struct VerifyAnswer<'a> {
+        outcome: &'a str,
+        status: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        usage_copy: Option<&'a Value>,
+        report: &'a crate::licence::verify::Report,
+    }
+    let bytes = serde_json::to_vec(&VerifyAnswer {
+        outcome: &outcome,
+        status: &status,
+        usage_copy: body.get("usage_copy"),
+        report: &report,
+    })
+    .map_err(json_err)?;
+    Ok(Answer {
+        status: StatusCode::OK,
+        body: Payload::JsonBytes(bytes),
+        writes: Vec::new(),
+        outcome,
+        guard: None,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
