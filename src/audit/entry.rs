@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::codes::{HolderCode, LicenceId, RegionCode, redact_id_numbers};
+use std::str::FromStr as _;
 
 /// Largest entry, in bytes of its serialised form.
 pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
@@ -373,9 +374,17 @@ fn opt_string(s: Option<&str>) -> Value {
     s.map_or(Value::Null, |s| Value::String(s.to_owned()))
 }
 
-/// Replace ID-shaped runs in every string of a JSON value, keys included.
+/// Replace ID-shaped runs in every string of a JSON value, keys included. A string that is,
+/// whole, a licence id or a licence type code is kept: both are validated codes with their own
+/// check characters, never a person's ID number, and an auditor needs them.
 fn redact_value(v: &Value) -> Value {
     match v {
+        Value::String(s)
+            if LicenceId::from_str(s).is_ok()
+                || crate::codes::LicenceTypeCode::from_str(s).is_ok() =>
+        {
+            Value::String(s.clone())
+        }
         Value::String(s) => Value::String(redact_id_numbers(s)),
         Value::Array(a) => Value::Array(a.iter().map(redact_value).collect()),
         Value::Object(m) => Value::Object(

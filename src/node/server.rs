@@ -20,6 +20,19 @@ use tower::ServiceExt as _;
 use super::Node;
 use super::tls::caller;
 
+/// The largest request head (request line and headers) served.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// The size of a request's head as sent: request line and header lines.
+fn head_bytes<B>(req: &hyper::Request<B>) -> usize {
+    let line = req.method().as_str().len() + req.uri().to_string().len() + 12;
+    req.headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+        + line
+}
+
 /// How long a shutdown waits for connections to finish before it gives up on them.
 pub const DRAIN: Duration = Duration::from_secs(20);
 
@@ -87,14 +100,34 @@ pub async fn serve(
             };
             let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                 req.extensions_mut().insert(who.clone());
-                app.clone().oneshot(req)
+                let app = app.clone();
+                async move {
+                    // The transport's limit, before the application: no audit entry.
+                    if head_bytes(&req) > MAX_HEAD_BYTES {
+                        let mut r = axum::response::Response::new(axum::body::Body::from(
+                            "{\"error\":{\"code\":\"head_too_large\",\"message\":\"request heads are at most 64 KiB\"}}",
+                        ));
+                        *r.status_mut() = hyper::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+                        r.headers_mut().insert(
+                            hyper::header::CONTENT_TYPE,
+                            hyper::header::HeaderValue::from_static("application/json"),
+                        );
+                        r.headers_mut().insert(
+                            hyper::header::CONNECTION,
+                            hyper::header::HeaderValue::from_static("close"),
+                        );
+                        return Ok(r);
+                    }
+                    app.oneshot(req).await
+                }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header)
                 .keep_alive(true)
-                .max_buf_size(64 * 1024);
+                // Room for a 64 KiB head; `head_bytes` enforces the limit exactly.
+                .max_buf_size(2 * MAX_HEAD_BYTES);
             let conn = builder.serve_connection(TokioIo::new(tls), service);
             tokio::pin!(conn);
             tokio::select! {

@@ -1,0 +1,731 @@
+//! Shared by the node tests: a real `zhengzhao serve` process for a demo region on a temporary
+//! data directory, clients for the region's two demo departments, and a reader of the node's
+//! audit log over its own API that checks "exactly one new entry per request".
+#![allow(dead_code)] // each test crate uses a different part of this module
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use zhengzhao::audit::checkpoint::Checkpoint;
+use zhengzhao::audit::merkle;
+use zhengzhao::audit::note::NoteVerifier;
+use zhengzhao::node::client::{Client, Reply};
+
+/// The demo region most tests use.
+pub const REGION: &str = "370900";
+/// The demo's statutory matter (no consent needed).
+pub const STATUTORY: &str = "DEMO-STATUTORY";
+/// The demo's matter that needs a person holder's consent.
+pub const CONSENT: &str = "DEMO-CONSENT";
+/// A valid 居民身份证号.
+pub const PERSON: &str = "11010519491231002X";
+/// Another valid 居民身份证号.
+pub const OTHER_PERSON: &str = "110105194912310038";
+/// The 统一社会信用代码 of the organisation in fixtures/requests/370900.json.
+pub const ORG: &str = "91110000600037341L";
+/// The licence type of fixtures/requests/370900.json.
+pub const ORG_TYPE: &str = "11100000000013338W032";
+/// The licence type the tests issue to persons.
+pub const PERSON_TYPE: &str = "11100000000013338W011";
+
+/// How long a node may take to say it listens.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a node may take to stop after SIGTERM.
+const STOP_TIMEOUT: Duration = Duration::from_secs(40);
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The demo PKI directory.
+pub fn certs() -> PathBuf {
+    root().join("certs")
+}
+
+/// `certs/<region>/<file>`.
+pub fn cert(region: &str, file: &str) -> PathBuf {
+    certs().join(region).join(file)
+}
+
+/// The `zhengzhao` binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_zhengzhao")
+}
+
+/// Runs `zhengzhao` with `args` and waits for it.
+pub fn zz(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .output()
+        .expect("run zhengzhao")
+}
+
+/// `p` as a `&str`.
+pub fn p(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
+/// The config `zhengzhao demo config` prints for `region`.
+pub fn demo_config(region: &str, data_dir: &Path, listen: &str) -> String {
+    let out = zz(&[
+        "demo",
+        "config",
+        "--region",
+        region,
+        "--certs",
+        p(&certs()),
+        "--data-dir",
+        p(data_dir),
+        "--listen",
+        listen,
+    ]);
+    assert!(
+        out.status.success(),
+        "zhengzhao demo config: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("the config is UTF-8")
+}
+
+/// Replaces `from` by `to` in `text`, insisting that `from` occurs.
+pub fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert!(
+        text.contains(from),
+        "the config has no {from:?} to replace:\n{text}"
+    );
+    text.replacen(from, to, 1)
+}
+
+/// A running (or stopped) `zhengzhao serve` process with its own temporary directory.
+pub struct Node {
+    /// The demo region.
+    pub region: String,
+    /// The config file.
+    pub config: PathBuf,
+    /// The node's data directory.
+    pub data_dir: PathBuf,
+    /// `https://127.0.0.1:<port>` of the current run.
+    pub url: String,
+    child: Option<Child>,
+    stderr: Arc<Mutex<String>>,
+    stderr_thread: Option<JoinHandle<()>>,
+    dir: TempDir,
+}
+
+impl Node {
+    /// A node of demo region `region` with the demo config.
+    pub fn start(region: &str) -> Node {
+        Node::start_with(region, |c| c)
+    }
+
+    /// A node of demo region `region` with the demo config changed by `edit`.
+    pub fn start_with(region: &str, edit: impl FnOnce(String) -> String) -> Node {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let data_dir = dir.path().join("data");
+        let text = edit(demo_config(region, &data_dir, "127.0.0.1:0"));
+        let config = dir.path().join("node.toml");
+        std::fs::write(&config, text).expect("write the config");
+        let mut node = Node {
+            region: region.to_owned(),
+            config,
+            data_dir,
+            url: String::new(),
+            child: None,
+            stderr: Arc::new(Mutex::new(String::new())),
+            stderr_thread: None,
+            dir,
+        };
+        node.launch();
+        node
+    }
+
+    /// The node's temporary directory (config, data, audit state file).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn launch(&mut self) {
+        assert!(self.child.is_none(), "the node is already running");
+        let mut child = Command::new(bin())
+            .args(["serve", "--config", p(&self.config)])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn zhengzhao serve");
+        let mut err = child.stderr.take().expect("stderr");
+        let buf = Arc::new(Mutex::new(String::new()));
+        let sink = buf.clone();
+        let stderr_thread = std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            loop {
+                match err.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => sink
+                        .lock()
+                        .expect("stderr buffer")
+                        .push_str(&String::from_utf8_lossy(&chunk[..n])),
+                }
+            }
+        });
+        let out = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Keeps draining standard output for the life of the process.
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                // Nobody may listen any more; keep reading so the node never blocks.
+                let _ = tx.send(line);
+            }
+        });
+        self.stderr = buf;
+        self.stderr_thread = Some(stderr_thread);
+        let deadline = Instant::now() + START_TIMEOUT;
+        let addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(addr) = line.strip_prefix("listening on ") {
+                        break addr.trim().to_owned();
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = child.wait().expect("wait for the node");
+                    self.join_stderr();
+                    panic!(
+                        "zhengzhao serve ended ({status}) before it listened; its stderr:\n{}",
+                        self.stderr()
+                    );
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    self.join_stderr();
+                    panic!(
+                        "zhengzhao serve did not listen within {START_TIMEOUT:?}; its stderr:\n{}",
+                        self.stderr()
+                    );
+                }
+            }
+        };
+        self.url = format!("https://{addr}");
+        self.child = Some(child);
+    }
+
+    fn join_stderr(&mut self) {
+        if let Some(t) = self.stderr_thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// What the node wrote to standard error so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("stderr buffer").clone()
+    }
+
+    /// The process id of the running node.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the node is running").id()
+    }
+
+    /// Sends SIGTERM and waits for the node to exit; returns its exit status.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("the node is running");
+        let pid = child.id().to_string();
+        let kill = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(kill.success(), "kill -TERM {pid} failed");
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for the node") {
+                self.join_stderr();
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                self.join_stderr();
+                panic!(
+                    "the node did not stop within {STOP_TIMEOUT:?} of SIGTERM; its stderr:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the stopped node again on the same config and data directory (a new port).
+    pub fn restart(&mut self) {
+        self.launch();
+    }
+
+    /// A client of this node presenting `cert` and `key`, trusting the region's TLS CA.
+    pub fn client_with(&self, cert_pem: &Path, key_pem: &Path) -> Client {
+        Client::new(
+            &self.url,
+            &cert(&self.region, "tls-ca.pem"),
+            cert_pem,
+            key_pem,
+        )
+        .expect("a client")
+        .with_timeout(Duration::from_secs(20))
+    }
+
+    /// A client presenting department `<region>-<name>`'s demo certificate.
+    pub fn department(&self, name: &str) -> Client {
+        let base = format!("{}-{name}", self.region);
+        self.client_with(
+            &cert(&self.region, &format!("{base}.pem")),
+            &cert(&self.region, &format!("{base}.key")),
+        )
+    }
+
+    /// The bureau: issuer, portal, auditor.
+    pub fn bureau(&self) -> Client {
+        self.department("bureau")
+    }
+
+    /// The window: consumer, verifier.
+    pub fn window(&self) -> Client {
+        self.department("window")
+    }
+
+    /// The region's pinned verifier key.
+    pub fn verifier(&self) -> NoteVerifier {
+        let text = std::fs::read_to_string(cert(&self.region, "audit.vkey")).expect("audit.vkey");
+        NoteVerifier::parse(text.trim_end()).expect("a verifier key")
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests.
+
+/// Sends a request, panicking on a network error.
+pub async fn send(client: &mut Client, method: &str, path: &str, body: Option<&Value>) -> Reply {
+    client
+        .request(method, path, body)
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// Sends a request with a raw body and content type, panicking on a network error.
+pub async fn send_raw(
+    client: &mut Client,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Reply {
+    client
+        .raw(method, path, content_type, body)
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// The reply's JSON body, insisting on the status.
+pub fn json_of(reply: &Reply, status: u16) -> Value {
+    let v = reply.json().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reply.status, status, "HTTP status; body: {v}");
+    v
+}
+
+/// The error code of an error reply, insisting on the status.
+pub fn error_code(reply: &Reply, status: u16) -> String {
+    let v = json_of(reply, status);
+    v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error answer: {v}"))
+        .to_owned()
+}
+
+/// The receipt of a reply: `(index, leaf_hash)`, from the JSON body or from the headers.
+pub fn receipt(reply: &Reply) -> Option<(u64, String)> {
+    let h = |name: &str| {
+        reply
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    if let (Some(i), Some(l)) = (
+        h("zhengzhao-receipt-index"),
+        h("zhengzhao-receipt-leaf-hash"),
+    ) {
+        return Some((i.parse().expect("a receipt index"), l));
+    }
+    let v: Value = serde_json::from_slice(&reply.body).ok()?;
+    let r = v.get("receipt")?;
+    Some((r["index"].as_u64()?, r["leaf_hash"].as_str()?.to_owned()))
+}
+
+/// The issuance request of fixtures/requests/<region>.json.
+pub fn fixture_request(region: &str) -> Value {
+    let path = root()
+        .join("fixtures/requests")
+        .join(format!("{region}.json"));
+    serde_json::from_slice(&std::fs::read(&path).expect("read the fixture")).expect("JSON")
+}
+
+/// An issuance request for a person holder.
+pub fn person_request(code: &str) -> Value {
+    json!({
+        "type_code": PERSON_TYPE,
+        "type_name": "特种作业操作证",
+        "holder": {"type": "111", "code": code, "name": "李四"},
+        "valid_from": "2026-01-01",
+        "valid_until": "2032-12-31",
+        "fields": {"作业类别": "电工作业"}
+    })
+}
+
+/// Issues `req` as the bureau; returns `(id, token)`.
+pub async fn issue(bureau: &mut Client, req: &Value) -> (String, String) {
+    let reply = send(bureau, "POST", "/v1/licences", Some(req)).await;
+    let v = json_of(&reply, 201);
+    (
+        v["id"].as_str().expect("an id").to_owned(),
+        v["licence"].as_str().expect("a licence").to_owned(),
+    )
+}
+
+/// `POST /v1/licences/{id}/status` as the bureau; returns the reply.
+pub async fn set_status(bureau: &mut Client, id: &str, status: &str) -> Reply {
+    send(
+        bureau,
+        "POST",
+        &format!("/v1/licences/{id}/status"),
+        Some(&json!({"status": status, "reason": format!("测试：{status}")})),
+    )
+    .await
+}
+
+/// The newest checkpoint, opened with the region's pinned key; waits until its size is at
+/// least `min_size` (checkpoints are signed about once a second while the log grows).
+pub async fn checkpoint(node: &Node, client: &mut Client, min_size: u64) -> (String, Checkpoint) {
+    let verifier = node.verifier();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let reply = send(client, "GET", "/v1/audit/checkpoint", None).await;
+        if reply.status == 200 {
+            let note = reply.text();
+            let cp = Checkpoint::open(
+                &note,
+                &verifier,
+                Some(&format!("zhengzhao/{}", node.region)),
+            )
+            .unwrap_or_else(|e| panic!("the checkpoint does not open: {e}:\n{note}"));
+            if cp.size >= min_size {
+                return (note, cp);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint of size >= {min_size} within 15 s (last answer HTTP {}: {})",
+            reply.status,
+            reply.text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Decodes a base64 hash.
+pub fn hash_b64(s: &str) -> merkle::Hash {
+    let v = B64.decode(s).unwrap_or_else(|e| panic!("{s:?}: {e}"));
+    v.as_slice().try_into().expect("32 bytes")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The audit log, read over the API.
+
+/// One entry of the log: its index, exact bytes and parsed value.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    /// The entry's index.
+    pub index: u64,
+    /// The entry's exact bytes (the Merkle leaf).
+    pub line: Vec<u8>,
+    /// The entry, parsed.
+    pub entry: Value,
+}
+
+impl Logged {
+    /// `action`.
+    pub fn action(&self) -> &str {
+        self.entry["action"].as_str().unwrap_or("")
+    }
+
+    /// `outcome`.
+    pub fn outcome(&self) -> &str {
+        self.entry["outcome"].as_str().unwrap_or("")
+    }
+
+    /// `detail.<key>`.
+    pub fn detail(&self, key: &str) -> &Value {
+        &self.entry["detail"][key]
+    }
+
+    /// The Merkle leaf hash of the entry's bytes, standard base64.
+    pub fn leaf_b64(&self) -> String {
+        B64.encode(merkle::leaf_hash(&self.line))
+    }
+
+    /// The entry's text, for messages and for "contains" checks.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.line).into_owned()
+    }
+
+    /// Asserts that `reply` carries a receipt naming this entry: its index and leaf hash.
+    pub fn assert_receipt_of(&self, reply: &Reply) {
+        let (index, leaf) = receipt(reply).unwrap_or_else(|| {
+            panic!(
+                "HTTP {} answer without a receipt: {}",
+                reply.status,
+                reply.text()
+            )
+        });
+        assert_eq!(index, self.index, "the receipt's index");
+        assert_eq!(leaf, self.leaf_b64(), "the receipt's leaf hash");
+        assert_eq!(leaf.len(), 44, "standard padded base64 of 32 bytes");
+    }
+}
+
+/// Follows the audit log as the region's auditor (the bureau), remembering how far it read.
+///
+/// Reading the entries is itself audited: each read appends one `audit.read` entry, whose
+/// index (the read's receipt) is the log's size before the read. So after a read of `[from,
+/// size)` the tail continues at `size + 1`, skipping its own read.
+pub struct AuditTail {
+    client: Client,
+    /// The index of the first entry not yet seen (own reads excluded).
+    pub next: u64,
+}
+
+impl AuditTail {
+    /// A tail starting at the end of the log as it is now.
+    pub async fn new(node: &Node) -> AuditTail {
+        let mut tail = AuditTail {
+            client: node.bureau(),
+            next: 0,
+        };
+        let (_, receipt) = tail.read(Some(0), Some(0)).await;
+        tail.next = receipt + 1;
+        tail
+    }
+
+    /// `GET /v1/audit/entries` with the given bounds: the entries and the read's receipt index.
+    pub async fn read(&mut self, from: Option<u64>, to: Option<u64>) -> (Vec<Logged>, u64) {
+        let mut q = Vec::new();
+        if let Some(f) = from {
+            q.push(format!("from={f}"));
+        }
+        if let Some(t) = to {
+            q.push(format!("to={t}"));
+        }
+        let path = if q.is_empty() {
+            "/v1/audit/entries".to_owned()
+        } else {
+            format!("/v1/audit/entries?{}", q.join("&"))
+        };
+        let reply = send(&mut self.client, "GET", &path, None).await;
+        assert_eq!(reply.status, 200, "GET {path}: {}", reply.text());
+        let ct = reply
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert_eq!(ct, "application/jsonl", "GET {path}: content type");
+        let (index, _) = receipt(&reply).expect("entries carry a receipt in the headers");
+        (parse_lines(&reply.body), index)
+    }
+
+    /// Every entry written since the last call (the tail's own reads excluded).
+    pub async fn new_entries(&mut self) -> Vec<Logged> {
+        let (entries, receipt) = self.read(Some(self.next), None).await;
+        assert_eq!(
+            receipt,
+            self.next + entries.len() as u64,
+            "the read's own entry comes right after what it returned"
+        );
+        for (i, e) in entries.iter().enumerate() {
+            assert_eq!(e.index, self.next + i as u64, "entries come in order");
+        }
+        self.next = receipt + 1;
+        entries
+    }
+
+    /// Asserts that exactly one entry was written since the last call, with `action` and
+    /// `outcome`; returns it.
+    pub async fn one(&mut self, action: &str, outcome: &str) -> Logged {
+        let entries = self.new_entries().await;
+        let texts: Vec<String> = entries.iter().map(Logged::text).collect();
+        assert_eq!(
+            entries.len(),
+            1,
+            "want exactly one new entry ({action}, {outcome}), got {}:\n{}",
+            entries.len(),
+            texts.join("\n")
+        );
+        let e = entries.into_iter().next().expect("one entry");
+        assert_eq!(e.action(), action, "action of {}", e.text());
+        assert_eq!(e.outcome(), outcome, "outcome of {}", e.text());
+        e
+    }
+
+    /// Asserts that exactly one entry was written since the last call, with `action` and
+    /// `outcome`, and that `reply` carries its receipt; returns it.
+    pub async fn one_for(&mut self, reply: &Reply, action: &str, outcome: &str) -> Logged {
+        let e = self.one(action, outcome).await;
+        e.assert_receipt_of(reply);
+        e
+    }
+
+    /// Asserts that nothing was written since the last call.
+    pub async fn none(&mut self) {
+        let entries = self.new_entries().await;
+        let texts: Vec<String> = entries.iter().map(Logged::text).collect();
+        assert!(
+            entries.is_empty(),
+            "want no new entry, got:\n{}",
+            texts.join("\n")
+        );
+    }
+}
+
+/// Splits a JSON Lines body into entries.
+pub fn parse_lines(body: &[u8]) -> Vec<Logged> {
+    if body.is_empty() {
+        return Vec::new();
+    }
+    let inner = body
+        .strip_suffix(b"\n")
+        .expect("every line ends with a newline");
+    inner
+        .split(|b| *b == b'\n')
+        .map(|line| {
+            let entry: Value = serde_json::from_slice(line).unwrap_or_else(|e| {
+                panic!("not a JSON entry: {e}: {}", String::from_utf8_lossy(line))
+            });
+            Logged {
+                index: entry["index"].as_u64().expect("an index"),
+                line: line.to_vec(),
+                entry,
+            }
+        })
+        .collect()
+}
+
+/// What a request should get: HTTP status, and the action and outcome of its one entry.
+pub type Want<'a> = (u16, &'a str, &'a str);
+
+/// Sends a request and asserts the answer's status and that exactly one entry was written,
+/// with the action and outcome wanted, whose receipt the answer carries. For an error answer,
+/// the error code must be the outcome. Returns the answer's JSON (`Value::Null` if it is not
+/// JSON) and the entry.
+pub async fn expect(
+    tail: &mut AuditTail,
+    client: &mut Client,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    want: Want<'_>,
+) -> (Value, Logged) {
+    let reply = send(client, method, path, body).await;
+    check(tail, &reply, method, path, want).await
+}
+
+/// [`expect`] with a raw body and content type.
+pub async fn expect_raw(
+    tail: &mut AuditTail,
+    client: &mut Client,
+    method: &str,
+    path: &str,
+    (content_type, body): (Option<&str>, Vec<u8>),
+    want: Want<'_>,
+) -> (Value, Logged) {
+    let reply = send_raw(client, method, path, content_type, body).await;
+    check(tail, &reply, method, path, want).await
+}
+
+/// Asserts what [`expect`] asserts about an answer already received.
+pub async fn check(
+    tail: &mut AuditTail,
+    reply: &Reply,
+    method: &str,
+    path: &str,
+    (status, action, outcome): Want<'_>,
+) -> (Value, Logged) {
+    let v: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+    assert_eq!(
+        reply.status,
+        status,
+        "{method} {path}: HTTP status; body: {}",
+        reply.text()
+    );
+    if status >= 400 {
+        assert_eq!(
+            v["error"]["code"].as_str(),
+            Some(outcome),
+            "{method} {path}: error code; body: {v}"
+        );
+    }
+    let e = tail.one_for(reply, action, outcome).await;
+    assert_eq!(e.detail("method"), method, "detail.method of {}", e.text());
+    let logged_path = redacted(path.split('?').next().unwrap_or(path));
+    assert_eq!(
+        e.detail("path"),
+        logged_path.as_str(),
+        "detail.path of {}",
+        e.text()
+    );
+    assert_eq!(e.detail("status"), status, "detail.status of {}", e.text());
+    (v, e)
+}
+
+/// SHA-256 (lower-case hex) of the DER of the first certificate in `certs/<region>/<file>`.
+pub fn cert_sha256(region: &str, file: &str) -> String {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject as _;
+    let der = CertificateDer::from_pem_file(cert(region, file)).expect("a PEM certificate");
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, &der))
+}
+
+/// Asserts the entry's actor: department (or node) `id` of `region`, with the certificate of
+/// `certs/<region>/<id>.pem`.
+pub fn assert_actor(e: &Logged, region: &str, id: &str) {
+    let a = &e.entry["actor"];
+    assert_eq!(a["id"], id, "actor of {}", e.text());
+    assert_eq!(a["region"], region, "actor of {}", e.text());
+    assert_eq!(
+        a["cert_sha256"],
+        cert_sha256(region, &format!("{id}.pem")),
+        "actor of {}",
+        e.text()
+    );
+}
+
+/// `s` as the log keeps free text (docs/audit-format.md): every run of 15 or more characters
+/// from `0-9Xx` replaced by `<redacted>` (a `detail` string that is a whole licence id or type
+/// code is kept as is; the request path is not one).
+pub fn redacted(s: &str) -> String {
+    zhengzhao::codes::redact_id_numbers(s)
+}
