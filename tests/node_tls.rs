@@ -839,3 +839,49 @@ async fn a_request_head_over_64_kib_is_refused_without_an_entry() {
     }
     tail.none().await;
 }
+
+/// The client CA's CRL is honoured: with a CRL revoking the window's certificate, the window's
+/// handshake gets no answer while the bureau's, under the same CA, is served.
+#[tokio::test]
+async fn a_client_certificate_revoked_by_its_ca_crl_gets_no_answer() {
+    use zhengzhao::pki::demo::{Ca, crl, serial_from_pem};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("certs")
+        .join(REGION);
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let ca = Ca::from_pem(&read("tls-ca.pem"), &read("tls-ca.key")).unwrap();
+    let serial = serial_from_pem(&read("370900-window.pem")).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let revoking = crl(
+        &ca,
+        &[(serial, now - time::Duration::hours(1))],
+        now - time::Duration::hours(1),
+        now + time::Duration::days(30),
+        2,
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let crl_path = tmp.path().join("tls-ca.crl.pem");
+    std::fs::write(&crl_path, revoking).unwrap();
+    let original = dir.join("tls-ca.crl.pem").to_string_lossy().into_owned();
+    let node = Node::start_with(REGION, |config| {
+        assert!(config.contains(&original), "{config}");
+        config.replace(&original, &crl_path.to_string_lossy())
+    });
+    let tls13: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
+    let ok = raw_get(
+        &node,
+        client_config(REGION, tls13, Some(demo_identity(REGION, "370900-bureau"))),
+    )
+    .await
+    .unwrap();
+    assert!(ok.starts_with(b"HTTP/1.1 200"), "{}", text(&ok));
+    assert_no_answer(
+        "a revoked client certificate",
+        raw_get(
+            &node,
+            client_config(REGION, tls13, Some(demo_identity(REGION, "370900-window"))),
+        )
+        .await,
+    );
+}
