@@ -67,10 +67,16 @@ pub fn is_usage_copy(token: &str) -> bool {
     let Ok(bytes) = URL_SAFE_NO_PAD.decode(h) else {
         return false;
     };
-    serde_json::from_slice::<serde_json::Value>(&bytes)
+    // Typed and borrowed: the rest of the header (a licence's x5c) is skipped, not built.
+    #[derive(Deserialize)]
+    struct Typ<'a> {
+        #[serde(borrow)]
+        typ: Option<&'a str>,
+    }
+    serde_json::from_slice::<Typ<'_>>(&bytes)
         .ok()
-        .and_then(|v| v.get("typ").and_then(|t| t.as_str()).map(|t| t == TYP))
-        .unwrap_or(false)
+        .and_then(|h| h.typ)
+        .is_some_and(|t| t == TYP)
 }
 
 /// Why a usage copy does not hold.
