@@ -605,7 +605,7 @@ mod tests {
             "ok",
         );
         d.matter = Some("企业开办".into());
-        d.purpose = Some("核验营业执照 110101199003074578".into()); // an example number, not a person
+        d.purpose = Some("核验营业执照 11010519491231002X".into()); // GB 11643's own example number
         d.detail
             .insert("types".into(), serde_json::json!(["001", 2]));
         Entry {
@@ -625,7 +625,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            !text.contains("110101199003074578"),
+            !text.contains("11010519491231002X"),
             "ID number must be redacted: {text}"
         );
         assert!(
