@@ -104,11 +104,14 @@ pub enum Action {
     /// A request matched no route (or no method of its route).
     #[serde(rename = "request.unknown")]
     RequestUnknown,
+    /// This node published a new trust list, or accepted or refused a partner's.
+    #[serde(rename = "federation.trust_list")]
+    FederationTrustList,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::LicenceIssue,
         Action::LicenceStatus,
         Action::LicenceVerify,
@@ -125,6 +128,7 @@ impl Action {
         Action::LicenceStatusRead,
         Action::ApiDescribe,
         Action::RequestUnknown,
+        Action::FederationTrustList,
     ];
 
     /// The dotted name, as serialised.
@@ -146,6 +150,7 @@ impl Action {
             Action::LicenceStatusRead => "licence.status_read",
             Action::ApiDescribe => "api.describe",
             Action::RequestUnknown => "request.unknown",
+            Action::FederationTrustList => "federation.trust_list",
         }
     }
 }

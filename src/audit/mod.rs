@@ -7,6 +7,7 @@
 //! - [`proof_file`]: C2SP tlog-proof files, checked offline.
 //! - [`store`]: the node's RocksDB store: entries, tree hashes, checkpoints, group commit.
 //! - [`replay`]: the auditor's replay of a store.
+//! - [`witness`]: the decision logic of a C2SP tlog-witness, with no I/O.
 pub mod checkpoint;
 pub mod entry;
 pub mod merkle;
@@ -14,3 +15,4 @@ pub mod note;
 pub mod proof_file;
 pub mod replay;
 pub mod store;
+pub mod witness;

@@ -695,6 +695,29 @@ impl AuditLog {
             && self.tx.lock().map(|t| t.is_some()).unwrap_or(false)
     }
 
+    /// Writes to the state table alone, synced, with no entry: only for records that are not
+    /// accesses to licences or personal data (a witness's cosigned state of a partner's log).
+    pub fn write_state(&self, writes: Vec<Write>) -> Result<(), AuditError> {
+        if !self.healthy() {
+            return Err(AuditError::Db(
+                "an earlier write failed; the log refuses writes until it is reopened".into(),
+            ));
+        }
+        let db = &self.inner.db;
+        let state = cf(db, CF_STATE)?;
+        let mut batch = WriteBatch::default();
+        for w in writes {
+            let Table::State = w.table;
+            match w.value {
+                Some(v) => batch.put_cf(state, &w.key, v),
+                None => batch.delete_cf(state, &w.key),
+            }
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        db.write_opt(batch, &wo).map_err(db_err)
+    }
+
     /// Append one entry with the caller's writes and wait until it is on disk.
     pub fn append(&self, draft: EntryDraft, writes: Vec<Write>) -> Result<Receipt, AuditError> {
         self.submit(vec![draft], writes)?.wait()

@@ -112,11 +112,27 @@ pub(crate) fn serve(config: PathBuf) -> Result<ExitCode, Failure> {
             .recv()
             .await
             .map_err(log_err)?;
+        let sequence = crate::node::federation::publish_trust_list(&node)
+            .await
+            .map_err(|e| Failure::Usage(format!("publishing the trust list: {e}")))?;
         node.log.checkpoint_now().map_err(log_err)?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        if !node.config.partners.is_empty() {
+            tokio::spawn(crate::node::federation::trust_list_loop(
+                node.clone(),
+                stop_rx.clone(),
+            ));
+            tokio::spawn(crate::node::federation::witness_loop(
+                node.clone(),
+                stop_rx.clone(),
+            ));
+        }
+        tracing::info!(trust_list_sequence = sequence, partners = node.config.partners.len(), "federation");
         tracing::info!(listen = %bound, region = %node.config.region, "serving");
         // The line tests and scripts wait for.
         println!("listening on {bound}");
         crate::node::server::serve(node.clone(), listener, shutdown_signal()).await;
+        let _ = stop_tx.send(true);
         tracing::info!("stopping");
         let stop = EntryDraft::new(actor, Action::NodeStop, "ok");
         let result = match node.log.submit(vec![stop], Vec::new()) {

@@ -73,6 +73,10 @@ enum Route {
     AuditEntries,
     InclusionProof,
     ConsistencyProof,
+    TrustList,
+    WitnessAdd,
+    WitnessState,
+    FederatedLookup,
     /// A known path with a method it does not take.
     WrongMethod(Action),
     Unknown,
@@ -106,6 +110,10 @@ impl Route {
                 (Route::WithdrawConsent((*id).to_owned()), Method::DELETE)
             }
             ["", "v1", "lookups"] => (Route::Lookup, Method::POST),
+            ["", "v1", "trust-list"] => (Route::TrustList, Method::GET),
+            ["", "v1", "witness", "add-checkpoint"] => (Route::WitnessAdd, Method::POST),
+            ["", "v1", "witness", "state"] => (Route::WitnessState, Method::GET),
+            ["", "v1", "federation", "lookups"] => (Route::FederatedLookup, Method::POST),
             _ => return Route::Unknown,
         };
         if m == allowed {
@@ -123,7 +131,10 @@ impl Route {
             Route::Verify => Action::LicenceVerify,
             Route::GrantConsent => Action::ConsentGrant,
             Route::WithdrawConsent(_) => Action::ConsentRevoke,
-            Route::Lookup => Action::LicenceLookup,
+            Route::Lookup | Route::FederatedLookup => Action::LicenceLookup,
+            Route::TrustList => Action::FederationTrustList,
+            Route::WitnessAdd => Action::FederationWitness,
+            Route::WitnessState => Action::AuditRead,
             Route::AuditEntries
             | Route::InclusionProof
             | Route::ConsistencyProof
@@ -156,6 +167,7 @@ impl Route {
                 | Route::Verify
                 | Route::GrantConsent
                 | Route::Lookup
+                | Route::FederatedLookup
         )
     }
 }
@@ -299,7 +311,10 @@ async fn handle(State(node): State<Arc<Node>>, req: Request) -> Response {
         }
         Route::Checkpoint => {
             return match node.log.latest_checkpoint() {
-                Some(cp) => text(StatusCode::OK, cp.note),
+                Some(cp) => text(
+                    StatusCode::OK,
+                    node.federation.cosigned(&cp.note, &cp.checkpoint.body()),
+                ),
                 None => respond_json(
                     StatusCode::SERVICE_UNAVAILABLE,
                     &error_body("no_checkpoint", "no checkpoint has been signed yet"),
@@ -307,6 +322,22 @@ async fn handle(State(node): State<Arc<Node>>, req: Request) -> Response {
             };
         }
         Route::Vkey => return text(StatusCode::OK, format!("{}\n", node.log.verifier().vkey())),
+        Route::TrustList => {
+            return match super::federation::signed_trust_list(&node) {
+                Ok(t) => {
+                    let mut r = Response::new(Body::from(t));
+                    r.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/jose"),
+                    );
+                    r
+                }
+                Err(e) => {
+                    let e = internal(e);
+                    respond_json(e.status, &error_body(e.code, &e.message))
+                }
+            };
+        }
         _ => {}
     }
     let caller = parts
@@ -340,6 +371,20 @@ async fn handle(State(node): State<Arc<Node>>, req: Request) -> Response {
         .map_or(path, |(i, _)| &path[..i]);
     ctx.detail("path", cut);
 
+    if route == Route::WitnessAdd {
+        // Cosigning (200) and the size answer (409) are protocol traffic about logs, with no
+        // licence or personal data: not entries, or witnessing partners' logs would feed each
+        // other forever. Every refusal is an entry.
+        let result = match read_body(&ctx.node, body).await {
+            Ok(bytes) => witness_add(&mut ctx, &bytes).await,
+            Err(e) => Err(e),
+        };
+        return match result {
+            Ok(Witnessing::Done(response)) => response,
+            Ok(Witnessing::Refused(answer)) => finish(ctx, Ok(answer)).await,
+            Err(e) => finish(ctx, Err(e)).await,
+        };
+    }
     let result = run(&mut ctx, &route, &parts.headers, parts.uri.query(), body).await;
     finish(ctx, result).await
 }
@@ -351,15 +396,9 @@ fn json_map(v: Value) -> Map<String, Value> {
     }
 }
 
-/// Reads the body (bounded in size and time), checks the caller's roles, runs the route.
-async fn run(
-    ctx: &mut Ctx,
-    route: &Route,
-    headers: &HeaderMap,
-    query: Option<&str>,
-    body: Body,
-) -> Result<Answer, ApiError> {
-    let limits = ctx.node.config.limits;
+/// Reads a request body, bounded in size and time.
+async fn read_body(node: &super::Node, body: Body) -> Result<axum::body::Bytes, ApiError> {
+    let limits = node.config.limits;
     let limited = http_body_util::Limited::new(body, limits.request_bytes);
     let bytes = match tokio::time::timeout(limits.body, limited.collect()).await {
         Err(_) => {
@@ -383,6 +422,18 @@ async fn run(
         }
         Ok(Ok(c)) => c.to_bytes(),
     };
+    Ok(bytes)
+}
+
+/// Reads the body (bounded in size and time), checks the caller's roles, runs the route.
+async fn run(
+    ctx: &mut Ctx,
+    route: &Route,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: Body,
+) -> Result<Answer, ApiError> {
+    let bytes = read_body(&ctx.node, body).await?;
     if !bytes.is_empty() {
         ctx.draft.request_sha256 = Some(sha256_hex(&bytes));
     }
@@ -456,19 +507,26 @@ async fn run(
         Route::Amend(id) => amend(ctx, id, &bytes).await,
         Route::SetStatus(id) => set_status(ctx, id, &bytes).await,
         Route::GetStatus(id) => get_status(ctx, id),
-        Route::Verify => verify(ctx, &bytes),
+        Route::Verify => verify(ctx, &bytes).await,
         Route::GrantConsent => grant_consent(ctx, &bytes),
         Route::WithdrawConsent(id) => {
             no_params(&q)?;
             withdraw_consent(ctx, id).await
         }
         Route::Lookup => lookup(ctx, &bytes).await,
+        Route::FederatedLookup => federated_lookup(ctx, &bytes).await,
+        Route::WitnessState => {
+            no_params(&q)?;
+            witness_state(ctx)
+        }
         Route::AuditEntries => audit_entries(ctx, &q),
         Route::InclusionProof => inclusion(ctx, &q),
         Route::ConsistencyProof => consistency(ctx, &q),
         Route::Healthz
         | Route::Checkpoint
         | Route::Vkey
+        | Route::TrustList
+        | Route::WitnessAdd
         | Route::Unknown
         | Route::WrongMethod(_) => Err(internal("route dispatched twice")),
     }
@@ -939,7 +997,7 @@ struct VerifyRequest {
     purpose: String,
 }
 
-fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
+async fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     let req: VerifyRequest = parse_json(bytes)?;
     free_text("purpose", &req.purpose, MAX_PURPOSE_CHARS)?;
     ctx.draft.purpose = Some(req.purpose.clone());
@@ -994,7 +1052,40 @@ fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
                 ctx.draft.holder = Some(ctx.node.holder_key.holder_hash(&h));
             }
         }
-        // Live status for this node's own licences; a partner's comes with federation.
+        let node = ctx.node.clone();
+        let partner = crate::codes::RegionCode::from_str(&claims.lic.region)
+            .ok()
+            .and_then(|r| node.federation.partner(&r));
+        if let (Some(link), Outcome::Valid) = (partner, report.outcome) {
+            // A partner's licence: recognised at signing time, a signer its trust list lists,
+            // and live status from the partner itself.
+            if let Some((refused, detail)) = super::federation::partner_refusal(
+                link,
+                &token,
+                &claims.lic.type_code,
+                claims.iat,
+            ) {
+                outcome = refused.to_owned();
+                ctx.detail("refused", detail.clone());
+                body.insert("federation".into(), json!({"outcome": refused, "detail": detail}));
+            } else {
+                match super::federation::partner_status(&node, link, &claims.jti).await {
+                    Ok(s) => {
+                        if s != "active" {
+                            outcome = s.clone();
+                        }
+                        status = s;
+                    }
+                    Err(e) => {
+                        ctx.detail("status_error", e.clone());
+                        status = "unknown".into();
+                        outcome = "status_unknown".into();
+                    }
+                }
+                ctx.detail("status_from", link.partner.region.to_string());
+            }
+        }
+        // Live status for this node's own licences.
         if report.outcome == Outcome::Valid
             && claims.lic.region == ctx.node.config.region.to_string()
         {
@@ -1021,12 +1112,15 @@ fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         status: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         usage_copy: Option<&'a Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        federation: Option<&'a Value>,
         report: &'a crate::licence::verify::Report,
     }
     let bytes = serde_json::to_vec(&VerifyAnswer {
         outcome: &outcome,
         status: &status,
         usage_copy: body.get("usage_copy"),
+        federation: body.get("federation"),
         report: &report,
     })
     .map_err(json_err)?;
@@ -1047,6 +1141,8 @@ fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
 struct ConsentRequest {
     holder: HolderRef,
     grantee: String,
+    #[serde(default)]
+    grantee_region: Option<String>,
     type_codes: Vec<String>,
     #[serde(default)]
     until: Option<String>,
@@ -1066,22 +1162,44 @@ fn random_id() -> Result<String, ApiError> {
 fn grant_consent(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     let req: ConsentRequest = parse_json(bytes)?;
     let (_, hash) = holder_in_entry(ctx, &req.holder)?;
-    let grantee = ctx
-        .node
-        .config
-        .departments
-        .get(&req.grantee)
-        .filter(|d| d.roles.contains(&Role::Consumer))
-        .cloned()
-        .ok_or_else(|| {
-            bad(
+    let own = ctx.node.config.region;
+    let grantee_region = match &req.grantee_region {
+        None => own,
+        Some(r) => crate::codes::RegionCode::from_str(r)
+            .map_err(|e| bad("invalid_request", format!("grantee_region: {e}")))?,
+    };
+    if grantee_region == own {
+        ctx.node
+            .config
+            .departments
+            .get(&req.grantee)
+            .filter(|d| d.roles.contains(&Role::Consumer))
+            .ok_or_else(|| {
+                bad(
+                    "unknown_grantee",
+                    format!(
+                        "{:?} is not a consumer department of this region",
+                        req.grantee
+                    ),
+                )
+            })?;
+    } else {
+        // A partner region's department: its id is the partner's business; the partner's
+        // grants here decide what it may ask.
+        let ok = ctx.node.federation.partner(&grantee_region).is_some_and(|p| {
+            !p.partner.grant_matters.is_empty()
+        });
+        if !ok || !is_code(&req.grantee) {
+            return Err(bad(
                 "unknown_grantee",
                 format!(
-                    "{:?} is not a consumer department of this region",
+                    "{:?} of region {grantee_region} is not a department of a partner region \
+                     that may look licences up here",
                     req.grantee
                 ),
-            )
-        })?;
+            ));
+        }
+    }
     if req.type_codes.is_empty() || req.type_codes.len() > 64 {
         return Err(bad(
             "invalid_request",
@@ -1114,7 +1232,8 @@ fn grant_consent(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     let record = ConsentRecord {
         id: id.clone(),
         holder: hash.as_str().to_owned(),
-        grantee: grantee.id.clone(),
+        grantee: req.grantee.clone(),
+        grantee_region: (grantee_region != own).then(|| grantee_region.to_string()),
         type_codes: req.type_codes.clone(),
         until: until_unix.map(rfc3339),
         until_unix,
@@ -1124,7 +1243,10 @@ fn grant_consent(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         withdrawn_at: None,
     };
     ctx.detail("consent_id", id.clone());
-    ctx.detail("grantee", grantee.id.clone());
+    ctx.detail("grantee", req.grantee.clone());
+    if grantee_region != own {
+        ctx.detail("grantee_region", grantee_region.to_string());
+    }
     ctx.detail("type_codes", req.type_codes.clone());
     let mut a = Answer::json(
         StatusCode::CREATED,
@@ -1176,6 +1298,14 @@ async fn withdraw_consent(ctx: &mut Ctx, id: &str) -> Result<Answer, ApiError> {
 // ---------------------------------------------------------------------------------------------
 // Lookups (免证办).
 
+/// Which regions a lookup covers: `"all"` (this one and every partner) or a list of codes.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(untagged)]
+enum Regions {
+    Word(String),
+    List(Vec<String>),
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LookupRequest {
@@ -1186,44 +1316,77 @@ struct LookupRequest {
     purpose: String,
     #[serde(default)]
     consent: Option<String>,
+    #[serde(default)]
+    regions: Option<Regions>,
 }
 
-async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
-    let req: LookupRequest = parse_json(bytes)?;
-    let dept = ctx
-        .department()
-        .cloned()
-        .ok_or_else(|| internal("a consumer without a department"))?;
-    if !is_code(&req.matter) {
+/// A lookup forwarded by a partner node on behalf of one of its departments.
+#[derive(Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct FederatedLookupRequest {
+    department: String,
+    holder: HolderRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    type_code: Option<String>,
+    matter: String,
+    purpose: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    consent: Option<String>,
+}
+
+impl serde::Serialize for HolderRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        json!({"type": self.holder_type, "code": self.code}).serialize(s)
+    }
+}
+
+/// Who a lookup is for: a department of this region, or of a partner region.
+struct Requester {
+    id: String,
+    region: crate::codes::RegionCode,
+    types: super::config::Types,
+    /// The usage copy's `for`: the department id, `<region>/<id>` for a partner's.
+    for_: String,
+}
+
+/// What a lookup found here.
+struct Found {
+    results: Vec<Value>,
+    ids: Vec<Value>,
+    writes: Vec<Write>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+/// The matter, checked for a well-formed code and recorded in the entry.
+fn lookup_basics(ctx: &mut Ctx, matter: &str, purpose: &str) -> Result<(), ApiError> {
+    if !is_code(matter) {
         return Err(bad(
             "invalid_request",
             "matter: 1 to 64 characters of A-Z, a-z, 0-9, '-', '_', '.'",
         ));
     }
-    ctx.draft.matter = Some(req.matter.clone());
-    free_text("purpose", &req.purpose, MAX_PURPOSE_CHARS)?;
-    ctx.draft.purpose = Some(req.purpose.clone());
-    let (holder, hash) = holder_in_entry(ctx, &req.holder)?;
-    let matter = ctx
-        .node
-        .config
-        .matters
-        .get(&req.matter)
-        .filter(|_| dept.matters.contains(&req.matter))
-        .cloned()
-        .ok_or_else(|| {
-            forbidden(
-                "matter_not_allowed",
-                format!(
-                    "the department may not use licences for matter {:?}",
-                    req.matter
-                ),
-            )
-        })?;
-    if let Some(t) = &req.type_code {
+    ctx.draft.matter = Some(matter.to_owned());
+    free_text("purpose", purpose, MAX_PURPOSE_CHARS)?;
+    ctx.draft.purpose = Some(purpose.to_owned());
+    Ok(())
+}
+
+fn matter_refused(matter: &str) -> ApiError {
+    forbidden(
+        "matter_not_allowed",
+        format!("the department may not use licences for matter {matter:?}"),
+    )
+}
+
+fn check_type_code(
+    ctx: &mut Ctx,
+    type_code: Option<&String>,
+    allowed: &super::config::Types,
+) -> Result<(), ApiError> {
+    if let Some(t) = type_code {
         LicenceTypeCode::from_str(t)
             .map_err(|e| bad("invalid_request", format!("type_code: {e}")))?;
-        if !dept.types.allows(t) {
+        if !allowed.allows(t) {
             return Err(forbidden(
                 "type_not_allowed",
                 format!("the department may not use licences of type {t}"),
@@ -1231,13 +1394,29 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         }
         ctx.detail("type_code", t.clone());
     }
+    Ok(())
+}
+
+/// The lookup in this node's own records, for `who`: the consent (spent under the state
+/// lock), then the holder's licences the requester may have, each active one with a usage copy.
+async fn lookup_here(
+    ctx: &mut Ctx,
+    who: &Requester,
+    holder: &HolderCode,
+    hash: &crate::audit::entry::HolderHash,
+    type_code: Option<&String>,
+    matter: &super::config::Matter,
+    purpose: &str,
+    consent: Option<&String>,
+) -> Result<Found, ApiError> {
     let person = holder.holder_type() == HolderType::Person;
     let needs_consent = person && !matter.statutory;
     let mut writes = Vec::new();
     let mut guard = None;
     let mut consent_types: Option<Vec<String>> = None;
+    let own = ctx.node.config.region.to_string();
     if needs_consent {
-        let Some(cid) = &req.consent else {
+        let Some(cid) = consent else {
             return Err(forbidden(
                 "consent_required",
                 "a person's licences need the holder's consent for this matter",
@@ -1248,7 +1427,11 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         let Some(mut c) = load_consent(ctx, cid)? else {
             return Err(forbidden("consent_not_found", "no such consent"));
         };
-        if c.holder != hash.as_str() || c.grantee != dept.id {
+        let grantee_region = c.grantee_region.clone().unwrap_or_else(|| own.clone());
+        if c.holder != hash.as_str()
+            || c.grantee != who.id
+            || grantee_region != who.region.to_string()
+        {
             return Err(forbidden(
                 "consent_mismatch",
                 "the consent is not this holder's consent for this department",
@@ -1268,7 +1451,7 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
             Some(n) => c.uses_left = Some(n - 1),
             None => {}
         }
-        if let Some(t) = &req.type_code {
+        if let Some(t) = type_code {
             if !c.type_codes.contains(t) {
                 return Err(forbidden(
                     "consent_mismatch",
@@ -1279,7 +1462,7 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         consent_types = Some(c.type_codes.clone());
         ctx.detail("consent_uses_left", c.uses_left);
         writes.push(put_json(consent_key(cid), &c).map_err(json_err)?);
-    } else if req.consent.is_some() {
+    } else if consent.is_some() {
         ctx.detail("consent_ignored", true);
     }
 
@@ -1302,8 +1485,8 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
             continue;
         };
         if rec.status == Status::Superseded
-            || !dept.types.allows(&rec.type_code)
-            || req.type_code.as_ref().is_some_and(|t| t != &rec.type_code)
+            || !who.types.allows(&rec.type_code)
+            || type_code.is_some_and(|t| t != &rec.type_code)
             || consent_types
                 .as_ref()
                 .is_some_and(|ts| !ts.contains(&rec.type_code))
@@ -1315,11 +1498,11 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
                 licence: rec.token.clone(),
                 made_by: MadeBy {
                     node: ctx.node.config.node_id.clone(),
-                    region: ctx.node.config.region.to_string(),
+                    region: own.clone(),
                 },
-                for_: dept.id.clone(),
+                for_: who.for_.clone(),
                 matter: matter.code.clone(),
-                purpose: req.purpose.clone(),
+                purpose: purpose.to_owned(),
                 made_at: rfc3339(now / 1000),
                 valid_until: rfc3339(valid_until / 1000),
             };
@@ -1330,15 +1513,411 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         ids.push(json!({"id": rec.id, "status": rec.status, "usage_copy": copy.is_some()}));
         results.push(json!({
             "id": rec.id,
+            "region": own,
             "status": rec.status,
             "licence": rec.token,
             "usage_copy": copy,
         }));
     }
+    Ok(Found {
+        results,
+        ids,
+        writes,
+        guard,
+    })
+}
+
+/// A department's lookup: here, or (with `regions`) here and at partner nodes.
+async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
+    let req: LookupRequest = parse_json(bytes)?;
+    let dept = ctx
+        .department()
+        .cloned()
+        .ok_or_else(|| internal("a consumer without a department"))?;
+    lookup_basics(ctx, &req.matter, &req.purpose)?;
+    let (holder, hash) = holder_in_entry(ctx, &req.holder)?;
+    let matter = ctx
+        .node
+        .config
+        .matters
+        .get(&req.matter)
+        .filter(|_| dept.matters.contains(&req.matter))
+        .cloned()
+        .ok_or_else(|| matter_refused(&req.matter))?;
+    check_type_code(ctx, req.type_code.as_ref(), &dept.types)?;
+    let own = ctx.node.config.region;
+    let who = Requester {
+        id: dept.id.clone(),
+        region: own,
+        types: dept.types.clone(),
+        for_: dept.id.clone(),
+    };
+    let Some(regions) = &req.regions else {
+        let found = lookup_here(
+            ctx,
+            &who,
+            &holder,
+            &hash,
+            req.type_code.as_ref(),
+            &matter,
+            &req.purpose,
+            req.consent.as_ref(),
+        )
+        .await?;
+        ctx.detail("results", found.ids);
+        let mut a = Answer::json(StatusCode::OK, json!({"results": found.results}));
+        a.writes = found.writes;
+        a.guard = found.guard;
+        return Ok(a);
+    };
+
+    // Across regions: which ones.
+    let partners: Vec<crate::codes::RegionCode> =
+        ctx.node.federation.partners.keys().copied().collect();
+    let (here, asked): (bool, Vec<crate::codes::RegionCode>) = match regions {
+        Regions::Word(w) if w == "all" => (true, partners),
+        Regions::Word(w) => {
+            return Err(bad(
+                "invalid_request",
+                format!("regions: {w:?}: \"all\" or a list of region codes"),
+            ));
+        }
+        Regions::List(list) => {
+            if list.is_empty() || list.len() > 64 {
+                return Err(bad("invalid_request", "regions: 1 to 64 region codes"));
+            }
+            let mut here = false;
+            let mut asked = Vec::new();
+            for r in list {
+                let code = crate::codes::RegionCode::from_str(r)
+                    .map_err(|e| bad("invalid_request", format!("regions: {r:?}: {e}")))?;
+                if code == own {
+                    here = true;
+                } else if partners.contains(&code) {
+                    if !asked.contains(&code) {
+                        asked.push(code);
+                    }
+                } else {
+                    return Err(bad(
+                        "unknown_region",
+                        format!("regions: {code} is neither this region nor a partner's"),
+                    ));
+                }
+            }
+            (here, asked)
+        }
+    };
+    ctx.draft.action = Action::FederationForward;
+    ctx.detail(
+        "regions",
+        asked.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+    );
+
+    // The partners are asked first, in parallel, under one deadline; the local lookup runs
+    // meanwhile.
+    let forward = FederatedLookupRequest {
+        department: dept.id.clone(),
+        holder: HolderRef {
+            holder_type: req.holder.holder_type.clone(),
+            code: req.holder.code.clone(),
+        },
+        type_code: req.type_code.clone(),
+        matter: req.matter.clone(),
+        purpose: req.purpose.clone(),
+        consent: req.consent.clone(),
+    };
+    let body = serde_json::to_vec(&forward).map_err(json_err)?;
+    let deadline = tokio::time::Instant::now() + ctx.node.config.federation.lookup_deadline;
+    let mut set = tokio::task::JoinSet::new();
+    for region in &asked {
+        let node = ctx.node.clone();
+        let body = body.clone();
+        let region = *region;
+        set.spawn(async move {
+            let r = forward_lookup(&node, region, body, deadline).await;
+            (region, r)
+        });
+    }
+
+    let mut results = Vec::new();
+    let mut ids = Vec::new();
+    let mut partial = Vec::new();
+    let mut writes = Vec::new();
+    let mut guard = None;
+    if here {
+        match lookup_here(
+            ctx,
+            &who,
+            &holder,
+            &hash,
+            req.type_code.as_ref(),
+            &matter,
+            &req.purpose,
+            req.consent.as_ref(),
+        )
+        .await
+        {
+            Ok(found) => {
+                results.extend(found.results);
+                for mut id in found.ids {
+                    id["region"] = json!(own.to_string());
+                    ids.push(id);
+                }
+                writes = found.writes;
+                guard = found.guard;
+            }
+            Err(e) => partial.push(json!({"region": own.to_string(), "error": e.code})),
+        }
+    }
+    let mut answered = Vec::new();
+    let mut dropped = Vec::new();
+    loop {
+        match tokio::time::timeout_at(deadline, set.join_next()).await {
+            Ok(Some(Ok((region, outcome)))) => {
+                answered.push(region);
+                match outcome {
+                    Ok(fwd) => {
+                        for r in fwd.results {
+                            ids.push(json!({
+                                "id": r.get("id"),
+                                "region": region.to_string(),
+                                "status": r.get("status"),
+                                "usage_copy": r.get("usage_copy").is_some_and(|c| !c.is_null()),
+                            }));
+                            results.push(r);
+                        }
+                        dropped.extend(fwd.dropped);
+                        if let Some(i) = fwd.receipt {
+                            ctx.detail(&format!("receipt_{region}"), i);
+                        }
+                    }
+                    Err(error) => partial.push(json!({"region": region.to_string(), "error": error})),
+                }
+            }
+            Ok(Some(Err(_))) => {}
+            Ok(None) => break,
+            Err(_) => {
+                set.abort_all();
+                break;
+            }
+        }
+    }
+    for region in &asked {
+        if !answered.contains(region) {
+            partial.push(json!({"region": region.to_string(), "error": "deadline"}));
+        }
+    }
     ctx.detail("results", ids);
-    let mut a = Answer::json(StatusCode::OK, json!({"results": results}));
+    if !partial.is_empty() {
+        ctx.detail("partial", partial.clone());
+    }
+    if !dropped.is_empty() {
+        ctx.detail("dropped", dropped.clone());
+    }
+    let mut a = Answer::json(
+        StatusCode::OK,
+        json!({"results": results, "partial": partial}),
+    );
+    if !partial.is_empty() || !dropped.is_empty() {
+        a.outcome = "partial".into();
+    }
     a.writes = writes;
     a.guard = guard;
+    Ok(a)
+}
+
+/// What a partner answered to a forwarded lookup, after checking.
+struct Forwarded {
+    results: Vec<Value>,
+    dropped: Vec<Value>,
+    receipt: Option<u64>,
+}
+
+/// Forwards a lookup to the partner of `region` and checks every licence it returns against
+/// that partner's anchors and recognition; what fails is dropped (and named in the entry).
+async fn forward_lookup(
+    node: &super::Node,
+    region: crate::codes::RegionCode,
+    body: Vec<u8>,
+    deadline: tokio::time::Instant,
+) -> Result<Forwarded, String> {
+    let link = node
+        .federation
+        .partner(&region)
+        .ok_or_else(|| "not_a_partner".to_owned())?;
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let reply = link
+        .call(
+            "POST",
+            "/v1/federation/lookups",
+            Some("application/json"),
+            body,
+            left,
+        )
+        .await
+        .map_err(|e| {
+            tracing::info!(partner = %region, error = %e, "forwarded lookup failed");
+            if e.starts_with("no answer within") {
+                "deadline".to_owned()
+            } else {
+                "unreachable".to_owned()
+            }
+        })?;
+    let v = reply.json().map_err(|_| "bad_answer".to_owned())?;
+    if reply.status != 200 {
+        return Err(v
+            .pointer("/error/code")
+            .and_then(|c| c.as_str())
+            .unwrap_or("bad_answer")
+            .to_owned());
+    }
+    let receipt = v.pointer("/receipt/index").and_then(Value::as_u64);
+    let items = v
+        .get("results")
+        .and_then(|r| r.as_array())
+        .ok_or_else(|| "bad_answer".to_owned())?;
+    let now = now_ms() / 1000;
+    let mut results = Vec::new();
+    let mut dropped = Vec::new();
+    let region_s = region.to_string();
+    for item in items.iter().take(1000) {
+        let id = item.get("id").and_then(Value::as_str).unwrap_or("");
+        let licence = item.get("licence").and_then(Value::as_str).unwrap_or("");
+        let status = item.get("status").and_then(Value::as_str).unwrap_or("");
+        let copy = item.get("usage_copy").and_then(Value::as_str);
+        let refusal = check_forwarded(node, link, id, licence, copy, now);
+        match refusal {
+            None => results.push(json!({
+                "id": id,
+                "region": region_s,
+                "status": status,
+                "licence": licence,
+                "usage_copy": copy,
+            })),
+            Some((outcome, detail)) => {
+                tracing::warn!(partner = %region, %outcome, %detail, "a partner's licence dropped");
+                dropped.push(json!({
+                    "region": region_s,
+                    "id": id.chars().take(64).collect::<String>(),
+                    "outcome": outcome,
+                    "detail": detail,
+                }));
+            }
+        }
+    }
+    Ok(Forwarded {
+        results,
+        dropped,
+        receipt,
+    })
+}
+
+/// Why a licence (and its usage copy) a partner returned is not passed on, if it is not.
+fn check_forwarded(
+    node: &super::Node,
+    link: &super::federation::PartnerLink,
+    id: &str,
+    licence: &str,
+    copy: Option<&str>,
+    now: i64,
+) -> Option<(&'static str, String)> {
+    let region = link.partner.region.to_string();
+    let report = node.verifier.verify(licence, now);
+    let Some(claims) = &report.licence else {
+        return Some((report.outcome.as_str(), "the licence does not verify".into()));
+    };
+    if claims.lic.region != region {
+        return Some((
+            "wrong_region",
+            format!(
+                "the partner of region {region} answered with a licence of region {}",
+                claims.lic.region
+            ),
+        ));
+    }
+    if report.outcome != Outcome::Valid && report.outcome != Outcome::Expired {
+        let why = report
+            .first_failure()
+            .map(|c| c.detail.clone())
+            .unwrap_or_default();
+        return Some((report.outcome.as_str(), why));
+    }
+    if claims.jti != id {
+        return Some(("malformed", "the id does not match the licence".into()));
+    }
+    if let Some(r) = super::federation::partner_refusal(link, licence, &claims.lic.type_code, claims.iat)
+    {
+        return Some(r);
+    }
+    if let Some(copy) = copy {
+        match usage::check(copy, node.verifier.trust(), now) {
+            Ok(c) if c.made_by.region == region && c.licence == licence => {}
+            Ok(_) => {
+                return Some((
+                    "bad_usage_copy",
+                    "the usage copy is not the partner's copy of this licence".into(),
+                ));
+            }
+            Err(r) => return Some((r.outcome, r.detail)),
+        }
+    }
+    None
+}
+
+/// A partner node's lookup on behalf of one of its departments, under what the partner is
+/// granted here.
+async fn federated_lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
+    let Some(link) = ctx.node.federation.partner_node(&ctx.caller) else {
+        ctx.draft.action = Action::AuthDenied;
+        ctx.detail("wanted", "licence.lookup");
+        return Err(forbidden(
+            "forbidden_role",
+            "only a partner region's node may forward lookups",
+        ));
+    };
+    let grant_types = link.partner.grant_types.clone();
+    let grant_matters = link.partner.grant_matters.clone();
+    let partner_region = link.partner.region;
+    let req: FederatedLookupRequest = parse_json(bytes)?;
+    if !is_code(&req.department) {
+        return Err(bad("invalid_request", "department: not a department id"));
+    }
+    ctx.detail(
+        "on_behalf_of",
+        json!({"department": req.department, "region": partner_region.to_string()}),
+    );
+    lookup_basics(ctx, &req.matter, &req.purpose)?;
+    let (holder, hash) = holder_in_entry(ctx, &req.holder)?;
+    let matter = ctx
+        .node
+        .config
+        .matters
+        .get(&req.matter)
+        .filter(|_| grant_matters.contains(&req.matter))
+        .cloned()
+        .ok_or_else(|| matter_refused(&req.matter))?;
+    check_type_code(ctx, req.type_code.as_ref(), &grant_types)?;
+    let who = Requester {
+        id: req.department.clone(),
+        region: partner_region,
+        types: grant_types,
+        for_: format!("{partner_region}/{}", req.department),
+    };
+    let found = lookup_here(
+        ctx,
+        &who,
+        &holder,
+        &hash,
+        req.type_code.as_ref(),
+        &matter,
+        &req.purpose,
+        req.consent.as_ref(),
+    )
+    .await?;
+    ctx.detail("results", found.ids);
+    let mut a = Answer::json(StatusCode::OK, json!({"results": found.results}));
+    a.writes = found.writes;
+    a.guard = found.guard;
     Ok(a)
 }
 
@@ -1422,5 +2001,188 @@ fn consistency(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
     Ok(Answer::json(
         StatusCode::OK,
         json!({"from": from, "to": to, "hashes": hashes(&proof)}),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Witnessing partners' logs (C2SP tlog-witness).
+
+/// What became of an add-checkpoint request.
+enum Witnessing {
+    /// Cosigned (200) or the witness's size (409): answered without an entry.
+    Done(Response),
+    /// Refused: answered with an entry (and any evidence kept beside it).
+    Refused(Answer),
+}
+
+fn witness_key(origin: &str) -> Vec<u8> {
+    format!("witness/{origin}").into_bytes()
+}
+
+/// The witness's record of one partner log.
+#[derive(serde::Serialize, Deserialize)]
+struct WitnessRecord {
+    #[serde(flatten)]
+    state: crate::audit::witness::Witnessed,
+    cosigned_at: String,
+}
+
+/// Evidence of a log that contradicted what this witness had cosigned.
+#[derive(serde::Serialize, Deserialize)]
+struct Evidence {
+    origin: String,
+    reason: String,
+    /// The checkpoint the log signed that does not fit.
+    note: String,
+    /// The checkpoint this witness had cosigned.
+    witnessed: Option<String>,
+    at: String,
+}
+
+async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessing, ApiError> {
+    use crate::audit::witness::{self, Verdict};
+    ctx.draft.request_sha256 = Some(sha256_hex(bytes));
+    let node = ctx.node.clone();
+    if node.federation.partner_node(&ctx.caller).is_none() {
+        ctx.draft.action = Action::AuthDenied;
+        ctx.detail("wanted", Action::FederationWitness.as_str());
+        return Err(forbidden(
+            "forbidden_role",
+            "only a partner region's node may submit checkpoints",
+        ));
+    }
+    let Some(signer) = &node.federation.witness else {
+        return Err(fail(
+            StatusCode::NOT_FOUND,
+            "not_a_witness",
+            "this node has no witness key",
+        ));
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| bad("malformed", "the body is not UTF-8"))?;
+    let parsed = witness::parse_add_checkpoint(text).map_err(|e| bad("malformed", e.to_string()))?;
+    let origin = parsed.checkpoint.lines().next().unwrap_or("").to_owned();
+    let origin_shown: String = origin.chars().take(128).collect();
+    ctx.detail("origin", origin_shown.clone());
+    let Some(link) = node.federation.partner_by_origin(&origin) else {
+        return Err(fail(
+            StatusCode::NOT_FOUND,
+            "unknown_log",
+            format!("this witness does not witness the log {origin_shown:?}"),
+        ));
+    };
+    let guard = node.state_lock.clone().lock_owned().await;
+    let current: Option<WitnessRecord> = match node.log.get(Table::State, &witness_key(&origin)) {
+        Ok(Some(v)) => Some(
+            serde_json::from_slice(&v).map_err(|e| internal(format!("witness record: {e}")))?,
+        ),
+        Ok(None) => None,
+        Err(e) => return Err(unavailable(e)),
+    };
+    let now = now_ms();
+    let verdict = witness::add_checkpoint(
+        text,
+        &origin,
+        &link.log_key,
+        current.as_ref().map(|r| &r.state),
+        signer,
+        u64::try_from(now / 1000).unwrap_or(0),
+    );
+    // The issue this node answers to wants 422 for a same-size checkpoint with another root
+    // (tlog-witness says 409): it is a fork, and 422 is what every other fork gets here.
+    let verdict = match verdict {
+        Verdict::Conflict {
+            evidence: Some(note),
+            ..
+        } => Verdict::Rejected {
+            reason: "a checkpoint of the size already cosigned with another root: a fork".into(),
+            evidence: Some(note),
+        },
+        other => other,
+    };
+    match verdict {
+        Verdict::Internal(why) => Err(internal(why)),
+        Verdict::Cosigned { state, cosignature } => {
+            let record = WitnessRecord {
+                state,
+                cosigned_at: format_time(now),
+            };
+            let write = put_json(witness_key(&origin), &record).map_err(json_err)?;
+            node.log.write_state(vec![write]).map_err(|e| {
+                tracing::error!(error = %e, "witness state not stored");
+                fail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "the cosigned state could not be stored, so nothing was cosigned",
+                )
+            })?;
+            drop(guard);
+            let mut r = Response::new(Body::from(cosignature));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            Ok(Witnessing::Done(r))
+        }
+        Verdict::Conflict { size, .. } => {
+            let mut r = Response::new(Body::from(format!("{size}\n")));
+            *r.status_mut() = StatusCode::CONFLICT;
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/x.tlog.size"),
+            );
+            Ok(Witnessing::Done(r))
+        }
+        Verdict::BadSignature(why) => Err(forbidden("bad_signature", why)),
+        Verdict::Malformed(why) => Err(bad("malformed", why)),
+        Verdict::Rejected { reason, evidence } => {
+            let mut a = Answer::json(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"error": {"code": "inconsistent", "message": reason}}),
+            );
+            a.outcome = "inconsistent".into();
+            ctx.detail("message", reason.clone());
+            if let Some(note) = evidence {
+                let key = format!("witness-evidence/{origin}/{}", sha256_hex(note.as_bytes()));
+                let record = Evidence {
+                    origin: origin.clone(),
+                    reason,
+                    note,
+                    witnessed: current.map(|c| c.state.note),
+                    at: format_time(now),
+                };
+                ctx.detail("evidence", key.clone());
+                a.outcome = "fork_detected".into();
+                a.writes = vec![put_json(key.into_bytes(), &record).map_err(json_err)?];
+            }
+            a.guard = Some(guard);
+            Ok(Witnessing::Refused(a))
+        }
+    }
+}
+
+/// `GET /v1/witness/state`: the partner logs this node witnesses, and the evidence it keeps.
+fn witness_state(ctx: &mut Ctx) -> Result<Answer, ApiError> {
+    let logs = ctx
+        .node
+        .log
+        .scan(Table::State, b"witness/")
+        .map_err(unavailable)?;
+    let evidence = ctx
+        .node
+        .log
+        .scan(Table::State, b"witness-evidence/")
+        .map_err(unavailable)?;
+    let parse = |v: &[u8]| serde_json::from_slice::<Value>(v).map_err(|e| internal(e.to_string()));
+    let logs = logs
+        .iter()
+        .map(|(_, v)| parse(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let evidence = evidence
+        .iter()
+        .map(|(_, v)| parse(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Answer::json(
+        StatusCode::OK,
+        json!({"logs": logs, "evidence": evidence}),
     ))
 }

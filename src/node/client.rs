@@ -103,6 +103,18 @@ impl Client {
         })
     }
 
+    /// A client for the node at `base_url` with a ready TLS client configuration.
+    pub fn from_config(base_url: &str, config: Arc<ClientConfig>) -> Result<Client, String> {
+        let (host, port) = parse_base_url(base_url)?;
+        Ok(Client {
+            config,
+            host,
+            port,
+            sender: None,
+            timeout: Duration::from_secs(30),
+        })
+    }
+
     /// Sets the deadline of each request (connection included).
     pub fn with_timeout(mut self, timeout: Duration) -> Client {
         self.timeout = timeout;

@@ -96,6 +96,16 @@ impl Types {
     }
 }
 
+impl Types {
+    /// The codes, or `["*"]`.
+    pub fn to_list(&self) -> Vec<String> {
+        match self {
+            Types::All => vec!["*".to_owned()],
+            Types::Only(set) => set.iter().cloned().collect(),
+        }
+    }
+}
+
 /// A department of this region: its id is the CN of its client certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Department {
@@ -140,6 +150,92 @@ pub struct TrustAnchor {
     pub crl: Option<PathBuf>,
     /// The regions it vouches for.
     pub regions: Vec<RegionCode>,
+}
+
+/// A period during which some of a partner's licence types are recognised here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recognition {
+    /// The types recognised.
+    pub types: Types,
+    /// From (Unix seconds, inclusive).
+    pub from: i64,
+    /// Until (Unix seconds, exclusive); open-ended if `None`.
+    pub until: Option<i64>,
+}
+
+/// A partner region's node, under a mutual-recognition agreement.
+#[derive(Debug, Clone)]
+pub struct Partner {
+    /// The partner's region.
+    pub region: RegionCode,
+    /// Its name.
+    pub name: String,
+    /// Its node's base URL (`https://host:port`).
+    pub url: String,
+    /// Its node's id: the CN of the certificate it connects with.
+    pub node_id: String,
+    /// The partner's TLS CA: checks its server certificate and its client certificate.
+    pub tls_ca: PathBuf,
+    /// That CA's CRL, if any.
+    pub tls_crl: Option<PathBuf>,
+    /// The partner's licence roots (with CRLs), bound to the partner's region.
+    pub licence_roots: Vec<(PathBuf, Option<PathBuf>)>,
+    /// The partner's audit log verifier key (C2SP vkey text).
+    pub audit_vkey: PathBuf,
+    /// The partner's audit log origin.
+    pub audit_origin: String,
+    /// The partner's witness cosignature verifier key, if it witnesses our log.
+    pub witness_vkey: Option<PathBuf>,
+    /// Which of the partner's licence types are recognised here, and when (a history).
+    pub recognition: Vec<Recognition>,
+    /// Our licence types the partner's departments may look up.
+    pub grant_types: Types,
+    /// The matters they may look them up for.
+    pub grant_matters: BTreeSet<String>,
+}
+
+impl Partner {
+    /// Whether a licence of `type_code` signed at `signed_at` (Unix seconds) is recognised.
+    pub fn recognises(&self, type_code: &str, signed_at: i64) -> bool {
+        self.recognition.iter().any(|r| {
+            r.types.allows(type_code) && r.from <= signed_at && r.until.is_none_or(|u| signed_at < u)
+        })
+    }
+}
+
+/// Deadlines and schedules of federation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FederationLimits {
+    /// One deadline for a forwarded lookup, all partners in parallel.
+    pub lookup_deadline: Duration,
+    /// Deadline for a partner's live status during a verification.
+    pub status_deadline: Duration,
+    /// How often partners' trust lists are fetched.
+    pub trust_list_refresh: Duration,
+    /// How often this node's checkpoints are sent to its witnesses.
+    pub witness_interval: Duration,
+}
+
+impl Default for FederationLimits {
+    fn default() -> Self {
+        FederationLimits {
+            lookup_deadline: Duration::from_secs(3),
+            status_deadline: Duration::from_millis(1500),
+            trust_list_refresh: Duration::from_secs(300),
+            witness_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A licence signer certificate of this node that was revoked, by its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedSigner {
+    /// SHA-256 of the certificate (DER), lower-case hex.
+    pub sha256: String,
+    /// When it was revoked (Unix seconds).
+    pub at: i64,
+    /// Why.
+    pub reason: String,
 }
 
 /// Time and size limits on connections and requests.
@@ -201,6 +297,12 @@ pub struct Config {
     pub signer_key: PathBuf,
     /// The rest of the signer's chain (PEM), if any.
     pub signer_chain: Option<PathBuf>,
+    /// Other current signer certificates (PEM), published in the trust list (rotation).
+    pub signer_also: Vec<PathBuf>,
+    /// Revoked signer certificates, published in the trust list.
+    pub signer_revoked: Vec<RevokedSigner>,
+    /// Licence types this node issues.
+    pub signer_types: Types,
     /// The audit log's Ed25519 checkpoint key (C2SP private key text).
     pub audit_key: PathBuf,
     /// The file that keeps the last checkpoint signed (outside the data directory).
@@ -219,6 +321,12 @@ pub struct Config {
     pub matters: BTreeMap<String, Matter>,
     /// Limits.
     pub limits: Limits,
+    /// This node's witness cosignature key (C2SP private key text), if it witnesses.
+    pub witness_key: Option<PathBuf>,
+    /// Partner regions by code.
+    pub partners: BTreeMap<RegionCode, Partner>,
+    /// Federation deadlines and schedules.
+    pub federation: FederationLimits,
 }
 
 #[derive(Deserialize)]
@@ -236,6 +344,77 @@ struct RawConfig {
     matters: Vec<RawMatter>,
     #[serde(default)]
     limits: RawLimits,
+    witness: Option<RawWitness>,
+    #[serde(default)]
+    partners: Vec<RawPartner>,
+    #[serde(default)]
+    federation: RawFederation,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWitness {
+    key: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoot {
+    cert: PathBuf,
+    crl: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecognition {
+    types: Vec<String>,
+    from: String,
+    until: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGrants {
+    #[serde(default)]
+    types: Vec<String>,
+    #[serde(default)]
+    matters: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPartner {
+    region: String,
+    name: String,
+    url: String,
+    node_id: String,
+    tls_ca: PathBuf,
+    tls_crl: Option<PathBuf>,
+    licence_roots: Vec<RawRoot>,
+    audit_vkey: PathBuf,
+    audit_origin: Option<String>,
+    witness_vkey: Option<PathBuf>,
+    #[serde(default)]
+    recognition: Vec<RawRecognition>,
+    #[serde(default)]
+    grants: RawGrants,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFederation {
+    lookup_deadline_ms: Option<u64>,
+    status_deadline_ms: Option<u64>,
+    trust_list_refresh_ms: Option<u64>,
+    witness_interval_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRevoked {
+    sha256: String,
+    revoked_at: String,
+    reason: String,
 }
 
 #[derive(Deserialize)]
@@ -270,6 +449,11 @@ struct RawSigner {
     cert: PathBuf,
     key: PathBuf,
     chain: Option<PathBuf>,
+    #[serde(default)]
+    also: Vec<PathBuf>,
+    #[serde(default)]
+    revoked: Vec<RawRevoked>,
+    types: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -359,6 +543,41 @@ fn millis(key: &str, v: Option<u64>, default: Duration) -> Result<Duration, Conf
     }
 }
 
+/// An RFC 3339 time, as Unix seconds.
+fn rfc3339_secs(key: &str, s: &str) -> Result<i64, ConfigError> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| err(key, format!("{s:?} is not an RFC 3339 time: {e}")))
+}
+
+/// A list of licence type codes, or `["*"]` for all.
+fn types(key: &str, list: &[String]) -> Result<Types, ConfigError> {
+    if list.iter().any(|t| t == "*") {
+        if list.len() > 1 {
+            return Err(err(key, "\"*\" (every type) stands alone"));
+        }
+        return Ok(Types::All);
+    }
+    let mut set = BTreeSet::new();
+    for (j, t) in list.iter().enumerate() {
+        LicenceTypeCode::from_str(t).map_err(|e| {
+            err(
+                format!("{key}[{j}]"),
+                format!("{t:?} is not a licence type code: {e}"),
+            )
+        })?;
+        set.insert(t.clone());
+    }
+    Ok(Types::Only(set))
+}
+
+fn optional_file(base: &Path, key: &str, p: &Option<PathBuf>) -> Result<Option<PathBuf>, ConfigError> {
+    match p {
+        Some(p) => Ok(Some(file(base, key, p)?)),
+        None => Ok(None),
+    }
+}
+
 impl Config {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -422,9 +641,39 @@ impl Config {
 
         let signer_cert = file(base, "signer.cert", &raw.signer.cert)?;
         let signer_key = file(base, "signer.key", &raw.signer.key)?;
-        let signer_chain = match &raw.signer.chain {
-            Some(c) => Some(file(base, "signer.chain", c)?),
-            None => None,
+        let signer_chain = optional_file(base, "signer.chain", &raw.signer.chain)?;
+        let signer_also = raw
+            .signer
+            .also
+            .iter()
+            .enumerate()
+            .map(|(i, p)| file(base, &format!("signer.also[{i}]"), p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut signer_revoked = Vec::new();
+        for (i, r) in raw.signer.revoked.iter().enumerate() {
+            let k = format!("signer.revoked[{i}]");
+            let sha = r.sha256.to_ascii_lowercase();
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(err(
+                    format!("{k}.sha256"),
+                    "must be the certificate's SHA-256: 64 hex digits",
+                ));
+            }
+            if r.reason.trim().is_empty() || r.reason.chars().count() > 200 {
+                return Err(err(format!("{k}.reason"), "1 to 200 characters"));
+            }
+            signer_revoked.push(RevokedSigner {
+                sha256: sha,
+                at: rfc3339_secs(&format!("{k}.revoked_at"), &r.revoked_at)?,
+                reason: r.reason.clone(),
+            });
+        }
+        let signer_types = match &raw.signer.types {
+            None => Types::All,
+            Some(list) if list.is_empty() => {
+                return Err(err("signer.types", "must name at least one type, or \"*\""));
+            }
+            Some(list) => types("signer.types", list)?,
         };
 
         let a = &raw.audit;
@@ -513,24 +762,7 @@ impl Config {
                 .iter()
                 .map(|r| Role::from_str(r).map_err(|e| err(format!("{k}.roles"), e)))
                 .collect::<Result<BTreeSet<_>, _>>()?;
-            let types = if d.types.iter().any(|t| t == "*") {
-                if d.types.len() > 1 {
-                    return Err(err(format!("{k}.types"), "\"*\" (every type) stands alone"));
-                }
-                Types::All
-            } else {
-                let mut set = BTreeSet::new();
-                for (j, t) in d.types.iter().enumerate() {
-                    LicenceTypeCode::from_str(t).map_err(|e| {
-                        err(
-                            format!("{k}.types[{j}]"),
-                            format!("{t:?} is not a licence type code: {e}"),
-                        )
-                    })?;
-                    set.insert(t.clone());
-                }
-                Types::Only(set)
-            };
+            let types = types(&format!("{k}.types"), &d.types)?;
             let mut dm = BTreeSet::new();
             for (j, m) in d.matters.iter().enumerate() {
                 if !matters.contains_key(m) {
@@ -561,6 +793,137 @@ impl Config {
                 ));
             }
         }
+
+        let witness_key = match &raw.witness {
+            Some(w) => Some(file(base, "witness.key", &w.key)?),
+            None => None,
+        };
+        let mut partners = BTreeMap::new();
+        for (i, p) in raw.partners.iter().enumerate() {
+            let k = format!("partners[{i}]");
+            let pregion = region(&format!("{k}.region"), &p.region)?;
+            if pregion == region_code {
+                return Err(err(
+                    format!("{k}.region"),
+                    "a node is not its own partner",
+                ));
+            }
+            if p.name.trim().is_empty() {
+                return Err(err(format!("{k}.name"), "must not be empty"));
+            }
+            super::client::parse_base_url(&p.url).map_err(|e| err(format!("{k}.url"), e))?;
+            check_name(&format!("{k}.node_id"), &p.node_id)?;
+            if p.licence_roots.is_empty() {
+                return Err(err(
+                    format!("{k}.licence_roots"),
+                    "a partner needs at least one licence root",
+                ));
+            }
+            let mut licence_roots = Vec::new();
+            for (j, r) in p.licence_roots.iter().enumerate() {
+                let kk = format!("{k}.licence_roots[{j}]");
+                licence_roots.push((
+                    file(base, &format!("{kk}.cert"), &r.cert)?,
+                    optional_file(base, &format!("{kk}.crl"), &r.crl)?,
+                ));
+            }
+            let mut recognition = Vec::new();
+            for (j, r) in p.recognition.iter().enumerate() {
+                let kk = format!("{k}.recognition[{j}]");
+                if r.types.is_empty() {
+                    return Err(err(format!("{kk}.types"), "must name at least one type"));
+                }
+                let from = rfc3339_secs(&format!("{kk}.from"), &r.from)?;
+                let until = match &r.until {
+                    Some(u) => Some(rfc3339_secs(&format!("{kk}.until"), u)?),
+                    None => None,
+                };
+                if until.is_some_and(|u| u <= from) {
+                    return Err(err(format!("{kk}.until"), "must be after `from`"));
+                }
+                recognition.push(Recognition {
+                    types: types(&format!("{kk}.types"), &r.types)?,
+                    from,
+                    until,
+                });
+            }
+            let mut grant_matters = BTreeSet::new();
+            for (j, m) in p.grants.matters.iter().enumerate() {
+                if !matters.contains_key(m) {
+                    return Err(err(
+                        format!("{k}.grants.matters[{j}]"),
+                        format!("{m:?} is not a matter listed under [[matters]]"),
+                    ));
+                }
+                grant_matters.insert(m.clone());
+            }
+            let audit_origin = p
+                .audit_origin
+                .clone()
+                .unwrap_or_else(|| crate::audit::store::default_origin(&p.region));
+            crate::audit::note::check_key_name(&audit_origin)
+                .map_err(|e| err(format!("{k}.audit_origin"), e.to_string()))?;
+            let partner = Partner {
+                region: pregion,
+                name: p.name.clone(),
+                url: p.url.clone(),
+                node_id: p.node_id.clone(),
+                tls_ca: file(base, &format!("{k}.tls_ca"), &p.tls_ca)?,
+                tls_crl: optional_file(base, &format!("{k}.tls_crl"), &p.tls_crl)?,
+                licence_roots,
+                audit_vkey: file(base, &format!("{k}.audit_vkey"), &p.audit_vkey)?,
+                audit_origin,
+                witness_vkey: optional_file(base, &format!("{k}.witness_vkey"), &p.witness_vkey)?,
+                recognition,
+                grant_types: if p.grants.types.is_empty() {
+                    Types::Only(BTreeSet::new())
+                } else {
+                    types(&format!("{k}.grants.types"), &p.grants.types)?
+                },
+                grant_matters,
+            };
+            if partners.insert(pregion, partner).is_some() {
+                return Err(err(
+                    format!("{k}.region"),
+                    format!("partner region {pregion} is listed twice"),
+                ));
+            }
+        }
+        for (i, t) in trust.iter().enumerate() {
+            if let Some(r) = t.regions.iter().find(|r| partners.contains_key(r)) {
+                return Err(err(
+                    format!("trust[{i}].regions"),
+                    format!(
+                        "{r} is a partner region: its licence roots go under its [[partners]] \
+                         entry, with the recognition agreed"
+                    ),
+                ));
+            }
+        }
+        let f = &raw.federation;
+        let fd = FederationLimits::default();
+        let federation = FederationLimits {
+            lookup_deadline: millis(
+                "federation.lookup_deadline_ms",
+                f.lookup_deadline_ms,
+                fd.lookup_deadline,
+            )?,
+            status_deadline: millis(
+                "federation.status_deadline_ms",
+                f.status_deadline_ms,
+                fd.status_deadline,
+            )?,
+            trust_list_refresh: millis(
+                "federation.trust_list_refresh_ms",
+                f.trust_list_refresh_ms,
+                fd.trust_list_refresh,
+            )?,
+            witness_interval: millis(
+                "federation.witness_interval_ms",
+                f.witness_interval_ms,
+                fd.witness_interval,
+            )?,
+        };
 
         let l = &raw.limits;
         let d = Limits::default();
@@ -597,6 +960,9 @@ impl Config {
             signer_cert,
             signer_key,
             signer_chain,
+            signer_also,
+            signer_revoked,
+            signer_types,
             audit_key,
             audit_state,
             audit_origin,
@@ -606,6 +972,9 @@ impl Config {
             departments,
             matters,
             limits,
+            witness_key,
+            partners,
+            federation,
         })
     }
 }

@@ -8,13 +8,15 @@
 //! - [`usage`]: usage copies (加注件);
 //! - [`auditor`]: the auditor's remote replay;
 //! - [`client`]: a small HTTPS client with a client certificate (auditors, tests, the demo);
-//! - [`demo`]: a working configuration for a demo region.
+//! - [`demo`]: a working configuration for a demo region;
+//! - [`federation`]: partner nodes, trust lists, and the witness sender.
 
 pub mod api;
 pub mod auditor;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod federation;
 pub mod server;
 pub mod state;
 pub mod tls;
@@ -52,6 +54,8 @@ pub struct Node {
     pub client_cas: Vec<tls::KnownCa>,
     /// Serialises read-modify-write changes of the state table (status, consents, uses).
     pub state_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Partner nodes, the witness key, the trust-list sequence.
+    pub federation: federation::Federation,
 }
 
 fn at(key: &str) -> impl Fn(String) -> ConfigError + '_ {
@@ -64,11 +68,15 @@ fn at(key: &str) -> impl Fn(String) -> ConfigError + '_ {
 impl Node {
     /// Loads keys and certificates and opens the data directory. Blocking.
     pub fn open(config: Config) -> Result<Node, StartError> {
-        let cas: Vec<_> = config
+        let mut cas: Vec<_> = config
             .client_cas
             .iter()
             .map(|c| (c.cert.clone(), c.crl.clone(), c.region))
             .collect();
+        // Partner nodes connect with certificates of their own TLS CA.
+        for p in config.partners.values() {
+            cas.push((p.tls_ca.clone(), p.tls_crl.clone(), p.region));
+        }
         let (tls, client_cas) =
             tls::server_config(&config.tls_cert, &config.tls_key, &cas).map_err(at("tls"))?;
 
@@ -110,6 +118,22 @@ impl Node {
                     .map_err(|e| at(&k)(e.to_string()))?;
             }
         }
+        // A partner's licence roots vouch for the partner's region only.
+        for (i, p) in config.partners.values().enumerate() {
+            let k = format!("partners[{i}].licence_roots");
+            for (cert, crl) in &p.licence_roots {
+                let pem = read("partners.licence_roots", cert)?;
+                trust
+                    .add_pem(&pem, std::slice::from_ref(&p.region), &k)
+                    .map_err(|e| at(&k)(e.to_string()))?;
+                if let Some(c) = crl {
+                    let pem = read("partners.licence_roots", c)?;
+                    trust
+                        .add_crl_pem(&pem, &k)
+                        .map_err(|e| at(&k)(e.to_string()))?;
+                }
+            }
+        }
         let verifier = Verifier::new(trust);
 
         let holder_key =
@@ -129,6 +153,7 @@ impl Node {
             },
         )
         .map_err(|e| at("node.data_dir")(e.to_string()))?;
+        let federation = federation::Federation::open(&config, &log)?;
         Ok(Node {
             config,
             log,
@@ -138,6 +163,7 @@ impl Node {
             tls,
             client_cas,
             state_lock: Arc::new(tokio::sync::Mutex::new(())),
+            federation,
         })
     }
 }

@@ -97,6 +97,9 @@ pub struct ConsentRecord {
     pub holder: String,
     /// The department allowed.
     pub grantee: String,
+    /// The department's region, when it is a partner region's department.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grantee_region: Option<String>,
     /// The licence types it may use.
     pub type_codes: Vec<String>,
     /// When it ends (exclusive), RFC 3339; `None`: until withdrawn.

@@ -89,7 +89,8 @@ pub struct Refusal {
     pub detail: String,
 }
 
-fn refuse(outcome: &'static str, detail: impl Into<String>) -> Refusal {
+/// A refusal with this outcome and detail.
+pub fn refuse(outcome: &'static str, detail: impl Into<String>) -> Refusal {
     Refusal {
         outcome,
         detail: detail.into(),
@@ -110,12 +111,19 @@ fn parse_time(what: &str, s: &str) -> Result<i64, Refusal> {
         .map_err(|e| refuse("malformed", format!("{what}: {e}")))
 }
 
-/// Checks a usage copy's own signature, chain and validity at `now` (not the licence inside):
-/// the payload if it holds.
-pub fn check(token: &str, trust: &TrustStore, now: i64) -> Result<UsageCopy, Refusal> {
+/// Checks a compact JWS document of type `typ` signed by a licence signer: the header, the
+/// signer chain to a trust anchor bound to the region `claims` names (at the time it names),
+/// the licence-signing EKU, the signer certificate naming that region, and the signature.
+/// Returns the payload and the signer certificate (DER).
+pub fn check_document<T: serde::de::DeserializeOwned>(
+    token: &str,
+    typ: &str,
+    trust: &TrustStore,
+    claims: impl FnOnce(&T) -> Result<(RegionCode, i64), Refusal>,
+) -> Result<(T, Vec<u8>), Refusal> {
     let token = token.trim_end_matches(['\r', '\n']);
     if token.len() > 96 * 1024 {
-        return Err(refuse("malformed", "a usage copy is at most 96 KiB"));
+        return Err(refuse("malformed", "a signed document is at most 96 KiB"));
     }
     let parts: Vec<&str> = token.split('.').collect();
     let [h, p, s] = parts.as_slice() else {
@@ -131,25 +139,22 @@ pub fn check(token: &str, trust: &TrustStore, now: i64) -> Result<UsageCopy, Ref
     };
     let header: Header = serde_json::from_slice(&b64(h, "header")?)
         .map_err(|e| refuse("malformed", format!("header: {e}")))?;
-    if header.typ != TYP {
-        return Err(refuse("malformed", format!("typ is not {TYP}")));
+    if header.typ != typ {
+        return Err(refuse("malformed", format!("typ is not {typ}")));
     }
-    let copy: UsageCopy = serde_json::from_slice(&b64(p, "payload")?)
+    let doc: T = serde_json::from_slice(&b64(p, "payload")?)
         .map_err(|e| refuse("malformed", format!("payload: {e}")))?;
     let signature = b64(s, "signature")?;
     if header.x5c.is_empty() || header.x5c.len() > 4 {
         return Err(refuse("malformed", "x5c must hold 1 to 4 certificates"));
     }
-    let chain = header
+    let mut chain = header
         .x5c
         .iter()
         .map(|c| STANDARD.decode(c))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| refuse("malformed", format!("x5c: {e}")))?;
-    let region = RegionCode::from_str(&copy.made_by.region)
-        .map_err(|e| refuse("malformed", format!("made_by.region: {e}")))?;
-    let made_at = parse_time("made_at", &copy.made_at)?;
-    let valid_until = parse_time("valid_until", &copy.valid_until)?;
+    let (region, signed_at) = claims(&doc)?;
 
     let facts = signer_facts(&chain[0]).map_err(|e| refuse("untrusted_issuer", e.to_string()))?;
     if facts.eku != Eku::LicenceSigning {
@@ -158,13 +163,14 @@ pub fn check(token: &str, trust: &TrustStore, now: i64) -> Result<UsageCopy, Ref
             "the signer certificate is not for licence signing",
         ));
     }
-    if !facts.regions.iter().any(|r| r == &copy.made_by.region) {
+    let region_s = region.to_string();
+    if !facts.regions.iter().any(|r| r == &region_s) {
         return Err(refuse(
             "untrusted_issuer",
-            "the signer certificate does not name made_by.region",
+            format!("the signer certificate does not name region {region}"),
         ));
     }
-    match trust.validate(&chain, Some(&region), made_at) {
+    match trust.validate(&chain, Some(&region), signed_at) {
         ChainVerdict::Trusted { .. } => {}
         ChainVerdict::NotBoundToRegion { anchor, .. } => {
             return Err(refuse(
@@ -187,9 +193,23 @@ pub fn check(token: &str, trust: &TrustStore, now: i64) -> Result<UsageCopy, Ref
     if !ok {
         return Err(refuse(
             "bad_signature",
-            "the usage copy's signature does not verify",
+            "the document's signature does not verify",
         ));
     }
+    Ok((doc, chain.swap_remove(0)))
+}
+
+/// Checks a usage copy at `now` (Unix seconds): [`check_document`] under `made_by.region` at
+/// `made_at`, `made_at` not in the future and `valid_until` not passed. The licence inside
+/// is not checked here: the caller verifies it as any licence.
+pub fn check(token: &str, trust: &TrustStore, now: i64) -> Result<UsageCopy, Refusal> {
+    let (copy, _) = check_document::<UsageCopy>(token, TYP, trust, |copy| {
+        let region = RegionCode::from_str(&copy.made_by.region)
+            .map_err(|e| refuse("malformed", format!("made_by.region: {e}")))?;
+        Ok((region, parse_time("made_at", &copy.made_at)?))
+    })?;
+    let made_at = parse_time("made_at", &copy.made_at)?;
+    let valid_until = parse_time("valid_until", &copy.valid_until)?;
     if made_at > now + MAX_CLOCK_SKEW {
         return Err(refuse(
             "not_yet_valid",
