@@ -16,3 +16,8 @@ pub mod proof_file;
 pub mod replay;
 pub mod store;
 pub mod witness;
+
+/// The name of a region node's witness key: `zhengzhao-witness/<region>`.
+pub fn witness_name(region: &str) -> String {
+    format!("zhengzhao-witness/{region}")
+}

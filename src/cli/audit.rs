@@ -37,6 +37,10 @@ pub(crate) enum AuditCommand {
         /// Replace an existing key file.
         #[arg(long)]
         force: bool,
+        /// A witness's cosignature key (C2SP cosignature/v1) instead of a log's checkpoint key;
+        /// by default named `zhengzhao-witness/<region>`.
+        #[arg(long)]
+        witness: bool,
     },
     /// Replay a data directory: recompute every leaf, interior hash and root, check every
     /// stored checkpoint. Exit 0 with the size and root verified, or exit 1 with the first
@@ -133,7 +137,8 @@ pub(crate) fn run(cmd: AuditCommand) -> Result<ExitCode, Failure> {
             region,
             vkey_out,
             force,
-        } => keygen(&out, name, region, vkey_out.as_deref(), force),
+            witness,
+        } => keygen(&out, name, region, vkey_out.as_deref(), force, witness),
         AuditCommand::Replay {
             node,
             cert,
@@ -244,16 +249,25 @@ fn keygen(
     region: Option<RegionCode>,
     vkey_out: Option<&Path>,
     force: bool,
+    witness: bool,
 ) -> Result<ExitCode, Failure> {
-    let name = match (name, region) {
-        (Some(n), _) => n,
-        (None, Some(r)) => default_origin(r.as_str()),
-        (None, None) => "zhengzhao".to_owned(),
+    let name = match (name, region, witness) {
+        (Some(n), _, _) => n,
+        (None, Some(r), false) => default_origin(r.as_str()),
+        (None, Some(r), true) => crate::audit::witness_name(r.as_str()),
+        (None, None, false) => "zhengzhao".to_owned(),
+        (None, None, true) => "zhengzhao-witness".to_owned(),
     };
-    let (signer, private) =
-        NoteSigner::generate(&name).map_err(|e| Failure::Usage(format!("--name: {e}")))?;
+    let (vkey, private) = if witness {
+        let (signer, private) = crate::audit::note::CosignatureSigner::generate(&name)
+            .map_err(|e| Failure::Usage(format!("--name: {e}")))?;
+        (signer.vkey(), private)
+    } else {
+        let (signer, private) =
+            NoteSigner::generate(&name).map_err(|e| Failure::Usage(format!("--name: {e}")))?;
+        (signer.vkey(), private)
+    };
     write_private(out, &private, force)?;
-    let vkey = signer.vkey();
     if let Some(p) = vkey_out {
         fs::write(p, format!("{vkey}\n"))
             .map_err(|e| Failure::Usage(format!("{}: {e}", p.display())))?;

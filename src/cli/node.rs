@@ -26,6 +26,9 @@ pub(crate) enum DemoCommand {
         /// The address and port to listen on.
         #[arg(long, default_value = "127.0.0.1:8443")]
         listen: String,
+        /// A demo partner region and its node's URL, `REGION=https://HOST:PORT`; repeatable.
+        #[arg(long = "partner", value_name = "REGION=URL")]
+        partners: Vec<String>,
     },
 }
 
@@ -36,9 +39,21 @@ pub(crate) fn demo(cmd: DemoCommand) -> Result<ExitCode, Failure> {
             certs,
             data_dir,
             listen,
+            partners,
         } => {
-            let text = crate::node::demo::config_text(&region, &certs, &data_dir, &listen)
-                .map_err(Failure::Usage)?;
+            let partners = partners
+                .iter()
+                .map(|p| {
+                    p.split_once('=')
+                        .map(|(r, u)| (r.to_owned(), u.to_owned()))
+                        .ok_or_else(|| {
+                            Failure::Usage(format!("--partner {p:?}: expected REGION=URL"))
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let text =
+                crate::node::demo::config_text(&region, &certs, &data_dir, &listen, &partners)
+                    .map_err(Failure::Usage)?;
             print!("{text}");
             Ok(ExitCode::SUCCESS)
         }
@@ -127,7 +142,11 @@ pub(crate) fn serve(config: PathBuf) -> Result<ExitCode, Failure> {
                 stop_rx.clone(),
             ));
         }
-        tracing::info!(trust_list_sequence = sequence, partners = node.config.partners.len(), "federation");
+        tracing::info!(
+            trust_list_sequence = sequence,
+            partners = node.config.partners.len(),
+            "federation"
+        );
         tracing::info!(listen = %bound, region = %node.config.region, "serving");
         // The line tests and scripts wait for.
         println!("listening on {bound}");

@@ -1059,15 +1059,15 @@ async fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         if let (Some(link), Outcome::Valid) = (partner, report.outcome) {
             // A partner's licence: recognised at signing time, a signer its trust list lists,
             // and live status from the partner itself.
-            if let Some((refused, detail)) = super::federation::partner_refusal(
-                link,
-                &token,
-                &claims.lic.type_code,
-                claims.iat,
-            ) {
+            if let Some((refused, detail)) =
+                super::federation::partner_refusal(link, &token, &claims.lic.type_code, claims.iat)
+            {
                 outcome = refused.to_owned();
                 ctx.detail("refused", detail.clone());
-                body.insert("federation".into(), json!({"outcome": refused, "detail": detail}));
+                body.insert(
+                    "federation".into(),
+                    json!({"outcome": refused, "detail": detail}),
+                );
             } else {
                 match super::federation::partner_status(&node, link, &claims.jti).await {
                     Ok(s) => {
@@ -1186,9 +1186,11 @@ fn grant_consent(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     } else {
         // A partner region's department: its id is the partner's business; the partner's
         // grants here decide what it may ask.
-        let ok = ctx.node.federation.partner(&grantee_region).is_some_and(|p| {
-            !p.partner.grant_matters.is_empty()
-        });
+        let ok = ctx
+            .node
+            .federation
+            .partner(&grantee_region)
+            .is_some_and(|p| !p.partner.grant_matters.is_empty());
         if !ok || !is_code(&req.grantee) {
             return Err(bad(
                 "unknown_grantee",
@@ -1349,6 +1351,17 @@ struct Requester {
     for_: String,
 }
 
+/// What is looked up: the holder, the type (if one), the matter, the purpose and the consent.
+#[derive(Clone, Copy)]
+struct Ask<'a> {
+    holder: &'a HolderCode,
+    hash: &'a crate::audit::entry::HolderHash,
+    type_code: Option<&'a String>,
+    matter: &'a super::config::Matter,
+    purpose: &'a str,
+    consent: Option<&'a String>,
+}
+
 /// What a lookup found here.
 struct Found {
     results: Vec<Value>,
@@ -1399,16 +1412,15 @@ fn check_type_code(
 
 /// The lookup in this node's own records, for `who`: the consent (spent under the state
 /// lock), then the holder's licences the requester may have, each active one with a usage copy.
-async fn lookup_here(
-    ctx: &mut Ctx,
-    who: &Requester,
-    holder: &HolderCode,
-    hash: &crate::audit::entry::HolderHash,
-    type_code: Option<&String>,
-    matter: &super::config::Matter,
-    purpose: &str,
-    consent: Option<&String>,
-) -> Result<Found, ApiError> {
+async fn lookup_here(ctx: &mut Ctx, who: &Requester, ask: &Ask<'_>) -> Result<Found, ApiError> {
+    let Ask {
+        holder,
+        hash,
+        type_code,
+        matter,
+        purpose,
+        consent,
+    } = *ask;
     let person = holder.holder_type() == HolderType::Person;
     let needs_consent = person && !matter.statutory;
     let mut writes = Vec::new();
@@ -1552,18 +1564,16 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         types: dept.types.clone(),
         for_: dept.id.clone(),
     };
+    let ask = Ask {
+        holder: &holder,
+        hash: &hash,
+        type_code: req.type_code.as_ref(),
+        matter: &matter,
+        purpose: &req.purpose,
+        consent: req.consent.as_ref(),
+    };
     let Some(regions) = &req.regions else {
-        let found = lookup_here(
-            ctx,
-            &who,
-            &holder,
-            &hash,
-            req.type_code.as_ref(),
-            &matter,
-            &req.purpose,
-            req.consent.as_ref(),
-        )
-        .await?;
+        let found = lookup_here(ctx, &who, &ask).await?;
         ctx.detail("results", found.ids);
         let mut a = Answer::json(StatusCode::OK, json!({"results": found.results}));
         a.writes = found.writes;
@@ -1645,18 +1655,7 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     let mut writes = Vec::new();
     let mut guard = None;
     if here {
-        match lookup_here(
-            ctx,
-            &who,
-            &holder,
-            &hash,
-            req.type_code.as_ref(),
-            &matter,
-            &req.purpose,
-            req.consent.as_ref(),
-        )
-        .await
-        {
+        match lookup_here(ctx, &who, &ask).await {
             Ok(found) => {
                 results.extend(found.results);
                 for mut id in found.ids {
@@ -1691,7 +1690,9 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
                             ctx.detail(&format!("receipt_{region}"), i);
                         }
                     }
-                    Err(error) => partial.push(json!({"region": region.to_string(), "error": error})),
+                    Err(error) => {
+                        partial.push(json!({"region": region.to_string(), "error": error}))
+                    }
                 }
             }
             Ok(Some(Err(_))) => {}
@@ -1824,7 +1825,10 @@ fn check_forwarded(
     let region = link.partner.region.to_string();
     let report = node.verifier.verify(licence, now);
     let Some(claims) = &report.licence else {
-        return Some((report.outcome.as_str(), "the licence does not verify".into()));
+        return Some((
+            report.outcome.as_str(),
+            "the licence does not verify".into(),
+        ));
     };
     if claims.lic.region != region {
         return Some((
@@ -1845,7 +1849,8 @@ fn check_forwarded(
     if claims.jti != id {
         return Some(("malformed", "the id does not match the licence".into()));
     }
-    if let Some(r) = super::federation::partner_refusal(link, licence, &claims.lic.type_code, claims.iat)
+    if let Some(r) =
+        super::federation::partner_refusal(link, licence, &claims.lic.type_code, claims.iat)
     {
         return Some(r);
     }
@@ -1903,17 +1908,15 @@ async fn federated_lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiErro
         types: grant_types,
         for_: format!("{partner_region}/{}", req.department),
     };
-    let found = lookup_here(
-        ctx,
-        &who,
-        &holder,
-        &hash,
-        req.type_code.as_ref(),
-        &matter,
-        &req.purpose,
-        req.consent.as_ref(),
-    )
-    .await?;
+    let ask = Ask {
+        holder: &holder,
+        hash: &hash,
+        type_code: req.type_code.as_ref(),
+        matter: &matter,
+        purpose: &req.purpose,
+        consent: req.consent.as_ref(),
+    };
+    let found = lookup_here(ctx, &who, &ask).await?;
     ctx.detail("results", found.ids);
     let mut a = Answer::json(StatusCode::OK, json!({"results": found.results}));
     a.writes = found.writes;
@@ -2059,7 +2062,8 @@ async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessing, ApiError
         ));
     };
     let text = std::str::from_utf8(bytes).map_err(|_| bad("malformed", "the body is not UTF-8"))?;
-    let parsed = witness::parse_add_checkpoint(text).map_err(|e| bad("malformed", e.to_string()))?;
+    let parsed =
+        witness::parse_add_checkpoint(text).map_err(|e| bad("malformed", e.to_string()))?;
     let origin = parsed.checkpoint.lines().next().unwrap_or("").to_owned();
     let origin_shown: String = origin.chars().take(128).collect();
     ctx.detail("origin", origin_shown.clone());
@@ -2072,9 +2076,9 @@ async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessing, ApiError
     };
     let guard = node.state_lock.clone().lock_owned().await;
     let current: Option<WitnessRecord> = match node.log.get(Table::State, &witness_key(&origin)) {
-        Ok(Some(v)) => Some(
-            serde_json::from_slice(&v).map_err(|e| internal(format!("witness record: {e}")))?,
-        ),
+        Ok(Some(v)) => {
+            Some(serde_json::from_slice(&v).map_err(|e| internal(format!("witness record: {e}")))?)
+        }
         Ok(None) => None,
         Err(e) => return Err(unavailable(e)),
     };

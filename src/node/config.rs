@@ -198,7 +198,9 @@ impl Partner {
     /// Whether a licence of `type_code` signed at `signed_at` (Unix seconds) is recognised.
     pub fn recognises(&self, type_code: &str, signed_at: i64) -> bool {
         self.recognition.iter().any(|r| {
-            r.types.allows(type_code) && r.from <= signed_at && r.until.is_none_or(|u| signed_at < u)
+            r.types.allows(type_code)
+                && r.from <= signed_at
+                && r.until.is_none_or(|u| signed_at < u)
         })
     }
 }
@@ -571,7 +573,11 @@ fn types(key: &str, list: &[String]) -> Result<Types, ConfigError> {
     Ok(Types::Only(set))
 }
 
-fn optional_file(base: &Path, key: &str, p: &Option<PathBuf>) -> Result<Option<PathBuf>, ConfigError> {
+fn optional_file(
+    base: &Path,
+    key: &str,
+    p: &Option<PathBuf>,
+) -> Result<Option<PathBuf>, ConfigError> {
     match p {
         Some(p) => Ok(Some(file(base, key, p)?)),
         None => Ok(None),
@@ -803,10 +809,7 @@ impl Config {
             let k = format!("partners[{i}]");
             let pregion = region(&format!("{k}.region"), &p.region)?;
             if pregion == region_code {
-                return Err(err(
-                    format!("{k}.region"),
-                    "a node is not its own partner",
-                ));
+                return Err(err(format!("{k}.region"), "a node is not its own partner"));
             }
             if p.name.trim().is_empty() {
                 return Err(err(format!("{k}.name"), "must not be empty"));

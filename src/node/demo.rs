@@ -28,12 +28,14 @@ fn qp(p: &Path) -> String {
 }
 
 /// The config text for demo region `region`, with the demo PKI under `certs`, data in
-/// `data_dir`, listening on `listen`.
+/// `data_dir`, listening on `listen`, and the demo `partners` (region code, base URL): each with
+/// all its licence types recognised and its windows allowed both demo matters.
 pub fn config_text(
     region: &str,
     certs: &Path,
     data_dir: &Path,
     listen: &str,
+    partners: &[(String, String)],
 ) -> Result<String, String> {
     let r = DEMO_REGIONS
         .iter()
@@ -52,6 +54,18 @@ pub fn config_text(
             "{}: no demo PKI for region {region} here (expected node.pem)",
             dir.display()
         ));
+    }
+    for (code, url) in partners {
+        if code == region {
+            return Err(format!("--partner {code}: a node is not its own partner"));
+        }
+        if !DEMO_REGIONS.iter().any(|r| r.code == code) {
+            return Err(format!("--partner {code}: not a demo region"));
+        }
+        if partners.iter().filter(|(c, _)| c == code).count() > 1 {
+            return Err(format!("--partner {code}: given twice"));
+        }
+        super::client::parse_base_url(url).map_err(|e| format!("--partner {code}: {e}"))?;
     }
     let data_dir = absolute(data_dir)?;
     let state = {
@@ -120,10 +134,19 @@ pub fn config_text(
         state = qp(&state),
         holder = f("holder.secret"),
     ));
-    t.push_str("# Licence trust anchors: each root may vouch only for the regions listed.\n");
+    t.push_str(&format!(
+        "[witness]\n\
+         # This node's witness key: it cosigns its partners' checkpoints (C2SP tlog-witness).\n\
+         key = {}\n\n",
+        f("witness.key")
+    ));
+    t.push_str(
+        "# Licence trust anchors: each root may vouch only for the regions listed. A partner\n\
+         # region's roots are under its [[partners]] entry instead.\n",
+    );
     for other in &DEMO_REGIONS {
         let d = certs.join(other.code);
-        if !d.join("licence-root.pem").is_file() {
+        if !d.join("licence-root.pem").is_file() || partners.iter().any(|(c, _)| c == other.code) {
             continue;
         }
         t.push_str(&format!(
@@ -158,6 +181,7 @@ pub fn config_text(
          types = [\"*\"]\n\
          matters = [{st}, {co}]\n\
          \n\
+         {partners}\
          [limits]\n\
          # Connections served at once, and the deadlines of a handshake, of a request's\n\
          # headers and of its body (milliseconds). Request bodies are at most 256 KiB.\n\
@@ -171,6 +195,67 @@ pub fn config_text(
         co = q(DEMO_CONSENT),
         bureau = q(&format!("{}-bureau", r.code)),
         window = q(&format!("{}-window", r.code)),
+        partners = partner_text(&certs, partners)?,
     ));
+    Ok(t)
+}
+
+/// The `[federation]` deadlines and a `[[partners]]` entry for each demo partner.
+fn partner_text(certs: &Path, partners: &[(String, String)]) -> Result<String, String> {
+    if partners.is_empty() {
+        return Ok(String::new());
+    }
+    let mut t = String::from(
+        "[federation]\n\
+         # One deadline for a lookup forwarded to partners (all in parallel), the deadline of a\n\
+         # partner's live status during a verification, how often partners' trust lists are\n\
+         # fetched, and how often this node's checkpoints go to its witnesses (milliseconds).\n\
+         lookup_deadline_ms = 3000\n\
+         status_deadline_ms = 1500\n\
+         trust_list_refresh_ms = 300000\n\
+         witness_interval_ms = 1000\n\n",
+    );
+    for (code, url) in partners {
+        let Some(p) = DEMO_REGIONS.iter().find(|r| r.code == code) else {
+            return Err(format!("--partner {code}: not a demo region"));
+        };
+        let d = certs.join(code);
+        let f = |name: &str| qp(&d.join(name));
+        t.push_str(&format!(
+            "# Partner region {code} {name}, under a mutual-recognition agreement.\n\
+             [[partners]]\n\
+             region = {code_q}\n\
+             name = {name_q}\n\
+             # Its node: base URL, and the CN of the certificate it connects with.\n\
+             url = {url}\n\
+             node_id = {id}\n\
+             # Its TLS CA: checks its node's server and client certificates (mutual TLS).\n\
+             tls_ca = {tls_ca}\n\
+             tls_crl = {tls_crl}\n\
+             # Its licence roots, which vouch for its region only.\n\
+             licence_roots = [{{ cert = {root}, crl = {root_crl} }}]\n\
+             # Its audit log's verifier key (this node witnesses that log) and its witness key\n\
+             # (it witnesses ours).\n\
+             audit_vkey = {audit}\n\
+             witness_vkey = {witness}\n\
+             # Which of its licence types are recognised here, and from when (a history).\n\
+             recognition = [{{ types = [\"*\"], from = \"2026-01-01T00:00:00+08:00\" }}]\n\
+             # What its departments may look up here, and for which matters.\n\
+             grants = {{ types = [\"*\"], matters = [{st}, {co}] }}\n\n",
+            name = p.name,
+            code_q = q(code),
+            name_q = q(p.name),
+            url = q(url),
+            id = q(&format!("zhengzhao-{code}")),
+            tls_ca = f("tls-ca.pem"),
+            tls_crl = f("tls-ca.crl.pem"),
+            root = f("licence-root.pem"),
+            root_crl = f("licence-root.crl.pem"),
+            audit = f("audit.vkey"),
+            witness = f("witness.vkey"),
+            st = q(DEMO_STATUTORY),
+            co = q(DEMO_CONSENT),
+        ));
+    }
     Ok(t)
 }

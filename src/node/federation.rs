@@ -459,10 +459,7 @@ pub async fn refresh_trust_list(node: &Node, link: &PartnerLink) -> Result<(), S
                 )),
                 Some(k) if list.sequence == k.sequence && k.content_hash() != hash => Err((
                     "equivocation",
-                    format!(
-                        "sequence {} was accepted with other content",
-                        list.sequence
-                    ),
+                    format!("sequence {} was accepted with other content", list.sequence),
                     list.sequence,
                     hash,
                 )),
@@ -472,12 +469,12 @@ pub async fn refresh_trust_list(node: &Node, link: &PartnerLink) -> Result<(), S
         }
     };
     let mut draft = EntryDraft::new(self_actor(node), Action::FederationTrustList, "accepted");
-    draft.detail.insert("partner".into(), region.to_string().into());
+    draft
+        .detail
+        .insert("partner".into(), region.to_string().into());
     match verdict {
         Ok((list, hash)) => {
-            draft
-                .detail
-                .insert("sequence".into(), list.sequence.into());
+            draft.detail.insert("sequence".into(), list.sequence.into());
             draft.detail.insert("content_sha256".into(), hash.into());
             let write = put_json(list_key(&region), &list).map_err(|e| e.to_string())?;
             node.log

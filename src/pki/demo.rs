@@ -630,6 +630,12 @@ pub fn generate_demo(out: &Path, overwrite: bool) -> Result<Vec<PathBuf>, DemoEr
         .map_err(|_| DemoError::Random)?;
         put("audit.key", &audit_key, true)?;
         put("audit.vkey", &format!("{}\n", audit_signer.vkey()), false)?;
+        let (witness, witness_key) = crate::audit::note::CosignatureSigner::generate(
+            &crate::audit::witness_name(region.code),
+        )
+        .map_err(|_| DemoError::Random)?;
+        put("witness.key", &witness_key, true)?;
+        put("witness.vkey", &format!("{}\n", witness.vkey()), false)?;
         let (_, holder_secret) =
             crate::audit::entry::HolderKey::generate().map_err(|_| DemoError::Random)?;
         put("holder.secret", &holder_secret, true)?;
@@ -678,6 +684,7 @@ fn readme_text() -> String {
          | `audit.key` | the node's audit checkpoint key (Ed25519, C2SP private key text, name `zhengzhao/<code>`) |\n\
          | `holder.secret` | the node's holder-hash secret (HMAC-SHA256 key, 64 hex digits) |\n\
          | `audit.vkey` | the verifier key of `audit.key`, for auditors (`zhengzhao audit keygen --vkey-out`) |\n\
+         | `witness.key`, `witness.vkey` | the node's witness cosignature key (C2SP cosignature/v1, name `zhengzhao-witness/<code>`) and its verifier key |\n\
          \n\
          The licence and TLS hierarchies have separate roots, so neither kind of certificate\n\
          passes as the other. CA certificates carry no extendedKeyUsage: rustls-webpki requires\n\
