@@ -76,7 +76,18 @@ pub fn p(path: &Path) -> &str {
 
 /// The config `zhengzhao demo config` prints for `region`.
 pub fn demo_config(region: &str, data_dir: &Path, listen: &str) -> String {
-    let out = zz(&[
+    demo_config_with(region, data_dir, listen, &[])
+}
+
+/// The config `zhengzhao demo config` prints for `region` with `--partner` for each of
+/// `partners` (region, URL).
+pub fn demo_config_with(
+    region: &str,
+    data_dir: &Path,
+    listen: &str,
+    partners: &[(String, String)],
+) -> String {
+    let mut args: Vec<String> = [
         "demo",
         "config",
         "--region",
@@ -87,7 +98,16 @@ pub fn demo_config(region: &str, data_dir: &Path, listen: &str) -> String {
         p(data_dir),
         "--listen",
         listen,
-    ]);
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for (r, u) in partners {
+        args.push("--partner".into());
+        args.push(format!("{r}={u}"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = zz(&args);
     assert!(
         out.status.success(),
         "zhengzhao demo config: {}",
@@ -129,9 +149,20 @@ impl Node {
 
     /// A node of demo region `region` with the demo config changed by `edit`.
     pub fn start_with(region: &str, edit: impl FnOnce(String) -> String) -> Node {
+        Node::start_full(region, "127.0.0.1:0", &[], edit)
+    }
+
+    /// A node of demo region `region` listening on `listen`, with demo `partners`
+    /// (region, URL), its config changed by `edit`.
+    pub fn start_full(
+        region: &str,
+        listen: &str,
+        partners: &[(String, String)],
+        edit: impl FnOnce(String) -> String,
+    ) -> Node {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let data_dir = dir.path().join("data");
-        let text = edit(demo_config(region, &data_dir, "127.0.0.1:0"));
+        let text = edit(demo_config_with(region, &data_dir, listen, partners));
         let config = dir.path().join("node.toml");
         std::fs::write(&config, text).expect("write the config");
         let mut node = Node {
@@ -299,6 +330,16 @@ impl Node {
     /// The window: consumer, verifier.
     pub fn window(&self) -> Client {
         self.department("window")
+    }
+
+    /// The audit state file (the last checkpoint signed), beside the data directory.
+    pub fn state_file(&self) -> PathBuf {
+        self.dir.path().join("data.audit-state")
+    }
+
+    /// Whether the node process is running.
+    pub fn running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// The region's pinned verifier key.
@@ -728,4 +769,66 @@ pub fn assert_actor(e: &Logged, region: &str, id: &str) {
 /// code is kept as is; the request path is not one).
 pub fn redacted(s: &str) -> String {
     zhengzhao::codes::redact_id_numbers(s)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several nodes: the four demo regions as each other's partners.
+
+/// The four demo regions.
+pub const REGIONS: [&str; 4] = ["370900", "370115", "140802", "370306"];
+
+/// A free loopback port (bound and released: another process could take it first, which the
+/// node's start would then report).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Demo regions with fixed loopback addresses, each the partner of all the others.
+pub struct Mesh {
+    /// Region → `127.0.0.1:<port>`.
+    pub addrs: Vec<(String, String)>,
+}
+
+impl Mesh {
+    /// Addresses for all four demo regions.
+    pub fn new() -> Mesh {
+        Mesh {
+            addrs: REGIONS
+                .iter()
+                .map(|r| (r.to_string(), format!("127.0.0.1:{}", free_port())))
+                .collect(),
+        }
+    }
+
+    /// The address of `region`.
+    pub fn addr(&self, region: &str) -> String {
+        self.addrs
+            .iter()
+            .find(|(r, _)| r == region)
+            .map(|(_, a)| a.clone())
+            .expect("a demo region")
+    }
+
+    /// The partners of `region`: every other region with its URL.
+    pub fn partners_of(&self, region: &str) -> Vec<(String, String)> {
+        self.addrs
+            .iter()
+            .filter(|(r, _)| r != region)
+            .map(|(r, a)| (r.clone(), format!("https://{a}")))
+            .collect()
+    }
+
+    /// Starts `region`'s node with its config changed by `edit`.
+    pub fn start(&self, region: &str, edit: impl FnOnce(String) -> String) -> Node {
+        Node::start_full(region, &self.addr(region), &self.partners_of(region), edit)
+    }
+}
+
+impl Default for Mesh {
+    fn default() -> Self {
+        Mesh::new()
+    }
 }

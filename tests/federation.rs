@@ -1,0 +1,627 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on failure by design
+//! Federation between real nodes of the four demo regions on loopback: cross-region lookups
+//! with consent, partners down or slow, live status from the issuing partner, recognition at
+//! signing time, a partner answering with another region's licence, trust-list rollback, and
+//! witnessing with fork detection.
+
+mod node_support;
+
+use std::time::{Duration, Instant};
+
+use node_support::*;
+use serde_json::{Value, json};
+use zhengzhao::audit::note::CosignatureVerifier;
+use zhengzhao::node::client::Client;
+
+/// Every entry of `node`'s log so far, read by its bureau (an auditor).
+async fn entries(node: &Node) -> Vec<Logged> {
+    let mut tail = AuditTail::new(node).await;
+    tail.read(Some(0), None).await.0
+}
+
+/// Waits (up to 20 s) until `node`'s log has an entry that `pick` accepts; returns it.
+async fn wait_for_entry(node: &Node, what: &str, pick: impl Fn(&Logged) -> bool) -> Logged {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(e) = entries(node).await.into_iter().rev().find(|e| pick(e)) {
+            return e;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no entry {what} in {}'s log within 20 s",
+            node.region
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Asserts the entry's actor is the node of `region`, by its node certificate.
+fn assert_node_actor(e: &Logged, region: &str) {
+    let a = &e.entry["actor"];
+    assert_eq!(
+        a["id"],
+        json!(format!("zhengzhao-{region}")),
+        "{}",
+        e.text()
+    );
+    assert_eq!(a["region"], json!(region), "{}", e.text());
+    assert_eq!(
+        a["cert_sha256"],
+        json!(cert_sha256(region, "node.pem")),
+        "{}",
+        e.text()
+    );
+}
+
+/// `config` with `from` replaced by `to` in the `[[partners]]` entry of `region`.
+fn edit_partner(config: &str, region: &str, from: &str, to: &str) -> String {
+    let at = config
+        .find(&format!("[[partners]]\nregion = \"{region}\""))
+        .unwrap_or_else(|| panic!("no partner {region} in the config"));
+    let (head, tail) = config.split_at(at);
+    format!("{head}{}", replace_once(tail, from, to))
+}
+
+fn person_lookup(consent: Option<&str>, regions: Value) -> Value {
+    let mut v = json!({
+        "holder": {"type": "111", "code": PERSON},
+        "matter": CONSENT,
+        "purpose": "跨省通办：资格核验",
+        "regions": regions,
+    });
+    if let Some(c) = consent {
+        v["consent"] = json!(c);
+    }
+    v
+}
+
+/// The holder (type and code) of fixtures/requests/<region>.json.
+fn holder_of(region: &str) -> Value {
+    let h = &fixture_request(region)["holder"];
+    json!({"type": h["type"], "code": h["code"]})
+}
+
+async fn verify(client: &mut Client, licence: &str) -> Value {
+    let r = send(
+        client,
+        "POST",
+        "/v1/verify",
+        Some(&json!({"licence": licence, "purpose": "跨域核验"})),
+    )
+    .await;
+    json_of(&r, 200)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cross_region_lookup_with_consent_between_four_nodes() {
+    let mesh = Mesh::new();
+    let taian = mesh.start("370900", |c| c);
+    let jiyang = mesh.start("370115", |c| c);
+    let yuncheng = mesh.start("140802", |c| c);
+    let zhoucun = mesh.start("370306", |c| c);
+
+    // 运城 issues a person's licence; its portal records the holder's consent for 泰安's window.
+    let (id, _token) = issue(&mut yuncheng.bureau(), &person_request(PERSON)).await;
+    let r = send(
+        &mut yuncheng.bureau(),
+        "POST",
+        "/v1/consents",
+        Some(&json!({
+            "holder": {"type": "111", "code": PERSON},
+            "grantee": "370900-window",
+            "grantee_region": "370900",
+            "type_codes": [PERSON_TYPE],
+            "uses": 1
+        })),
+    )
+    .await;
+    let consent = json_of(&r, 201)["consent_id"].as_str().unwrap().to_owned();
+
+    // 泰安's window asks every region: 运城 has the licence, the others have nothing.
+    let mut window = taian.window();
+    let r = send(
+        &mut window,
+        "POST",
+        "/v1/lookups",
+        Some(&person_lookup(Some(&consent), json!("all"))),
+    )
+    .await;
+    let v = json_of(&r, 200);
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{v}");
+    assert_eq!(results[0]["id"], json!(id));
+    assert_eq!(results[0]["region"], json!("140802"));
+    assert_eq!(results[0]["status"], json!("active"));
+    let copy = results[0]["usage_copy"]
+        .as_str()
+        .expect("a usage copy")
+        .to_owned();
+    // 济阳 and 周村 hold no consent for this holder: each says so, in `partial`.
+    let partial = v["partial"].as_array().unwrap();
+    let mut failed: Vec<(String, String)> = partial
+        .iter()
+        .map(|p| {
+            (
+                p["region"].as_str().unwrap().to_owned(),
+                p["error"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    failed.sort();
+    assert_eq!(
+        failed,
+        vec![
+            ("370115".to_owned(), "consent_not_found".to_owned()),
+            ("370306".to_owned(), "consent_not_found".to_owned()),
+            ("370900".to_owned(), "consent_not_found".to_owned()),
+        ],
+        "{v}"
+    );
+
+    // The home node logged the forwarding, with the results per region.
+    let (index, _) = receipt(&r).expect("a receipt");
+    let home = entries(&taian).await;
+    let e = home.iter().find(|e| e.index == index).expect("the entry");
+    assert_eq!(e.action(), "federation.forward");
+    assert_eq!(e.outcome(), "partial");
+    assert_eq!(e.detail("results")[0]["region"], json!("140802"));
+    assert!(!e.text().contains(PERSON), "no ID number in the entry");
+
+    // 运城 logged the access: the forwarding node, on behalf of the department.
+    let e = wait_for_entry(&yuncheng, "licence.lookup by 泰安's node", |e| {
+        e.action() == "licence.lookup" && e.outcome() == "ok"
+    })
+    .await;
+    assert_node_actor(&e, "370900");
+    assert_eq!(
+        e.detail("on_behalf_of"),
+        &json!({"department": "370900-window", "region": "370900"})
+    );
+    assert!(!e.text().contains(PERSON), "no ID number in the entry");
+
+    // The usage copy verifies at home, with live status from 运城.
+    let v = verify(&mut window, &copy).await;
+    assert_eq!(v["outcome"], json!("valid"), "{v}");
+    assert_eq!(v["status"], json!("active"));
+    assert_eq!(v["usage_copy"]["for"], json!("370900/370900-window"));
+    let e = wait_for_entry(&yuncheng, "a status read by 泰安's node", |e| {
+        e.action() == "licence.status_read"
+    })
+    .await;
+    assert_node_actor(&e, "370900");
+
+    // The consent had one use: the next lookup is refused by 运城.
+    let r = send(
+        &mut window,
+        "POST",
+        "/v1/lookups",
+        Some(&person_lookup(Some(&consent), json!(["140802"]))),
+    )
+    .await;
+    let v = json_of(&r, 200);
+    assert_eq!(v["results"], json!([]));
+    assert_eq!(
+        v["partial"],
+        json!([{"region": "140802", "error": "consent_used_up"}])
+    );
+
+    // A region that is neither this one nor a partner is refused as a whole.
+    let r = send(
+        &mut window,
+        "POST",
+        "/v1/lookups",
+        Some(&person_lookup(Some(&consent), json!(["110105"]))),
+    )
+    .await;
+    assert_eq!(error_code(&r, 400), "unknown_region");
+
+    // A department (not a partner's node) may not use the forwarding endpoint itself.
+    let r = send(
+        &mut yuncheng.client_with(
+            &cert("370900", "370900-window.pem"),
+            &cert("370900", "370900-window.key"),
+        ),
+        "POST",
+        "/v1/federation/lookups",
+        Some(
+            &json!({"department": "370900-window", "holder": {"type": "111", "code": PERSON},
+                     "matter": CONSENT, "purpose": "直接调用", "consent": consent}),
+        ),
+    )
+    .await;
+    assert_eq!(error_code(&r, 403), "forbidden_role");
+    drop((jiyang, zhoucun));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn partners_down_or_slow_give_partial_results_within_the_deadline() {
+    let mesh = Mesh::new();
+    // 济阳 is slow: something holds its port and never answers. 周村 is down.
+    let slow = std::net::TcpListener::bind(mesh.addr("370115")).unwrap();
+    let yuncheng = mesh.start("140802", |c| c);
+    let taian = mesh.start("370900", |c| {
+        replace_once(&c, "lookup_deadline_ms = 3000", "lookup_deadline_ms = 1500")
+    });
+    let org = holder_of("140802");
+    issue(&mut yuncheng.bureau(), &fixture_request("140802")).await;
+
+    let started = Instant::now();
+    let r = send(
+        &mut taian.window(),
+        "POST",
+        "/v1/lookups",
+        Some(&json!({"holder": org, "matter": STATUTORY, "purpose": "跨省通办", "regions": "all"})),
+    )
+    .await;
+    let took = started.elapsed();
+    let v = json_of(&r, 200);
+    assert_eq!(v["results"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["results"][0]["region"], json!("140802"));
+    let mut partial: Vec<String> = v["partial"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{}:{}",
+                p["region"].as_str().unwrap(),
+                p["error"].as_str().unwrap()
+            )
+        })
+        .collect();
+    partial.sort();
+    assert_eq!(
+        partial,
+        vec!["370115:deadline", "370306:unreachable"],
+        "{v}"
+    );
+    // One deadline for all: the answer does not wait for the slow partner past it.
+    assert!(
+        took >= Duration::from_millis(1400) && took < Duration::from_millis(1500 + 2000),
+        "took {took:?} with a 1.5 s deadline"
+    );
+    drop(slow);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn live_status_comes_from_the_issuing_partner() {
+    let mesh = Mesh::new();
+    let mut yuncheng = mesh.start("140802", |c| c);
+    let taian = mesh.start("370900", |c| c);
+    let (id, token) = issue(&mut yuncheng.bureau(), &fixture_request("140802")).await;
+    let mut window = taian.window();
+
+    let v = verify(&mut window, &token).await;
+    assert_eq!(
+        (v["outcome"].as_str(), v["status"].as_str()),
+        (Some("valid"), Some("active")),
+        "{v}"
+    );
+
+    let r = set_status(&mut yuncheng.bureau(), &id, "revoked").await;
+    json_of(&r, 200);
+    let v = verify(&mut window, &token).await;
+    assert_eq!(v["outcome"], json!("revoked"), "{v}");
+    assert_eq!(v["status"], json!("revoked"));
+
+    // The partner cannot be reached: the status is unknown, never valid.
+    yuncheng.stop();
+    let started = Instant::now();
+    let v = verify(&mut window, &token).await;
+    assert_eq!(v["outcome"], json!("status_unknown"), "{v}");
+    assert_eq!(v["status"], json!("unknown"));
+    assert!(started.elapsed() < Duration::from_millis(1500 + 2000));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recognition_is_judged_at_the_signing_time_and_by_type() {
+    let mesh = Mesh::new();
+    let yuncheng = mesh.start("140802", |c| c);
+    // 泰安 recognises 运城's person licences since 2026; every other type only from tomorrow.
+    let tomorrow = zhengzhao::licence::verify::rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            + 86_400,
+    );
+    let taian = mesh.start("370900", |c| {
+        let from = "recognition = [{ types = [\"*\"], from = \"2026-01-01T00:00:00+08:00\" }]";
+        edit_partner(
+            &c,
+            "140802",
+            from,
+            &format!(
+                "recognition = [{{ types = [\"{PERSON_TYPE}\"], from = \"2026-01-01T00:00:00+08:00\" }}, \
+                 {{ types = [\"*\"], from = \"{tomorrow}\" }}]"
+            ),
+        )
+    });
+    // An organisation's licence (the type of the 泰安 fixture), issued by 运城.
+    let (_, org_token) = issue(&mut yuncheng.bureau(), &fixture_request("370900")).await;
+    let (_, person_token) = issue(&mut yuncheng.bureau(), &person_request(PERSON)).await;
+    let mut window = taian.window();
+
+    let v = verify(&mut window, &org_token).await;
+    assert_eq!(v["outcome"], json!("not_recognised"), "{v}");
+    assert_eq!(v["status"], json!("not_checked"));
+    let v = verify(&mut window, &person_token).await;
+    assert_eq!(v["outcome"], json!("valid"), "{v}");
+
+    // A lookup drops what is not recognised, and logs it.
+    let r = send(
+        &mut window,
+        "POST",
+        "/v1/lookups",
+        Some(
+            &json!({"holder": holder_of("370900"), "matter": STATUTORY, "purpose": "跨省通办",
+                     "regions": ["140802"]}),
+        ),
+    )
+    .await;
+    let v = json_of(&r, 200);
+    assert_eq!(v["results"], json!([]), "{v}");
+    let (index, _) = receipt(&r).unwrap();
+    let e = entries(&taian)
+        .await
+        .into_iter()
+        .find(|e| e.index == index)
+        .unwrap();
+    assert_eq!(e.outcome(), "partial");
+    assert_eq!(e.detail("dropped")[0]["outcome"], json!("not_recognised"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partner_answering_with_another_regions_licence_is_refused_and_logged() {
+    let mesh = Mesh::new();
+    let zhoucun = mesh.start("370306", |c| c);
+    // 泰安's entry for 运城 points at 周村's node (and trusts its TLS CA): whatever answers as
+    // 运城 there answers with licences signed under 周村's name.
+    let zhoucun_url = format!("https://{}", mesh.addr("370306"));
+    let yuncheng_url = format!("https://{}", mesh.addr("140802"));
+    let taian = mesh.start("370900", |c| {
+        let c = edit_partner(&c, "140802", &yuncheng_url, &zhoucun_url);
+        edit_partner(
+            &c,
+            "140802",
+            &format!("{}/140802/tls-ca.pem", p(&certs())),
+            &format!("{}/370306/tls-ca.pem", p(&certs())),
+        )
+    });
+    issue(&mut zhoucun.bureau(), &fixture_request("370306")).await;
+    let r = send(
+        &mut taian.window(),
+        "POST",
+        "/v1/lookups",
+        Some(
+            &json!({"holder": holder_of("370306"), "matter": STATUTORY, "purpose": "跨省通办",
+                     "regions": ["140802"]}),
+        ),
+    )
+    .await;
+    let v = json_of(&r, 200);
+    assert_eq!(v["results"], json!([]), "{v}");
+    let (index, _) = receipt(&r).unwrap();
+    let e = entries(&taian)
+        .await
+        .into_iter()
+        .find(|e| e.index == index)
+        .unwrap();
+    assert_eq!(e.action(), "federation.forward");
+    assert_eq!(e.outcome(), "partial");
+    let dropped = &e.detail("dropped")[0];
+    assert_eq!(dropped["region"], json!("140802"));
+    assert_eq!(dropped["outcome"], json!("wrong_region"), "{}", e.text());
+}
+
+/// The `federation.trust_list` entries about `partner` in `node`'s log.
+async fn trust_entries(node: &Node, partner: &str) -> Vec<(String, u64)> {
+    entries(node)
+        .await
+        .into_iter()
+        .filter(|e| e.action() == "federation.trust_list" && e.detail("partner") == &json!(partner))
+        .map(|e| {
+            (
+                e.outcome().to_owned(),
+                e.detail("sequence").as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+async fn wait_trust(node: &Node, partner: &str, want: (&str, u64)) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = trust_entries(node, partner).await;
+        if got.iter().any(|(o, s)| o == want.0 && *s == want.1) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no trust list entry {want:?}; got {got:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trust_lists_follow_revocation_and_refuse_a_rollback() {
+    let mesh = Mesh::new();
+    let mut yuncheng = mesh.start("140802", |c| c);
+    let (_, token) = issue(&mut yuncheng.bureau(), &fixture_request("140802")).await;
+    let taian = mesh.start("370900", |c| {
+        replace_once(
+            &c,
+            "trust_list_refresh_ms = 300000",
+            "trust_list_refresh_ms = 300",
+        )
+    });
+    wait_trust(&taian, "140802", ("accepted", 1)).await;
+    let mut window = taian.window();
+    assert_eq!(verify(&mut window, &token).await["outcome"], json!("valid"));
+
+    // 运城 revokes its signer in its trust list: 泰安 follows without a config change.
+    yuncheng.stop();
+    let original = std::fs::read_to_string(&yuncheng.config).unwrap();
+    let sha = cert_sha256("140802", "signer.pem");
+    let revoked = replace_once(
+        &original,
+        "[audit]",
+        &format!(
+            "revoked = [{{ sha256 = \"{sha}\", revoked_at = \"2026-06-01T00:00:00+08:00\", \
+             reason = \"key compromise (test)\" }}]\n\n[audit]"
+        ),
+    );
+    // `revoked` belongs to [signer], which comes right before [audit].
+    std::fs::write(&yuncheng.config, &revoked).unwrap();
+    yuncheng.restart();
+    wait_trust(&taian, "140802", ("accepted", 2)).await;
+    let v = verify(&mut window, &token).await;
+    assert_eq!(v["outcome"], json!("signer_revoked"), "{v}");
+
+    // A 运城 node rebuilt from nothing serves sequence 1 again: refused as a rollback, and
+    // the revocation stays in force.
+    yuncheng.stop();
+    let fresh = mesh.start("140802", |c| c);
+    wait_trust(&taian, "140802", ("rollback", 1)).await;
+    let v = verify(&mut window, &token).await;
+    assert_eq!(v["outcome"], json!("signer_revoked"), "{v}");
+    drop(fresh);
+}
+
+/// The cosignatures on `note` that verify with the demo witness keys of `regions`.
+fn cosigned_by(note: &str, regions: &[&str]) -> Vec<String> {
+    regions
+        .iter()
+        .filter(|r| {
+            let vkey = std::fs::read_to_string(cert(r, "witness.vkey")).unwrap();
+            CosignatureVerifier::parse(vkey.trim())
+                .unwrap()
+                .verify(note)
+                .is_ok()
+        })
+        .map(|r| r.to_string())
+        .collect()
+}
+
+/// Waits (up to 20 s) for a checkpoint of at least `min` entries cosigned by every witness.
+async fn cosigned_note(node: &Node, witnesses: &[&str], min: u64) -> (String, u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut c = node.bureau();
+        let (note, cp) = checkpoint(node, &mut c, min).await;
+        if cosigned_by(&note, witnesses).len() == witnesses.len() {
+            return (note, cp.size);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not cosigned by every witness:\n{note}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn witnesses_cosign_and_catch_a_forked_log() {
+    let mesh = Mesh::new();
+    let fast = |c: String| {
+        replace_once(
+            &c,
+            "witness_interval_ms = 1000",
+            "witness_interval_ms = 200",
+        )
+    };
+    let mut taian = mesh.start("370900", fast);
+    let others: Vec<Node> = ["370115", "140802", "370306"]
+        .iter()
+        .map(|r| mesh.start(r, fast))
+        .collect();
+    let witnesses = ["370115", "140802", "370306"];
+
+    // 泰安's checkpoint comes with the three partners' cosignatures.
+    let bureau = taian.bureau();
+    cosigned_note(&taian, &witnesses, 1).await;
+
+    // An old copy of the data directory (and its state file), taken while stopped.
+    taian.stop();
+    let backup = taian.dir().join("backup");
+    copy_dir(&taian.data_dir, &backup);
+    let state_backup = std::fs::read(taian.state_file()).unwrap();
+    taian.restart();
+    let mut bureau2 = taian.bureau();
+    for _ in 0..5 {
+        send(&mut bureau2, "GET", "/v1/licences/x/status", None).await;
+    }
+    drop(bureau);
+    let (_, witnessed) = cosigned_note(&taian, &witnesses, 6).await;
+
+    // The operator swaps the old copy back and the node writes a different history on top.
+    taian.stop();
+    std::fs::remove_dir_all(&taian.data_dir).unwrap();
+    copy_dir(&backup, &taian.data_dir);
+    std::fs::write(taian.state_file(), state_backup).unwrap();
+    taian.restart();
+    let mut c = taian.bureau();
+    for _ in 0..(witnessed + 3) {
+        send(&mut c, "GET", "/v1/licences/y/status", None).await;
+    }
+
+    // Every witness refuses it and keeps both signed checkpoints.
+    for w in &others {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let r = send(&mut w.bureau(), "GET", "/v1/witness/state", None).await;
+            let v = json_of(&r, 200);
+            let ev: Vec<&Value> = v["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["origin"] == json!("zhengzhao/370900"))
+                .collect();
+            if let Some(e) = ev.first() {
+                let verifier = taian.verifier();
+                let note = e["note"].as_str().unwrap();
+                let old = e["witnessed"].as_str().expect("the cosigned checkpoint");
+                let a =
+                    zhengzhao::audit::checkpoint::Checkpoint::open(note, &verifier, None).unwrap();
+                let b =
+                    zhengzhao::audit::checkpoint::Checkpoint::open(old, &verifier, None).unwrap();
+                assert_eq!(b.size, witnessed, "the witness kept what it had cosigned");
+                assert!(a.size > b.size, "and the newer, inconsistent one");
+                // The witnessed state did not move to the forked log.
+                let log = v["logs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|l| {
+                        l["note"]
+                            .as_str()
+                            .unwrap_or("")
+                            .starts_with("zhengzhao/370900\n")
+                    })
+                    .unwrap();
+                assert_eq!(log["size"], json!(witnessed));
+                let fork = wait_for_entry(w, "a fork_detected entry", |e| {
+                    e.action() == "federation.witness" && e.outcome() == "fork_detected"
+                })
+                .await;
+                assert_node_actor(&fork, "370900");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "witness {} kept no evidence: {v}",
+                w.region
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
