@@ -151,6 +151,8 @@ fn all_files(region: &DemoRegion) -> Vec<String> {
         "node.key",
         "audit.key",
         "audit.vkey",
+        "witness.key",
+        "witness.vkey",
         "holder.secret",
     ]
     .map(String::from)
@@ -200,10 +202,11 @@ fn generate_demo_writes_every_file_and_a_warning_readme() {
 fn private_keys_are_mode_0600_and_pkcs8() {
     use std::os::unix::fs::PermissionsExt;
     let (_dir, written) = demo();
-    // The node's audit checkpoint key (C2SP text) and holder-hash secret are secrets too.
+    // The node's audit checkpoint key and witness key (C2SP text) and its holder-hash secret
+    // are secrets too.
     for path in written.iter().filter(|p| {
         p.file_name()
-            .is_some_and(|n| n == "audit.key" || n == "holder.secret")
+            .is_some_and(|n| n == "audit.key" || n == "witness.key" || n == "holder.secret")
     }) {
         let mode = fs::metadata(path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", path.display());
@@ -211,7 +214,10 @@ fn private_keys_are_mode_0600_and_pkcs8() {
     let keys: Vec<_> = written
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "key"))
-        .filter(|p| p.file_name().is_some_and(|n| n != "audit.key"))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n != "audit.key" && n != "witness.key")
+        })
         .collect();
     assert_eq!(keys.len(), DEMO_REGIONS.len() * 6);
     for key in keys {
