@@ -399,18 +399,20 @@ fn parse_time(what: &str, s: &str) -> Result<i64, Refusal> {
 }
 
 /// Checks a partner's signed trust list: signed by a licence signer of `region` under the
-/// anchors in `trust`, about `region`, and not past its `next_update`.
+/// anchors in `trust`, about `region`, and not past its `next_update`. Returns the list and
+/// the SHA-256 of its signer's certificate.
 pub fn check_trust_list(
     token: &str,
     region: &RegionCode,
     trust: &TrustStore,
     now: i64,
-) -> Result<TrustList, Refusal> {
-    let (list, _) = usage::check_document::<TrustList>(token, TRUST_LIST_TYP, trust, |l| {
+) -> Result<(TrustList, String), Refusal> {
+    let (list, signer) = usage::check_document::<TrustList>(token, TRUST_LIST_TYP, trust, |l| {
         let r = RegionCode::from_str(&l.region)
             .map_err(|e| refuse("malformed", format!("region: {e}")))?;
         Ok((r, parse_time("issued_at", &l.issued_at)?))
     })?;
+
     if list.region != region.to_string() {
         return Err(refuse(
             "wrong_region",
@@ -420,7 +422,7 @@ pub fn check_trust_list(
     if parse_time("next_update", &list.next_update)? <= now {
         return Err(refuse("stale", "the list is past its next_update"));
     }
-    Ok(list)
+    Ok((list, sha256_hex(&signer)))
 }
 
 /// Fetches, checks and keeps one partner's trust list. A lower sequence (rollback) or the
@@ -441,11 +443,11 @@ pub async fn refresh_trust_list(node: &Node, link: &PartnerLink) -> Result<(), S
     }
     let token = reply.text();
     let now = now_unix_ms() / 1000;
-    let checked = check_trust_list(token.trim(), &region, node.verifier.trust(), now);
     let kept = link.trust_list();
+    let checked = check_trust_list(token.trim(), &region, node.verifier.trust(), now);
     let verdict = match &checked {
         Err(r) => Err((r.outcome, r.detail.clone(), 0, String::new())),
-        Ok(list) => {
+        Ok((list, signer)) => {
             let hash = list.content_hash();
             match &kept {
                 Some(k) if list.sequence < k.sequence => Err((
@@ -464,6 +466,16 @@ pub async fn refresh_trust_list(node: &Node, link: &PartnerLink) -> Result<(), S
                     hash,
                 )),
                 Some(k) if list.sequence == k.sequence => return Ok(()),
+                // A signer the list accepted so far revokes cannot sign its way back in.
+                Some(k) if k.revocation(signer).is_some() => Err((
+                    "signer_revoked",
+                    format!(
+                        "the list is signed by a signer that sequence {} revokes",
+                        k.sequence
+                    ),
+                    list.sequence,
+                    hash,
+                )),
                 _ => Ok((list.clone(), hash)),
             }
         }
