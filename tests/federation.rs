@@ -625,3 +625,94 @@ async fn witnesses_cosign_and_catch_a_forked_log() {
         }
     }
 }
+
+/// A checkpoint of `origin` at `size` over one leaf per index, signed with `region`'s audit key.
+fn signed_checkpoint(region: &str, origin: &str, size: u64) -> String {
+    use zhengzhao::audit::checkpoint::Checkpoint;
+    use zhengzhao::audit::merkle::leaf_hash;
+    use zhengzhao::audit::note::NoteSigner;
+    let key = std::fs::read_to_string(cert(region, "audit.key")).unwrap();
+    let signer = NoteSigner::from_private_key(key.trim_end()).unwrap();
+    Checkpoint {
+        origin: origin.to_owned(),
+        size,
+        root: leaf_hash(format!("{size}").as_bytes()),
+        extensions: Vec::new(),
+    }
+    .sign(&signer)
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_witness_endpoint_names_each_refusal_and_logs_it() {
+    let mesh = Mesh::new();
+    let taian = mesh.start("370900", |c| c);
+    // 运城's node (its certificate, from its TLS CA) submits to 泰安's witness.
+    let mut partner = taian.client_with(&cert("140802", "node.pem"), &cert("140802", "node.key"));
+    let submit = |old: u64, note: &str| format!("old {old}\n\n{note}").into_bytes();
+    async fn add(c: &mut Client, body: Vec<u8>) -> zhengzhao::node::client::Reply {
+        c.raw(
+            "POST",
+            "/v1/witness/add-checkpoint",
+            Some("text/plain"),
+            body,
+        )
+        .await
+        .unwrap()
+    }
+
+    // Refusals: each with its code, each an audit entry.
+    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (b"not a submission".to_vec(), 400, "malformed"),
+        (
+            submit(
+                0,
+                &signed_checkpoint("140802", "example.org/another-log", 1),
+            ),
+            404,
+            "unknown_log",
+        ),
+        (
+            // 运城's origin, signed with 淄博's key.
+            submit(0, &signed_checkpoint("370306", "zhengzhao/140802", 1)),
+            403,
+            "bad_signature",
+        ),
+    ];
+    let mut tail = AuditTail::new(&taian).await;
+    for (body, status, code) in cases {
+        let r = add(&mut partner, body).await;
+        assert_eq!(error_code(&r, status), code);
+        let e = tail.one_for(&r, "federation.witness", code).await;
+        assert_node_actor(&e, "140802");
+    }
+    // A department is not a partner's node.
+    let r = add(
+        &mut taian.window(),
+        submit(0, &signed_checkpoint("140802", "zhengzhao/140802", 1)),
+    )
+    .await;
+    assert_eq!(error_code(&r, 403), "forbidden_role");
+    tail.one_for(&r, "auth.denied", "forbidden_role").await;
+
+    // Cosigned, then a stale `old`: 409 with the witness's size; neither is an entry.
+    let r = add(
+        &mut partner,
+        submit(0, &signed_checkpoint("140802", "zhengzhao/140802", 1)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text().starts_with("— zhengzhao-witness/370900 "),
+        "{}",
+        r.text()
+    );
+    let r = add(
+        &mut partner,
+        submit(0, &signed_checkpoint("140802", "zhengzhao/140802", 2)),
+    )
+    .await;
+    assert_eq!((r.status, r.text()), (409, "1\n".to_owned()));
+    assert_eq!(r.headers.get("content-type").unwrap(), "text/x.tlog.size");
+    tail.none().await;
+}

@@ -24,7 +24,7 @@ use super::config::{Config, ConfigError, Partner};
 use super::state::put_json;
 use super::tls::Caller;
 use super::usage::{self, Refusal, refuse};
-use crate::audit::entry::{Action, Actor, EntryDraft, format_time, now_unix_ms};
+use crate::audit::entry::{Action, Actor, EntryDraft, now_unix_ms};
 use crate::audit::note::{CosignatureSigner, CosignatureVerifier, NoteVerifier};
 use crate::audit::store::{AuditLog, Table};
 use crate::codes::RegionCode;
@@ -740,9 +740,4 @@ pub async fn partner_status(node: &Node, link: &PartnerLink, id: &str) -> Result
         Some(s @ ("active" | "suspended" | "revoked" | "superseded")) => Ok(s.to_owned()),
         _ => Err("the partner's answer has no status".into()),
     }
-}
-
-/// Time now, as an entry time.
-pub fn now_text() -> String {
-    format_time(now_unix_ms())
 }
