@@ -10,41 +10,13 @@
 use std::path::Path;
 use std::time::Duration;
 
+mod common;
+
+use common::{client, expect, show};
 use serde_json::{Value, json};
 use zhengzhao::audit::note::CosignatureVerifier;
-use zhengzhao::node::client::{Client, Reply};
 
 const PERSON: &str = "11010519491231002X";
-
-fn client(url: &str, certs: &Path, region: &str, who: &str) -> Client {
-    let dir = certs.join(region);
-    Client::new(
-        url,
-        &dir.join("tls-ca.pem"),
-        &dir.join(format!("{region}-{who}.pem")),
-        &dir.join(format!("{region}-{who}.key")),
-    )
-    .unwrap()
-}
-
-fn show(step: &str, reply: &Reply) -> Value {
-    let v = reply.json().unwrap();
-    println!(
-        "--- {step}\n    HTTP {} · audit entry {}",
-        reply.status, v["receipt"]["index"]
-    );
-    if let Some(e) = v.get("error") {
-        println!("    error {}: {}", e["code"], e["message"]);
-    }
-    v
-}
-
-fn expect(cond: bool, what: &str) {
-    if !cond {
-        eprintln!("demo: unexpected: {what}");
-        std::process::exit(1);
-    }
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -164,8 +136,7 @@ async fn main() {
     );
 
     // 运城's own record of the forwarded lookup: the forwarding node, on behalf of the window.
-    let mut yc_auditor = client(yuncheng, certs, "140802", "bureau");
-    let r = yc_auditor
+    let r = yc_bureau
         .request("GET", "/v1/audit/entries", None)
         .await
         .unwrap();

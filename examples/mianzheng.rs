@@ -9,52 +9,21 @@
 
 use std::path::Path;
 
+mod common;
+
+use common::{client, expect, show};
 use serde_json::{Value, json};
-use zhengzhao::node::client::{Client, Reply};
 
 const REGION: &str = "370900";
 const PERSON: &str = "11010519491231002X";
-
-fn client(url: &str, certs: &Path, who: &str) -> Client {
-    let dir = certs.join(REGION);
-    Client::new(
-        url,
-        &dir.join("tls-ca.pem"),
-        &dir.join(format!("{REGION}-{who}.pem")),
-        &dir.join(format!("{REGION}-{who}.key")),
-    )
-    .unwrap()
-}
-
-fn show(step: &str, reply: &Reply) -> Value {
-    let v = reply.json().unwrap();
-    let receipt = &v["receipt"];
-    println!(
-        "--- {step}\n    HTTP {} · audit entry {} (leaf {})",
-        reply.status,
-        receipt["index"],
-        receipt["leaf_hash"].as_str().unwrap_or("-")
-    );
-    if let Some(e) = v.get("error") {
-        println!("    error {}: {}", e["code"], e["message"]);
-    }
-    v
-}
-
-fn expect(cond: bool, what: &str) {
-    if !cond {
-        eprintln!("demo: unexpected: {what}");
-        std::process::exit(1);
-    }
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let url = args.get(1).expect("the node's URL");
     let certs = Path::new(args.get(2).expect("the demo PKI directory"));
-    let mut bureau = client(url, certs, "bureau");
-    let mut window = client(url, certs, "window");
+    let mut bureau = client(url, certs, REGION, "bureau");
+    let mut window = client(url, certs, REGION, "window");
 
     let business: Value =
         serde_json::from_slice(&std::fs::read("fixtures/requests/370900.json").unwrap()).unwrap();
