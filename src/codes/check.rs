@@ -21,9 +21,25 @@ const ORG_CODE_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 /// GB 11643-1999 (ISO 7064 MOD 11-2) weights for positions 1 to 17 of a resident ID.
 const RESIDENT_ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 
+/// `USCC_ALPHABET` inverted: the value of each ASCII character, `u8::MAX` for non-symbols.
+const USCC_VALUES: [u8; 128] = {
+    let mut table = [u8::MAX; 128];
+    let alphabet = USCC_ALPHABET.as_bytes();
+    let mut i = 0;
+    while i < alphabet.len() {
+        table[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
 /// Value of a 统一社会信用代码 symbol, or `None` outside the 31-symbol alphabet.
 pub(crate) fn uscc_value(c: char) -> Option<u32> {
-    USCC_ALPHABET.find(c).and_then(|i| u32::try_from(i).ok())
+    let i = usize::try_from(u32::from(c)).ok()?;
+    USCC_VALUES
+        .get(i)
+        .filter(|v| **v != u8::MAX)
+        .map(|v| u32::from(*v))
 }
 
 /// Value of an ISO/IEC 7064 MOD 37,36 symbol (`0-9A-Z`), or `None` for anything else.
@@ -33,17 +49,22 @@ fn mod37_36_value(c: char) -> Option<u32> {
 
 /// The symbol with value `v` in `alphabet`; `v` is always in range where this is called.
 fn symbol(alphabet: &str, v: u32) -> Option<char> {
-    alphabet.chars().nth(usize::try_from(v).ok()?)
+    alphabet
+        .as_bytes()
+        .get(usize::try_from(v).ok()?)
+        .map(|b| char::from(*b))
 }
 
 /// GB 32100-2015 check character (position 18) for the first 17 characters.
 pub(crate) fn uscc_check(body: &str) -> Option<char> {
-    if body.chars().count() != USCC_WEIGHTS.len() {
+    // By bytes: a body with a non-ASCII character is refused either way (it is longer than
+    // its character count, or its character has no value).
+    if body.len() != USCC_WEIGHTS.len() {
         return None;
     }
     let mut sum = 0u32;
-    for (c, w) in body.chars().zip(USCC_WEIGHTS) {
-        sum += uscc_value(c)? * w;
+    for (b, w) in body.bytes().zip(USCC_WEIGHTS) {
+        sum += uscc_value(char::from(b))? * w;
     }
     symbol(USCC_ALPHABET, (31 - sum % 31) % 31)
 }

@@ -153,10 +153,19 @@ pub fn decode(token: &str) -> Result<Decoded<'_>, DecodeError> {
     }
     let x5c = decode_x5c(header.get("x5c"))?;
 
-    let payload = parse_object(&payload_bytes).map_err(DecodeError::Payload)?;
-    // serde quotes offending values; a holder's ID number must not travel into a report.
-    let claims: Claims = serde_json::from_value(Value::Object(payload))
-        .map_err(|e| DecodeError::Claims(redact_id_numbers(&e.to_string())))?;
+    // The payload straight into `Claims`: every member is known (`deny_unknown_fields`),
+    // serde refuses a known member given twice, and `lic.fields` refuses a repeated name, so
+    // what this accepts the strict two-pass parse below accepts too, with the same claims.
+    // Anything it refuses goes through the strict parse, which names the problem.
+    let claims = match serde_json::from_slice::<Claims>(&payload_bytes) {
+        Ok(claims) => claims,
+        Err(_) => {
+            let payload = parse_object(&payload_bytes).map_err(DecodeError::Payload)?;
+            // serde quotes offending values; a holder's ID number must not travel into a report.
+            serde_json::from_value(Value::Object(payload))
+                .map_err(|e| DecodeError::Claims(redact_id_numbers(&e.to_string())))?
+        }
+    };
 
     Ok(Decoded {
         alg,
@@ -277,6 +286,7 @@ pub fn assemble(signing_input: &str, signature: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::licence::model::FieldValue;
 
     /// A token with this header and an empty-object payload; decode checks no signature.
     fn token(header: &str) -> String {
@@ -342,6 +352,70 @@ mod tests {
         assert_eq!(
             decode(&format!("{t}\n")).unwrap_err(),
             DecodeError::AlgMissing
+        );
+    }
+
+    /// A token with a well-formed header and this payload text.
+    fn with_payload(payload: &str) -> String {
+        format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","typ":"licence+jwt","x5c":["MAA="]}"#),
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode([1u8; 64])
+        )
+    }
+
+    /// A payload whose `lic.fields` object is `fields` and whose top level ends with `extra`.
+    fn payload(fields: &str, extra: &str) -> String {
+        format!(
+            r#"{{"jti":"J","iss":"I","sub":"S","iat":1,"nbf":2,"lic":{{"type_code":"T","type_name":"N","number":"1","holder_type":"001","holder_name":"H","issuer_name":"A","region":"370900","version":"001","fields":{fields}}}{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn payload_decodes_to_the_claims_of_the_strict_parse() {
+        let text = payload(r#"{"a":"x","b":2,"c":1.5,"d":true,"e":-3}"#, "");
+        let t = with_payload(&text);
+        let fast = decode(&t).unwrap().claims;
+        let strict: Claims =
+            serde_json::from_value(Value::Object(parse_object(text.as_bytes()).unwrap())).unwrap();
+        assert_eq!(fast, strict);
+        assert_eq!(fast.lic.fields.len(), 5);
+        assert_eq!(fast.lic.fields["a"], FieldValue::Text("x".into()));
+        assert_eq!(fast.lic.fields["d"], FieldValue::Bool(true));
+        assert_eq!(fast.lic.fields["e"], FieldValue::Number((-3).into()));
+    }
+
+    #[test]
+    fn payload_with_a_repeated_name_anywhere_is_refused() {
+        for text in [
+            payload(r#"{"a":"x","a":"y"}"#, ""),
+            payload("{}", r#","iat":5"#),
+            payload("{}", r#","exp":5,"exp":6"#),
+            payload("{}", "").replacen(
+                r#""region":"370900","#,
+                r#""region":"370900","region":"140802","#,
+                1,
+            ),
+        ] {
+            let e = decode(&with_payload(&text)).unwrap_err();
+            assert!(
+                matches!(&e, DecodeError::Payload(StrictJsonError::Syntax(m)) if m.contains("duplicate")),
+                "{text}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn payload_face_values_are_strings_numbers_or_booleans() {
+        for bad in [r#"{"a":null}"#, r#"{"a":{"b":1}}"#, r#"{"a":[1]}"#] {
+            let e = decode(&with_payload(&payload(bad, ""))).unwrap_err();
+            assert!(matches!(e, DecodeError::Claims(_)), "{bad}: {e}");
+        }
+        let e = decode(&with_payload(&payload("{}", r#","admin":true"#))).unwrap_err();
+        assert!(
+            matches!(&e, DecodeError::Claims(m) if m.contains("unknown field")),
+            "{e}"
         );
     }
 

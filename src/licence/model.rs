@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A value on the licence face (照面信息): a string, a number or a boolean, nothing else.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Deserialized by hand rather than as an untagged enum: serde's untagged enums buffer each
+/// value and build (and drop) an error message for every variant that does not match, which
+/// is most of the cost of reading a licence face.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum FieldValue {
     /// A boolean.
@@ -18,6 +22,81 @@ pub enum FieldValue {
     Number(serde_json::Number),
     /// A string.
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for FieldValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FieldValueVisitor)
+    }
+}
+
+struct FieldValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FieldValueVisitor {
+    type Value = FieldValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string, a number or a boolean")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<FieldValue, E> {
+        Ok(FieldValue::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<FieldValue, E> {
+        Ok(FieldValue::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<FieldValue, E> {
+        Ok(FieldValue::Number(v.into()))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<FieldValue, E> {
+        serde_json::Number::from_f64(v)
+            .map(FieldValue::Number)
+            .ok_or_else(|| E::custom("a licence face number must be finite"))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<FieldValue, E> {
+        Ok(FieldValue::Text(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<FieldValue, E> {
+        Ok(FieldValue::Text(v))
+    }
+}
+
+/// Deserializes the licence face's `fields`, refusing a name given twice (serde's maps keep
+/// the last one silently; a signed document must not mean two things).
+fn unique_fields<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, FieldValue>, D::Error> {
+    struct Fields;
+    impl<'de> serde::de::Visitor<'de> for Fields {
+        type Value = BTreeMap<String, FieldValue>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of licence face fields")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(name) = map.next_key::<String>()? {
+                if out.contains_key(&name) {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "duplicate member name {name:?}"
+                    )));
+                }
+                let value = map.next_value()?;
+                out.insert(name, value);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Fields)
 }
 
 /// The JWS payload of a licence (docs/licence-format.md).
@@ -69,6 +148,7 @@ pub struct LicenceFace {
     /// The licence version, three digits, `001` for the first.
     pub version: String,
     /// The licence face data (照面信息), possibly empty but always present.
+    #[serde(deserialize_with = "unique_fields")]
     pub fields: BTreeMap<String, FieldValue>,
 }
 
@@ -138,7 +218,7 @@ pub struct IssuanceRequest {
     /// through the end of that day, China Standard Time); absent means long-term.
     #[serde(default)]
     pub valid_until: Option<String>,
-    /// The licence face data.
-    #[serde(default)]
+    /// The licence face data; a name given twice is refused.
+    #[serde(default, deserialize_with = "unique_fields")]
     pub fields: BTreeMap<String, FieldValue>,
 }
