@@ -163,6 +163,45 @@ struct Receipt {
     leaf_hash: String,
 }
 
+/// CPU seconds (user + system) a process has used so far, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15, so 11 and 12 after the state.
+    (ticks(11) + ticks(12)) / clock_ticks()
+}
+
+/// The kernel's clock tick rate for `/proc` times (`getconf CLK_TCK`, 100 on Linux).
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Idle and total CPU time of the whole machine so far, from `/proc/stat`, in ticks.
+fn machine_ticks() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let line = stat.lines().next().unwrap_or("");
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let idle = v.get(3).copied().unwrap_or(0.0) + v.get(4).copied().unwrap_or(0.0);
+    (idle, v.iter().sum())
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -192,7 +231,8 @@ fn main() {
         .build()
         .unwrap();
     let url = node.url.clone();
-    let (token, verified, elapsed) = runtime.block_on(async move {
+    let node_pid = node.child.id().to_string();
+    let (token, verified, elapsed, (node_cpu, client_cpu, idle)) = runtime.block_on(async move {
         let mut bureau = client(&url, "bureau");
         let request: serde_json::Value = serde_json::from_slice(
             &std::fs::read(
@@ -217,6 +257,7 @@ fn main() {
             clients.push(c);
         }
         let count = Arc::new(AtomicU64::new(0));
+        let cpu_start = (cpu_seconds(&node_pid), cpu_seconds("self"), machine_ticks());
         let start = Instant::now();
         let deadline = start + Duration::from_secs_f64(secs);
         let tasks: Vec<_> = clients
@@ -241,10 +282,18 @@ fn main() {
         for t in tasks {
             t.await.unwrap();
         }
+        let elapsed = start.elapsed().as_secs_f64();
+        let cpu = (
+            cpu_seconds(&node_pid) - cpu_start.0,
+            cpu_seconds("self") - cpu_start.1,
+            machine_ticks(),
+        );
+        let idle = (cpu.2.0 - cpu_start.2.0) / (cpu.2.1 - cpu_start.2.1).max(1.0);
         (
             token,
             count.load(Ordering::Relaxed),
-            start.elapsed().as_secs_f64(),
+            elapsed,
+            (cpu.0, cpu.1, idle),
         )
     });
     let _ = token;
@@ -256,6 +305,15 @@ fn main() {
         "POST /v1/verify over mutual TLS, 64 kept-alive clients, durable audit: {rate_verify:.0} /s \
          ({verified} in {elapsed:.1} s) = {:.1} % of raw P-256 (mean of before and after)",
         100.0 * rate_verify / raw
+    );
+    let per = |cpu: f64| 1e6 * cpu / verified.max(1) as f64;
+    println!(
+        "CPU per verify: node {:.1} us, load generator {:.1} us, raw P-256 {:.1} us \
+         (core time); machine idle {:.1} % of the round",
+        per(node_cpu),
+        per(client_cpu),
+        1e6 * cores as f64 / raw,
+        100.0 * idle
     );
     println!(
         "goal: >= 50 % of raw: {}",

@@ -401,60 +401,96 @@ fn redact_value(v: &Value) -> Value {
     }
 }
 
-impl Entry {
-    /// Serialise to the canonical bytes that are the Merkle leaf. Checks every member and
-    /// redacts ID-shaped text; refuses an entry over [`MAX_ENTRY_BYTES`].
-    pub fn to_bytes(&self) -> Result<Vec<u8>, EntryError> {
-        let d = &self.draft;
-        let mut m = Map::new();
-        m.insert("index".into(), Value::from(self.index));
-        m.insert("time".into(), Value::String(self.time.clone()));
-        m.insert("actor".into(), actor_value("actor", &d.actor)?);
-        m.insert(
-            "on_behalf_of".into(),
-            match &d.on_behalf_of {
-                Some(a) => actor_value("on_behalf_of", a)?,
-                None => Value::Null,
-            },
-        );
-        m.insert("action".into(), Value::String(d.action.as_str().to_owned()));
-        m.insert(
-            "licence".into(),
-            opt_string(d.licence.as_ref().map(|l| l.to_string()).as_deref()),
-        );
-        m.insert(
-            "holder".into(),
-            opt_string(d.holder.as_ref().map(HolderHash::as_str)),
-        );
+/// An entry's canonical bytes but for its `index` and `time`, which the log fills in when it
+/// appends: the members before `index` (in canonical, sorted order) and those between `index`
+/// and `time`. Callers prepare their entries on their own threads, so the log's single writer
+/// only joins the parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedEntry {
+    /// `{"action":…,"actor":…,"detail":…,"holder":…,"index":`
+    head: Vec<u8>,
+    /// `,"licence":…,"matter":…,…,"request_sha256":…,"time":`
+    middle: Vec<u8>,
+}
+
+impl EntryDraft {
+    /// Checks every member, redacts ID-shaped text and serialises all but `index` and `time`.
+    pub fn prepare(&self) -> Result<PreparedEntry, EntryError> {
+        /// Writes `,"name":value` (the caller opens the object).
+        fn put(out: &mut Vec<u8>, name: &str, v: &Value) -> Result<(), EntryError> {
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            serde_json::to_writer(&mut *out, v).map_err(|e| EntryError::NotCanonical(e.to_string()))
+        }
+        let d = self;
+        let actor = actor_value("actor", &d.actor)?;
+        let on_behalf_of = match &d.on_behalf_of {
+            Some(a) => actor_value("on_behalf_of", a)?,
+            None => Value::Null,
+        };
+        let mut texts = Vec::with_capacity(2);
         for (name, v) in [("matter", &d.matter), ("purpose", &d.purpose)] {
             if let Some(s) = v {
                 check_text(name, s, false)?;
             }
-            m.insert(
-                name.into(),
-                opt_string(v.as_deref().map(redact_id_numbers).as_deref()),
-            );
+            texts.push(opt_string(v.as_deref().map(redact_id_numbers).as_deref()));
         }
         check_outcome(&d.outcome)?;
-        m.insert("outcome".into(), Value::String(d.outcome.clone()));
         if let Some(h) = &d.request_sha256 {
             if !is_hex(h, 64) {
                 return Err(member("request_sha256", "must be 64 lower-case hex digits"));
             }
         }
-        m.insert(
-            "request_sha256".into(),
-            opt_string(d.request_sha256.as_deref()),
-        );
         let detail = redact_value(&Value::Object(d.detail.clone()));
         check_numbers(&detail)?;
-        m.insert("detail".into(), detail);
-        let bytes = serde_json::to_vec(&Value::Object(m))
+        // The members in byte order of their names, as the canonical form wants them.
+        let mut head = Vec::with_capacity(512);
+        head.extend_from_slice(b"{\"action\":");
+        serde_json::to_writer(&mut head, d.action.as_str())
             .map_err(|e| EntryError::NotCanonical(e.to_string()))?;
-        if bytes.len() > MAX_ENTRY_BYTES {
-            return Err(EntryError::TooLarge(bytes.len()));
+        put(&mut head, "actor", &actor)?;
+        put(&mut head, "detail", &detail)?;
+        let holder = opt_string(d.holder.as_ref().map(HolderHash::as_str));
+        put(&mut head, "holder", &holder)?;
+        head.extend_from_slice(b",\"index\":");
+        let mut middle = Vec::with_capacity(256);
+        let licence = opt_string(d.licence.as_ref().map(|l| l.to_string()).as_deref());
+        put(&mut middle, "licence", &licence)?;
+        put(&mut middle, "matter", &texts[0])?;
+        put(&mut middle, "on_behalf_of", &on_behalf_of)?;
+        put(&mut middle, "outcome", &Value::String(d.outcome.clone()))?;
+        put(&mut middle, "purpose", &texts[1])?;
+        let request = opt_string(d.request_sha256.as_deref());
+        put(&mut middle, "request_sha256", &request)?;
+        middle.extend_from_slice(b",\"time\":");
+        Ok(PreparedEntry { head, middle })
+    }
+}
+
+impl PreparedEntry {
+    /// The entry's canonical bytes at `index`, appended at `time`; refuses an entry over
+    /// [`MAX_ENTRY_BYTES`].
+    pub fn assemble(&self, index: u64, time: &str) -> Result<Vec<u8>, EntryError> {
+        let mut out = Vec::with_capacity(self.head.len() + self.middle.len() + 48);
+        out.extend_from_slice(&self.head);
+        out.extend_from_slice(index.to_string().as_bytes());
+        out.extend_from_slice(&self.middle);
+        serde_json::to_writer(&mut out, time)
+            .map_err(|e| EntryError::NotCanonical(e.to_string()))?;
+        out.push(b'}');
+        if out.len() > MAX_ENTRY_BYTES {
+            return Err(EntryError::TooLarge(out.len()));
         }
-        Ok(bytes)
+        Ok(out)
+    }
+}
+
+impl Entry {
+    /// Serialise to the canonical bytes that are the Merkle leaf. Checks every member and
+    /// redacts ID-shaped text; refuses an entry over [`MAX_ENTRY_BYTES`].
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EntryError> {
+        self.draft.prepare()?.assemble(self.index, &self.time)
     }
 
     /// Parse stored bytes, checking that they are an entry in canonical form.
@@ -639,6 +675,47 @@ mod tests {
         );
         let back = Entry::parse(&b).unwrap();
         assert_eq!(back.to_bytes().unwrap(), b);
+    }
+
+    #[test]
+    fn bytes_are_the_sorted_serialisation_with_every_member_set_or_not() {
+        let mut full = sample();
+        full.draft.on_behalf_of = Some(Actor {
+            id: "140802-window".into(),
+            region: Some("140802".parse().unwrap()),
+            cert_sha256: None,
+        });
+        full.draft.licence = Some(
+            "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
+                .parse()
+                .unwrap(),
+        );
+        full.draft.holder = Some(HolderHash::from_hex(&"ef".repeat(32)).unwrap());
+        full.draft.request_sha256 = Some("cd".repeat(32));
+        full.index = u64::MAX;
+        let bare = Entry {
+            index: 0,
+            time: format_time(0),
+            draft: EntryDraft::new(
+                Actor {
+                    id: "n".into(),
+                    region: None,
+                    cert_sha256: None,
+                },
+                Action::AuthDenied,
+                "denied",
+            ),
+        };
+        for e in [sample(), full, bare] {
+            let b = e.to_bytes().unwrap();
+            // serde_json's maps are sorted by name: re-serialising the parsed value is the
+            // canonical form, found independently of `prepare` and `assemble`.
+            let v: Value = serde_json::from_slice(&b).unwrap();
+            assert_eq!(serde_json::to_vec(&v).unwrap(), b);
+            assert_eq!(v.as_object().unwrap().len(), 12);
+            assert_eq!(v["index"], Value::from(e.index));
+            assert_eq!(Entry::parse(&b).unwrap().to_bytes().unwrap(), b);
+        }
     }
 
     #[test]
