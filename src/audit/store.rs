@@ -997,11 +997,8 @@ impl Inner {
 }
 
 fn writer_loop(inner: &Inner, rx: &mpsc::Receiver<Request>) {
-    // The previous group's size and the time its synced write took.
-    let mut last = (0usize, Duration::ZERO);
-    while let Ok(first) = rx.recv() {
-        let mut group = vec![first];
-        let mut count = group[0].entries.len();
+    // Takes what is queued, up to `MAX_GROUP_ENTRIES`; returns the group's entry count.
+    let drain = |group: &mut Vec<Request>, mut count: usize| {
         while count < MAX_GROUP_ENTRIES {
             match rx.try_recv() {
                 Ok(r) => {
@@ -1011,6 +1008,14 @@ fn writer_loop(inner: &Inner, rx: &mpsc::Receiver<Request>) {
                 Err(_) => break,
             }
         }
+        count
+    };
+    // The previous group's size and the time its synced write took.
+    let mut last = (0usize, Duration::ZERO);
+    while let Ok(first) = rx.recv() {
+        let count = first.entries.len();
+        let mut group = vec![first];
+        let mut count = drain(&mut group, count);
         // Under concurrent load (the last group was shared), wait a little for more appends
         // before paying for a sync: half the last sync's time, at most `MAX_LINGER`, so a
         // caller waits at most about one and a half syncs. The writer sleeps rather than
@@ -1018,15 +1023,7 @@ fn writer_loop(inner: &Inner, rx: &mpsc::Receiver<Request>) {
         // (a last group under `LINGER_FROM_GROUP`) never waits.
         if last.0 >= LINGER_FROM_GROUP && count < MAX_GROUP_ENTRIES {
             std::thread::sleep((last.1 / 2).min(MAX_LINGER));
-            while count < MAX_GROUP_ENTRIES {
-                match rx.try_recv() {
-                    Ok(r) => {
-                        count += r.entries.len();
-                        group.push(r);
-                    }
-                    Err(_) => break,
-                }
-            }
+            count = drain(&mut group, count);
         }
         let started = std::time::Instant::now();
         write_group(inner, group);
