@@ -110,7 +110,9 @@ impl Drop for NodeProcess {
 }
 
 fn start_node() -> NodeProcess {
-    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let base = std::env::var_os("ZZ_BENCH_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")), PathBuf::from);
+    let base = base.as_path();
     std::fs::create_dir_all(base).unwrap();
     let tmp = tempfile::Builder::new()
         .prefix("node-bench-")
@@ -310,7 +312,7 @@ fn main() {
     println!("raw ECDSA P-256 verify, {cores} threads: {raw_before:.0} /s");
 
     let node = start_node();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();

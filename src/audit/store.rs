@@ -1017,12 +1017,12 @@ fn writer_loop(inner: &Inner, rx: &mpsc::Receiver<Request>) {
         let mut group = vec![first];
         let mut count = drain(&mut group, count);
         // Under concurrent load (the last group was shared), wait a little for more appends
-        // before paying for a sync: half the last sync's time, at most `MAX_LINGER`, so a
-        // caller waits at most about one and a half syncs. The writer sleeps rather than
+        // before paying for a sync: as long as the last synced write took, at most
+        // `MAX_LINGER`, so a caller waits at most about two syncs. The writer sleeps rather than
         // waiting on the queue, so the appends arriving meanwhile wake nobody. A lone caller
         // (a last group under `LINGER_FROM_GROUP`) never waits.
         if last.0 >= LINGER_FROM_GROUP && count < MAX_GROUP_ENTRIES {
-            std::thread::sleep((last.1 / 2).min(MAX_LINGER));
+            std::thread::sleep(last.1.min(MAX_LINGER));
             count = drain(&mut group, count);
         }
         let started = std::time::Instant::now();
