@@ -24,7 +24,7 @@ use std::fmt;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -63,6 +63,9 @@ const LINGER_FROM_GROUP: usize = 4;
 
 /// The longest the writer waits for more appends before a synced write.
 const MAX_LINGER: Duration = Duration::from_micros(500);
+
+/// The writer's linger is made of sleeps of this length.
+const LINGER_STEP: Duration = Duration::from_micros(250);
 
 /// Why the audit log refused or failed.
 #[derive(Debug, Error)]
@@ -213,6 +216,18 @@ struct Inner {
     /// Serialises checkpoint signing; holds the last checkpoint signed.
     last: Mutex<Option<SignedCheckpoint>>,
     broken: AtomicBool,
+    /// Appends announced and not yet submitted (see [`AuditLog::announce`]).
+    announced: Arc<AtomicUsize>,
+}
+
+/// An append to come, announced to the log's writer; dropping it withdraws the announcement.
+#[must_use = "the announcement lasts as long as the value"]
+pub struct Announced(Arc<AtomicUsize>);
+
+impl Drop for Announced {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The append-only audit log of one node.
@@ -633,6 +648,7 @@ impl AuditLog {
             head: RwLock::new(Head { range, time_ms }),
             last: Mutex::new(last),
             broken: AtomicBool::new(false),
+            announced: Arc::new(AtomicUsize::new(0)),
         });
 
         let (tx, rx) = mpsc::channel::<Request>();
@@ -700,6 +716,15 @@ impl AuditLog {
         })
         .map_err(|_| AuditError::Closed)?;
         Ok(Pending(rx))
+    }
+
+    /// Announces an append this caller is about to submit (a request being served), until the
+    /// returned value is dropped. While appends are announced and the last group was shared,
+    /// the writer waits a little for them before paying for a sync; once none is, it writes at
+    /// once, so a caller never waits for an append that is not coming.
+    pub fn announce(&self) -> Announced {
+        self.inner.announced.fetch_add(1, Ordering::SeqCst);
+        Announced(Arc::clone(&self.inner.announced))
     }
 
     /// Whether the log still accepts appends: false once a write has failed (until reopened)
@@ -1016,14 +1041,22 @@ fn writer_loop(inner: &Inner, rx: &mpsc::Receiver<Request>) {
         let count = first.entries.len();
         let mut group = vec![first];
         let mut count = drain(&mut group, count);
-        // Under concurrent load (the last group was shared), wait a little for more appends
-        // before paying for a sync: as long as the last synced write took, at most
-        // `MAX_LINGER`, so a caller waits at most about two syncs. The writer sleeps rather than
-        // waiting on the queue, so the appends arriving meanwhile wake nobody. A lone caller
-        // (a last group under `LINGER_FROM_GROUP`) never waits.
-        if last.0 >= LINGER_FROM_GROUP && count < MAX_GROUP_ENTRIES {
-            std::thread::sleep(last.1.min(MAX_LINGER));
-            count = drain(&mut group, count);
+        // Under concurrent load (the last group was shared) and while appends are announced,
+        // wait a little for them before paying for a sync: in steps of `LINGER_STEP`, as long
+        // as the last synced write took and at most `MAX_LINGER`, so a caller waits at most
+        // about two syncs. The writer sleeps rather than waiting on the queue, so the appends
+        // arriving meanwhile wake nobody. It stops as soon as nothing is announced (everyone
+        // it could wait for is in the group); a lone caller never waits.
+        if last.0 >= LINGER_FROM_GROUP {
+            let linger = last.1.min(MAX_LINGER);
+            let started = std::time::Instant::now();
+            while count < MAX_GROUP_ENTRIES
+                && inner.announced.load(Ordering::SeqCst) > 0
+                && started.elapsed() < linger
+            {
+                std::thread::sleep(LINGER_STEP.min(linger));
+                count = drain(&mut group, count);
+            }
         }
         let started = std::time::Instant::now();
         write_group(inner, group);

@@ -250,6 +250,8 @@ struct Ctx {
     node: Arc<Node>,
     caller: Caller,
     draft: EntryDraft,
+    /// This request's audit entry, announced to the log's writer until it is submitted.
+    announced: Option<crate::audit::store::Announced>,
 }
 
 impl Ctx {
@@ -360,6 +362,7 @@ async fn handle(State(node): State<Arc<Node>>, req: Request) -> Response {
             route.action(),
             "ok",
         ),
+        announced: Some(node.log.announce()),
         node: node.clone(),
         caller,
     };
@@ -553,6 +556,7 @@ async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Response {
     };
     ctx.detail("status", status.as_u16());
     let pending = ctx.node.log.submit(vec![ctx.draft], writes);
+    drop(ctx.announced);
     let receipt = match pending {
         Ok(p) => p.recv().await,
         Err(e) => Err(e),
