@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on failure by design
 //! The audit store under concurrent appends (`zhengzhao::audit::store`): 16 threads append 200
-//! entries each, one at a time, through the group-committing writer. And checkpoints.
+//! entries each, one at a time, through the group-committing writer. Announced appends (the
+//! writer's linger) and checkpoints.
 
 mod audit_support;
 
@@ -110,6 +111,52 @@ fn concurrent_appends_get_dense_unique_indexes_matching_their_entries() {
 
 /// A checkpoint signed while the log is still empty (size 0, the empty root) is extended by
 /// every later tree, so it must not stop the log from signing the next one.
+#[test]
+fn announcements_are_counted_and_one_never_submitted_holds_up_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    let (a, b) = (log.announce(), log.announce());
+    assert_eq!(log.announced(), 2);
+    drop(a);
+    assert_eq!(log.announced(), 1);
+    drop(b);
+    assert_eq!(log.announced(), 0);
+
+    // An announced append that never comes: shared groups still get written (the writer's
+    // wait for announced appends is bounded), every append is answered, indexes stay dense.
+    let stuck = log.announce();
+    let receipts: Vec<Receipt> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8u64)
+            .map(|t| {
+                let log = &log;
+                s.spawn(move || {
+                    (0..50u64)
+                        .map(|k| {
+                            let _mine = log.announce();
+                            log.append(draft(&format!("t{t}"), k), Vec::new()).unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(
+        log.announced(),
+        1,
+        "each appender's announcement was withdrawn"
+    );
+    drop(stuck);
+    assert_eq!(log.announced(), 0);
+    let mut indexes: Vec<u64> = receipts.iter().map(|r| r.index).collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..400).collect::<Vec<_>>());
+    assert_eq!(log.size(), 400);
+}
+
 #[test]
 fn a_checkpoint_of_the_empty_log_does_not_block_later_checkpoints() {
     let dir = tempfile::tempdir().unwrap();

@@ -727,6 +727,11 @@ impl AuditLog {
         Announced(Arc::clone(&self.inner.announced))
     }
 
+    /// How many appends are announced and not yet withdrawn.
+    pub fn announced(&self) -> usize {
+        self.inner.announced.load(Ordering::SeqCst)
+    }
+
     /// Whether the log still accepts appends: false once a write has failed (until reopened)
     /// or once it is closed.
     pub fn healthy(&self) -> bool {
