@@ -1,8 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on failure by design
 //! Federation between real nodes of the four demo regions on loopback: cross-region lookups
 //! with consent, partners down or slow, live status from the issuing partner, recognition at
-//! signing time, a partner answering with another region's licence, trust-list rollback, and
-//! witnessing with fork detection.
+//! signing time, a partner answering with another region's licence, trust lists (revocation,
+//! rollback, equivocation, a signer not listed), and witnessing with fork detection.
 
 mod node_support;
 
@@ -444,10 +444,10 @@ async fn wait_trust(node: &Node, partner: &str, want: (&str, u64)) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn trust_lists_follow_revocation_and_refuse_a_rollback() {
-    let mesh = Mesh::new();
-    let mut yuncheng = mesh.start("140802", |c| c);
+/// 运城 with one licence of its own (returned), and 泰安 fetching 运城's trust list every
+/// 300 ms, once it has accepted the first.
+async fn yuncheng_and_a_following_taian(mesh: &Mesh) -> (Node, String, Node) {
+    let yuncheng = mesh.start("140802", |c| c);
     let (_, token) = issue(&mut yuncheng.bureau(), &fixture_request("140802")).await;
     let taian = mesh.start("370900", |c| {
         replace_once(
@@ -457,23 +457,34 @@ async fn trust_lists_follow_revocation_and_refuse_a_rollback() {
         )
     });
     wait_trust(&taian, "140802", ("accepted", 1)).await;
+    (yuncheng, token, taian)
+}
+
+/// A node config whose `[signer]` revokes 运城's demo signer (`revoked` belongs to [signer],
+/// which comes right before [audit]).
+fn revoking_yunchengs_signer(config: &str) -> String {
+    let sha = cert_sha256("140802", "signer.pem");
+    replace_once(
+        config,
+        "[audit]",
+        &format!(
+            "revoked = [{{ sha256 = \"{sha}\", revoked_at = \"2026-06-01T00:00:00+08:00\", \
+             reason = \"key compromise (test)\" }}]\n\n[audit]"
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trust_lists_follow_revocation_and_refuse_a_rollback() {
+    let mesh = Mesh::new();
+    let (mut yuncheng, token, taian) = yuncheng_and_a_following_taian(&mesh).await;
     let mut window = taian.window();
     assert_eq!(verify(&mut window, &token).await["outcome"], json!("valid"));
 
     // 运城 revokes its signer in its trust list: 泰安 follows without a config change.
     yuncheng.stop();
     let original = std::fs::read_to_string(&yuncheng.config).unwrap();
-    let sha = cert_sha256("140802", "signer.pem");
-    let revoked = replace_once(
-        &original,
-        "[audit]",
-        &format!(
-            "revoked = [{{ sha256 = \"{sha}\", revoked_at = \"2026-06-01T00:00:00+08:00\", \
-             reason = \"key compromise (test)\" }}]\n\n[audit]"
-        ),
-    );
-    // `revoked` belongs to [signer], which comes right before [audit].
-    std::fs::write(&yuncheng.config, &revoked).unwrap();
+    std::fs::write(&yuncheng.config, revoking_yunchengs_signer(&original)).unwrap();
     yuncheng.restart();
     wait_trust(&taian, "140802", ("accepted", 2)).await;
     let v = verify(&mut window, &token).await;
@@ -487,6 +498,85 @@ async fn trust_lists_follow_revocation_and_refuse_a_rollback() {
     let v = verify(&mut window, &token).await;
     assert_eq!(v["outcome"], json!("signer_revoked"), "{v}");
     drop(fresh);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trust_list_equivocating_at_the_same_sequence_is_refused() {
+    let mesh = Mesh::new();
+    let (mut yuncheng, token, taian) = yuncheng_and_a_following_taian(&mesh).await;
+
+    // A 运城 node rebuilt from nothing with another signer list (its signer revoked) publishes
+    // sequence 1 again, with other content: two lists under one sequence.
+    yuncheng.stop();
+    let other = mesh.start("140802", |c| revoking_yunchengs_signer(&c));
+    wait_trust(&taian, "140802", ("equivocation", 1)).await;
+    assert!(
+        !trust_entries(&taian, "140802")
+            .await
+            .iter()
+            .any(|(o, s)| o == "accepted" && *s > 1),
+        "nothing past sequence 1 was accepted"
+    );
+    // The list held stays: the revocation in the equivocating list is not in force. (The
+    // rebuilt node does not hold the licence, so its live status is unknown.)
+    let v = verify(&mut taian.window(), &token).await;
+    assert_eq!(v["outcome"], json!("status_unknown"), "{v}");
+    assert!(v.get("federation").is_none(), "{v}");
+    drop(other);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partner_signer_missing_from_its_trust_list_is_refused_and_logged() {
+    use zhengzhao::licence::issue::Signer;
+    use zhengzhao::licence::model::IssuanceRequest;
+    use zhengzhao::pki::demo::{Ca, DEMO_REGIONS, KeyAlg, SignerSpec, issue_signer};
+
+    let mesh = Mesh::new();
+    let (_yuncheng, listed, taian) = yuncheng_and_a_following_taian(&mesh).await;
+
+    // A second signer under 运城's own licence root: the chain and region binding hold, but
+    // 运城's trust list does not name it.
+    let read = |f: &str| std::fs::read_to_string(cert("140802", f)).unwrap();
+    let root = Ca::from_pem(&read("licence-root.pem"), &read("licence-root.key")).unwrap();
+    let region = DEMO_REGIONS.iter().find(|r| r.code == "140802").unwrap();
+    let second = issue_signer(&root, &SignerSpec::standard(region, KeyAlg::EcdsaP256)).unwrap();
+    let signer =
+        Signer::from_pem(second.cert_pem.as_bytes(), second.key_pem.as_bytes(), None).unwrap();
+    let request: IssuanceRequest = serde_json::from_value(fixture_request("140802")).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let unlisted = signer.issue(&request, now).unwrap().token;
+
+    let mut window = taian.window();
+    assert_eq!(
+        verify(&mut window, &listed).await["outcome"],
+        json!("valid")
+    );
+    let v = verify(&mut window, &unlisted).await;
+    assert_eq!(v["outcome"], json!("signer_not_listed"), "{v}");
+    assert_eq!(
+        v["federation"]["outcome"],
+        json!("signer_not_listed"),
+        "{v}"
+    );
+    assert_eq!(
+        v["report"]["outcome"],
+        json!("valid"),
+        "signature and chain hold: {v}"
+    );
+    let e = wait_for_entry(&taian, "the refused verify", |e| {
+        e.action() == "licence.verify" && e.outcome() == "signer_not_listed"
+    })
+    .await;
+    assert!(
+        e.detail("refused")
+            .as_str()
+            .is_some_and(|d| d.contains("not in the partner's trust list")),
+        "{}",
+        e.text()
+    );
 }
 
 /// The cosignatures on `note` that verify with the demo witness keys of `regions`.
