@@ -22,8 +22,10 @@
 //!    latency measured from the request's scheduled time (so a stall is not hidden by sending
 //!    less), p50/p99/max printed.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -34,28 +36,13 @@ use ring::signature::{
     UnparsedPublicKey,
 };
 use serde_json::json;
-use zhengzhao::node::client::Client;
+use support::{bench_dir, certs, client, lookup_latencies, print_latencies, start_node};
 
 const REGION: &str = "370900";
 
 /// The node's allocator for the load generator too: it shares the node's two cores.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn certs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("certs")
-}
-
-fn client(url: &str, who: &str) -> Client {
-    let dir = certs().join(REGION);
-    Client::new(
-        url,
-        &dir.join("tls-ca.pem"),
-        &dir.join(format!("{REGION}-{who}.pem")),
-        &dir.join(format!("{REGION}-{who}.key")),
-    )
-    .unwrap()
-}
 
 /// ECDSA P-256 verifications per second on `threads` threads at once, for `secs`.
 fn raw_p256(threads: usize, secs: f64) -> f64 {
@@ -96,69 +83,6 @@ fn raw_p256(threads: usize, secs: f64) -> f64 {
         h.join().unwrap();
     }
     count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
-}
-
-struct NodeProcess {
-    child: Child,
-    url: String,
-    _tmp: tempfile::TempDir,
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_node() -> NodeProcess {
-    let base = std::env::var_os("ZZ_BENCH_DIR")
-        .map_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")), PathBuf::from);
-    let base = base.as_path();
-    std::fs::create_dir_all(base).unwrap();
-    let tmp = tempfile::Builder::new()
-        .prefix("node-bench-")
-        .tempdir_in(base)
-        .unwrap();
-    let exe = env!("CARGO_BIN_EXE_zhengzhao");
-    let out = Command::new(exe)
-        .args(["demo", "config", "--region", REGION, "--certs"])
-        .arg(certs())
-        .arg("--data-dir")
-        .arg(tmp.path().join("data"))
-        .args(["--listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config = tmp.path().join("node.toml");
-    std::fs::write(&config, &out.stdout).unwrap();
-    let mut child = Command::new(exe)
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("the node did not start: {line:?}"))
-        .to_owned();
-    NodeProcess {
-        child,
-        url: format!("https://{addr}"),
-        _tmp: tmp,
-    }
 }
 
 /// One kept-alive HTTP/1.1 connection over mutual TLS that sends one prepared request again
@@ -292,14 +216,6 @@ fn machine_ticks() -> (f64, f64) {
     (idle, v.iter().sum())
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let secs: f64 = std::env::var("ZZ_BENCH_SECS")
@@ -315,15 +231,16 @@ fn main() {
     let raw_before = raw_p256(cores, 3.0);
     println!("raw ECDSA P-256 verify, {cores} threads: {raw_before:.0} /s");
 
-    let node = start_node();
+    let tmp = bench_dir("node-bench-");
+    let node = start_node(tmp.path(), REGION, "127.0.0.1:0", &[]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let url = node.url.clone();
-    let node_pid = node.child.id().to_string();
+    let node_pid = node.pid().to_string();
     let (token, verified, elapsed, (node_cpu, client_cpu, idle)) = runtime.block_on(async move {
-        let mut bureau = client(&url, "bureau");
+        let mut bureau = client(&url, REGION, "bureau");
         let request: serde_json::Value = serde_json::from_slice(
             &std::fs::read(
                 Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/requests/370900.json"),
@@ -424,52 +341,14 @@ fn main() {
     );
 
     // Lookup latency at a fixed rate.
-    let url = node.url.clone();
-    let latencies = runtime.block_on(async move {
-        let conns = 16usize;
-        let per = rate / conns as f64;
-        let total = Duration::from_secs(5);
-        let start = Instant::now() + Duration::from_millis(200);
-        let body = json!({
-            "holder": {"type": "001", "code": "91110000600037341L"},
-            "matter": "DEMO-STATUTORY",
-            "purpose": "基准测试",
-        });
-        let mut tasks = Vec::new();
-        for k in 0..conns {
-            let mut c = client(&url, "window");
-            c.request("GET", "/healthz", None).await.unwrap();
-            let body = body.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut out = Vec::new();
-                let interval = Duration::from_secs_f64(1.0 / per);
-                let mut due = start + interval.mul_f64(k as f64 / conns as f64);
-                while due < start + total {
-                    tokio::time::sleep_until(due.into()).await;
-                    let r = c.request("POST", "/v1/lookups", Some(&body)).await.unwrap();
-                    assert_eq!(r.status, 200, "{}", r.text());
-                    assert!(r.json().unwrap()["results"][0]["usage_copy"].is_string());
-                    out.push(due.elapsed().as_secs_f64() * 1000.0);
-                    due += interval;
-                }
-                out
-            }));
-        }
-        let mut all = Vec::new();
-        for t in tasks {
-            all.extend(t.await.unwrap());
-        }
-        all
+    let body = json!({
+        "holder": {"type": "001", "code": "91110000600037341L"},
+        "matter": "DEMO-STATUTORY",
+        "purpose": "基准测试",
     });
-    let mut l = latencies;
-    l.sort_by(|a, b| a.total_cmp(b));
-    println!(
-        "POST /v1/lookups at {rate:.0}/s for 5 s (16 connections, from the scheduled time): \
-         {} lookups, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        l.len(),
-        percentile(&l, 0.50),
-        percentile(&l, 0.99),
-        l.last().copied().unwrap_or(f64::NAN)
-    );
+    let latencies = runtime.block_on(lookup_latencies(&node.url, REGION, body, rate, |v| {
+        v["results"][0]["usage_copy"].is_string()
+    }));
+    print_latencies("POST /v1/lookups", rate, &latencies);
     drop(node);
 }
