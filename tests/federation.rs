@@ -349,12 +349,20 @@ async fn recognition_is_judged_at_the_signing_time_and_by_type() {
     assert_eq!(v["outcome"], json!("valid"), "{v}");
 
     // A lookup drops what is not recognised, and logs it.
+    let e = emptied_lookup_at_yuncheng(&taian, &mut window, "370900").await;
+    assert_eq!(e.detail("dropped")[0]["outcome"], json!("not_recognised"));
+}
+
+/// A statutory lookup, forwarded to 运城, of the organisation holding `region`'s fixture
+/// licence, whose results all were dropped at home: checks the answer is empty and the entry
+/// a `partial` `federation.forward`, and returns the entry.
+async fn emptied_lookup_at_yuncheng(home: &Node, window: &mut Client, region: &str) -> Logged {
     let r = send(
-        &mut window,
+        window,
         "POST",
         "/v1/lookups",
         Some(
-            &json!({"holder": holder_of("370900"), "matter": STATUTORY, "purpose": "跨省通办",
+            &json!({"holder": holder_of(region), "matter": STATUTORY, "purpose": "跨省通办",
                      "regions": ["140802"]}),
         ),
     )
@@ -362,13 +370,14 @@ async fn recognition_is_judged_at_the_signing_time_and_by_type() {
     let v = json_of(&r, 200);
     assert_eq!(v["results"], json!([]), "{v}");
     let (index, _) = receipt(&r).unwrap();
-    let e = entries(&taian)
+    let e = entries(home)
         .await
         .into_iter()
         .find(|e| e.index == index)
         .unwrap();
+    assert_eq!(e.action(), "federation.forward");
     assert_eq!(e.outcome(), "partial");
-    assert_eq!(e.detail("dropped")[0]["outcome"], json!("not_recognised"));
+    e
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -389,26 +398,7 @@ async fn a_partner_answering_with_another_regions_licence_is_refused_and_logged(
         )
     });
     issue(&mut zhoucun.bureau(), &fixture_request("370306")).await;
-    let r = send(
-        &mut taian.window(),
-        "POST",
-        "/v1/lookups",
-        Some(
-            &json!({"holder": holder_of("370306"), "matter": STATUTORY, "purpose": "跨省通办",
-                     "regions": ["140802"]}),
-        ),
-    )
-    .await;
-    let v = json_of(&r, 200);
-    assert_eq!(v["results"], json!([]), "{v}");
-    let (index, _) = receipt(&r).unwrap();
-    let e = entries(&taian)
-        .await
-        .into_iter()
-        .find(|e| e.index == index)
-        .unwrap();
-    assert_eq!(e.action(), "federation.forward");
-    assert_eq!(e.outcome(), "partial");
+    let e = emptied_lookup_at_yuncheng(&taian, &mut taian.window(), "370306").await;
     let dropped = &e.detail("dropped")[0];
     assert_eq!(dropped["region"], json!("140802"));
     assert_eq!(dropped["outcome"], json!("wrong_region"), "{}", e.text());
