@@ -721,6 +721,16 @@ struct HolderRef {
     code: String,
 }
 
+impl HolderRef {
+    /// The type and code of an issuance request's holder.
+    fn of(h: &crate::licence::model::HolderRequest) -> HolderRef {
+        HolderRef {
+            holder_type: h.holder_type.clone(),
+            code: h.code.clone(),
+        }
+    }
+}
+
 impl std::fmt::Debug for HolderRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -830,13 +840,7 @@ fn new_record(
 
 fn issue(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     let req: IssuanceRequest = parse_json(bytes)?;
-    let (_, hash) = holder_in_entry(
-        ctx,
-        &HolderRef {
-            holder_type: req.holder.holder_type.clone(),
-            code: req.holder.code.clone(),
-        },
-    )?;
+    let (_, hash) = holder_in_entry(ctx, &HolderRef::of(&req.holder))?;
     let issued = ctx
         .node
         .signer
@@ -876,13 +880,7 @@ async fn amend(ctx: &mut Ctx, id: &str, bytes: &[u8]) -> Result<Answer, ApiError
             ),
         ));
     }
-    let (_, hash) = holder_in_entry(
-        ctx,
-        &HolderRef {
-            holder_type: req.holder.holder_type.clone(),
-            code: req.holder.code.clone(),
-        },
-    )?;
+    let (_, hash) = holder_in_entry(ctx, &HolderRef::of(&req.holder))?;
     if hash.as_str() != old.holder {
         return Err(bad(
             "holder_mismatch",

@@ -143,6 +143,15 @@ pub struct PartnerLink {
 }
 
 impl PartnerLink {
+    /// `GET path` of the partner under `deadline`; anything but 200 is an error.
+    pub async fn get_ok(&self, path: &str, deadline: Duration) -> Result<Reply, String> {
+        let reply = self.call("GET", path, None, Vec::new(), deadline).await?;
+        if reply.status != 200 {
+            return Err(format!("the partner answered HTTP {}", reply.status));
+        }
+        Ok(reply)
+    }
+
     /// Calls the partner's node: `method path`, a body of `content_type`, under `deadline`.
     pub async fn call(
         &self,
@@ -430,17 +439,8 @@ pub fn check_trust_list(
 pub async fn refresh_trust_list(node: &Node, link: &PartnerLink) -> Result<(), String> {
     let region = link.partner.region;
     let reply = link
-        .call(
-            "GET",
-            "/v1/trust-list",
-            None,
-            Vec::new(),
-            node.config.federation.lookup_deadline,
-        )
+        .get_ok("/v1/trust-list", node.config.federation.lookup_deadline)
         .await?;
-    if reply.status != 200 {
-        return Err(format!("HTTP {}", reply.status));
-    }
     let token = reply.text();
     let now = now_unix_ms() / 1000;
     let kept = link.trust_list();
@@ -724,17 +724,11 @@ pub fn partner_refusal(
 /// `Ok(status)` as the partner states it, or `Err(why)` when it cannot be had.
 pub async fn partner_status(node: &Node, link: &PartnerLink, id: &str) -> Result<String, String> {
     let reply = link
-        .call(
-            "GET",
+        .get_ok(
             &format!("/v1/licences/{id}/status"),
-            None,
-            Vec::new(),
             node.config.federation.status_deadline,
         )
         .await?;
-    if reply.status != 200 {
-        return Err(format!("the partner answered HTTP {}", reply.status));
-    }
     let v = reply.json()?;
     match v.get("status").and_then(|s| s.as_str()) {
         Some(s @ ("active" | "suspended" | "revoked" | "superseded")) => Ok(s.to_owned()),
