@@ -384,21 +384,29 @@ fn opt_string(s: Option<&str>) -> Value {
 /// check characters, never a person's ID number, and an auditor needs them.
 fn redact_value(v: &Value) -> Value {
     match v {
-        Value::String(s)
-            if LicenceId::from_str(s).is_ok()
-                || crate::codes::LicenceTypeCode::from_str(s).is_ok() =>
-        {
-            Value::String(s.clone())
+        Value::String(s) => {
+            let redacted = redact_id_numbers(s);
+            // Only a string the redaction would change can be a code worth keeping whole.
+            if redacted != *s
+                && (LicenceId::from_str(s).is_ok()
+                    || crate::codes::LicenceTypeCode::from_str(s).is_ok())
+            {
+                Value::String(s.clone())
+            } else {
+                Value::String(redacted)
+            }
         }
-        Value::String(s) => Value::String(redact_id_numbers(s)),
         Value::Array(a) => Value::Array(a.iter().map(redact_value).collect()),
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (redact_id_numbers(k), redact_value(v)))
-                .collect(),
-        ),
+        Value::Object(m) => Value::Object(redact_map(m)),
         other => other.clone(),
     }
+}
+
+/// [`redact_value`] of every member, names included.
+fn redact_map(m: &Map<String, Value>) -> Map<String, Value> {
+    m.iter()
+        .map(|(k, v)| (redact_id_numbers(k), redact_value(v)))
+        .collect()
 }
 
 /// An entry's canonical bytes but for its `index` and `time`, which the log fills in when it
@@ -442,7 +450,7 @@ impl EntryDraft {
                 return Err(member("request_sha256", "must be 64 lower-case hex digits"));
             }
         }
-        let detail = redact_value(&Value::Object(d.detail.clone()));
+        let detail = Value::Object(redact_map(&d.detail));
         check_numbers(&detail)?;
         // The members in byte order of their names, as the canonical form wants them.
         let mut head = Vec::with_capacity(512);
@@ -716,6 +724,33 @@ mod tests {
             assert_eq!(v["index"], Value::from(e.index));
             assert_eq!(Entry::parse(&b).unwrap().to_bytes().unwrap(), b);
         }
+    }
+
+    #[test]
+    fn detail_keeps_licence_ids_and_type_codes_and_redacts_id_numbers() {
+        let id = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F";
+        let type_code = "11100000000013338W032";
+        let mut e = sample();
+        e.draft.detail.insert("previous".into(), Value::from(id));
+        e.draft
+            .detail
+            .insert("type_code".into(), Value::from(type_code));
+        e.draft.detail.insert(
+            "holders".into(),
+            serde_json::json!(["见 11010519491231002X", {"11010519491231002X": 1}]),
+        );
+        e.draft
+            .detail
+            .insert("plain".into(), Value::from("营业执照"));
+        let b = e.to_bytes().unwrap();
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(v["detail"]["previous"], Value::from(id));
+        assert_eq!(v["detail"]["type_code"], Value::from(type_code));
+        assert_eq!(v["detail"]["plain"], Value::from("营业执照"));
+        assert_eq!(
+            v["detail"]["holders"],
+            serde_json::json!(["见 <redacted>", {"<redacted>": 1}])
+        );
     }
 
     #[test]

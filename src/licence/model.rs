@@ -222,3 +222,25 @@ pub struct IssuanceRequest {
     #[serde(default, deserialize_with = "unique_fields")]
     pub fields: BTreeMap<String, FieldValue>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(fields: &str) -> Result<IssuanceRequest, serde_json::Error> {
+        serde_json::from_str(&format!(
+            r#"{{"type_code": "11100000000013338W032", "type_name": "营业执照",
+                "holder": {{"type": "001", "code": "91110000600037341L", "name": "某公司"}},
+                "fields": {fields}}}"#
+        ))
+    }
+
+    #[test]
+    fn an_issuance_request_naming_a_field_twice_is_refused() {
+        let r = request(r#"{"住所": "泰安", "注册资本": 100}"#).unwrap();
+        assert_eq!(r.fields.len(), 2);
+        assert_eq!(r.fields["注册资本"], FieldValue::Number(100.into()));
+        let e = request(r#"{"住所": "泰安", "住所": "运城"}"#).unwrap_err();
+        assert!(e.to_string().contains("duplicate member name"), "{e}");
+    }
+}
