@@ -12,7 +12,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{client, expect, show};
+use common::{client, expect, person_licence, step};
 use serde_json::{Value, json};
 use zhengzhao::audit::note::CosignatureVerifier;
 
@@ -27,44 +27,21 @@ async fn main() {
     let mut yc_bureau = client(yuncheng, certs, "140802", "bureau");
     let mut ta_window = client(taian, certs, "370900", "window");
 
-    let person = json!({
-        "type_code": "11100000000013338W011",
-        "type_name": "二级建造师注册证书",
-        "holder": {"type": "111", "code": PERSON, "name": "李四"},
-        "valid_until": "2030-06-30",
-        "fields": {"专业": "建筑工程"}
-    });
-    let r = yc_bureau
-        .request("POST", "/v1/licences", Some(&person))
-        .await
-        .unwrap();
-    let v = show(
+    let person = person_licence(PERSON);
+    let v = step(
+        &mut yc_bureau,
+        "POST",
+        "/v1/licences",
+        Some(&person),
         "运城市盐湖区 (140802-bureau) issues 李四's 二级建造师注册证书",
-        &r,
-    );
-    expect(r.status == 201, "issuance at 运城");
+        201,
+        "issuance at 运城",
+    )
+    .await;
     let id = v["id"].as_str().unwrap().to_owned();
     println!("    licence id {id}");
 
-    let r = yc_bureau
-        .request(
-            "POST",
-            "/v1/consents",
-            Some(&json!({
-                "holder": {"type": "111", "code": PERSON},
-                "grantee": "370900-window",
-                "grantee_region": "370900",
-                "type_codes": ["11100000000013338W011"],
-                "uses": 3
-            })),
-        )
-        .await
-        .unwrap();
-    let v = show(
-        "运城's portal records 李四's consent for 泰安's window (370900/370900-window), 3 uses",
-        &r,
-    );
-    expect(r.status == 201, "consent at 运城");
+    let v = step(&mut yc_bureau, "POST", "/v1/consents", Some(&json!({ "holder": {"type": "111", "code": PERSON}, "grantee": "370900-window", "grantee_region": "370900", "type_codes": ["11100000000013338W011"], "uses": 3 })), "运城's portal records 李四's consent for 泰安's window (370900/370900-window), 3 uses", 201, "consent at 运城").await;
     let consent = v["consent_id"].as_str().unwrap().to_owned();
 
     let lookup = json!({
@@ -74,15 +51,7 @@ async fn main() {
         "consent": consent,
         "regions": "all",
     });
-    let r = ta_window
-        .request("POST", "/v1/lookups", Some(&lookup))
-        .await
-        .unwrap();
-    let v = show(
-        "泰安's window looks 李四 up in every region (\"regions\": \"all\"); 泰安 forwards to 运城 over mutual TLS",
-        &r,
-    );
-    expect(r.status == 200, "the cross-region lookup");
+    let v = step(&mut ta_window, "POST", "/v1/lookups", Some(&lookup), "泰安's window looks 李四 up in every region (\"regions\": \"all\"); 泰安 forwards to 运城 over mutual TLS", 200, "the cross-region lookup").await;
     let results = v["results"].as_array().unwrap();
     expect(results.len() == 1, "one licence, from 运城");
     let copy = results[0]["usage_copy"].as_str().unwrap().to_owned();
@@ -99,36 +68,34 @@ async fn main() {
     );
 
     let verify = json!({"licence": copy, "purpose": "核验跨省加注件"});
-    let r = ta_window
-        .request("POST", "/v1/verify", Some(&verify))
-        .await
-        .unwrap();
-    let v = show(
-        "泰安's window verifies the usage copy: 运城's anchor, recognition, live status asked of 运城",
-        &r,
-    );
+    let v = step(&mut ta_window, "POST", "/v1/verify", Some(&verify), "泰安's window verifies the usage copy: 运城's anchor, recognition, live status asked of 运城", 200, "an answer").await;
     println!(
         "    outcome {} · status {} · for {}",
         v["outcome"], v["status"], v["usage_copy"]["for"]
     );
     expect(v["outcome"] == "valid", "the usage copy verifies");
 
-    let r = yc_bureau
-        .request(
-            "POST",
-            &format!("/v1/licences/{id}/status"),
-            Some(&json!({"status": "revoked", "reason": "注册证书注销"})),
-        )
-        .await
-        .unwrap();
-    show("运城 revokes the licence", &r);
-    expect(r.status == 200, "revocation at 运城");
+    step(
+        &mut yc_bureau,
+        "POST",
+        &format!("/v1/licences/{id}/status"),
+        Some(&json!({"status": "revoked", "reason": "注册证书注销"})),
+        "运城 revokes the licence",
+        200,
+        "revocation at 运城",
+    )
+    .await;
 
-    let r = ta_window
-        .request("POST", "/v1/verify", Some(&verify))
-        .await
-        .unwrap();
-    let v = show("泰安 verifies the same usage copy again", &r);
+    let v = step(
+        &mut ta_window,
+        "POST",
+        "/v1/verify",
+        Some(&verify),
+        "泰安 verifies the same usage copy again",
+        200,
+        "an answer",
+    )
+    .await;
     println!("    outcome {} · status {}", v["outcome"], v["status"]);
     expect(
         v["outcome"] == "revoked",

@@ -11,7 +11,7 @@ use std::path::Path;
 
 mod common;
 
-use common::{client, expect, show};
+use common::{client, expect, person_licence, step};
 use serde_json::{Value, json};
 
 const REGION: &str = "370900";
@@ -27,34 +27,21 @@ async fn main() {
 
     let business: Value =
         serde_json::from_slice(&std::fs::read("fixtures/requests/370900.json").unwrap()).unwrap();
-    let r = bureau
-        .request("POST", "/v1/licences", Some(&business))
-        .await
-        .unwrap();
-    let v = show(
-        "泰安市行政审批服务局 (370900-bureau) issues a business licence (安全生产许可证) to 泰安示例建设有限公司",
-        &r,
-    );
-    expect(r.status == 201, "issuance");
+    let v = step(&mut bureau, "POST", "/v1/licences", Some(&business), "泰安市行政审批服务局 (370900-bureau) issues a business licence (安全生产许可证) to 泰安示例建设有限公司", 201, "issuance").await;
     let business_id = v["id"].as_str().unwrap().to_owned();
     println!("    licence id {business_id}");
 
-    let person = json!({
-        "type_code": "11100000000013338W011",
-        "type_name": "二级建造师注册证书",
-        "holder": {"type": "111", "code": PERSON, "name": "李四"},
-        "valid_until": "2030-06-30",
-        "fields": {"专业": "建筑工程"}
-    });
-    let r = bureau
-        .request("POST", "/v1/licences", Some(&person))
-        .await
-        .unwrap();
-    let v = show(
+    let person = person_licence(PERSON);
+    let v = step(
+        &mut bureau,
+        "POST",
+        "/v1/licences",
+        Some(&person),
         "370900-bureau issues a person's licence (二级建造师注册证书) to 李四",
-        &r,
-    );
-    expect(r.status == 201, "issuance");
+        201,
+        "issuance",
+    )
+    .await;
     println!("    licence id {}", v["id"].as_str().unwrap());
 
     let lookup_person = |consent: Option<&str>| {
@@ -68,15 +55,16 @@ async fn main() {
         }
         body
     };
-    let r = window
-        .request("POST", "/v1/lookups", Some(&lookup_person(None)))
-        .await
-        .unwrap();
-    show(
+    step(
+        &mut window,
+        "POST",
+        "/v1/lookups",
+        Some(&lookup_person(None)),
         "窗口 (370900-window) looks up 李四's licences for DEMO-CONSENT without consent",
-        &r,
-    );
-    expect(r.status == 403, "a lookup without consent is refused");
+        403,
+        "a lookup without consent is refused",
+    )
+    .await;
 
     let consent = json!({
         "holder": {"type": "111", "code": PERSON},
@@ -84,28 +72,29 @@ async fn main() {
         "type_codes": ["11100000000013338W011"],
         "uses": 2
     });
-    let r = bureau
-        .request("POST", "/v1/consents", Some(&consent))
-        .await
-        .unwrap();
-    let v = show(
+    let v = step(
+        &mut bureau,
+        "POST",
+        "/v1/consents",
+        Some(&consent),
         "李四 grants consent through the portal (370900-bureau): the window, type W011, 2 uses",
-        &r,
-    );
-    expect(r.status == 201, "consent");
+        201,
+        "consent",
+    )
+    .await;
     let consent_id = v["consent_id"].as_str().unwrap().to_owned();
     println!("    consent id {consent_id}");
 
-    let r = window
-        .request(
-            "POST",
-            "/v1/lookups",
-            Some(&lookup_person(Some(&consent_id))),
-        )
-        .await
-        .unwrap();
-    let v = show("窗口 looks up 李四's licences with the consent", &r);
-    expect(r.status == 200, "the consented lookup");
+    let v = step(
+        &mut window,
+        "POST",
+        "/v1/lookups",
+        Some(&lookup_person(Some(&consent_id))),
+        "窗口 looks up 李四's licences with the consent",
+        200,
+        "the consented lookup",
+    )
+    .await;
     let results = v["results"].as_array().unwrap();
     expect(results.len() == 1, "one licence found");
     println!(
@@ -119,15 +108,16 @@ async fn main() {
     }
     let copy = results[0]["usage_copy"].as_str().unwrap().to_owned();
 
-    let r = window
-        .request(
-            "POST",
-            "/v1/verify",
-            Some(&json!({"licence": copy, "purpose": "核验加注件"})),
-        )
-        .await
-        .unwrap();
-    let v = show("窗口 verifies the usage copy (加注件)", &r);
+    let v = step(
+        &mut window,
+        "POST",
+        "/v1/verify",
+        Some(&json!({"licence": copy, "purpose": "核验加注件"})),
+        "窗口 verifies the usage copy (加注件)",
+        200,
+        "an answer",
+    )
+    .await;
     println!(
         "    outcome {}, live status {}, made for {} / {} until {}",
         v["outcome"],
@@ -143,15 +133,16 @@ async fn main() {
         "matter": "DEMO-STATUTORY",
         "purpose": "工程招投标资格审查",
     });
-    let r = window
-        .request("POST", "/v1/lookups", Some(&lookup_business))
-        .await
-        .unwrap();
-    let v = show(
+    let v = step(
+        &mut window,
+        "POST",
+        "/v1/lookups",
+        Some(&lookup_business),
         "窗口 looks up the company's licences for a statutory matter (no consent needed)",
-        &r,
-    );
-    expect(r.status == 200, "the statutory lookup");
+        200,
+        "the statutory lookup",
+    )
+    .await;
     let found = &v["results"][0];
     println!(
         "    found {} ({}), usage copy: {}",
@@ -165,41 +156,48 @@ async fn main() {
     );
     let business_token = found["licence"].as_str().unwrap().to_owned();
 
-    let r = bureau
-        .request(
-            "POST",
-            &format!("/v1/licences/{business_id}/status"),
-            Some(&json!({"status": "revoked", "reason": "依法吊销"})),
-        )
-        .await
-        .unwrap();
-    let v = show("370900-bureau revokes the business licence", &r);
+    let v = step(
+        &mut bureau,
+        "POST",
+        &format!("/v1/licences/{business_id}/status"),
+        Some(&json!({"status": "revoked", "reason": "依法吊销"})),
+        "370900-bureau revokes the business licence",
+        200,
+        "an answer",
+    )
+    .await;
     println!(
         "    status {}, history of {}",
         v["status"],
         v["history"].as_array().map_or(0, Vec::len)
     );
 
-    let r = window
-        .request(
-            "POST",
-            "/v1/verify",
-            Some(&json!({"licence": business_token, "purpose": "复核"})),
-        )
-        .await
-        .unwrap();
-    let v = show("窗口 verifies the business licence again", &r);
+    let v = step(
+        &mut window,
+        "POST",
+        "/v1/verify",
+        Some(&json!({"licence": business_token, "purpose": "复核"})),
+        "窗口 verifies the business licence again",
+        200,
+        "an answer",
+    )
+    .await;
     println!("    outcome {}, live status {}", v["outcome"], v["status"]);
     expect(
         v["outcome"] == "revoked",
         "the revoked licence verifies as revoked",
     );
 
-    let r = window
-        .request("POST", "/v1/lookups", Some(&lookup_business))
-        .await
-        .unwrap();
-    let v = show("窗口 looks the company up again", &r);
+    let v = step(
+        &mut window,
+        "POST",
+        "/v1/lookups",
+        Some(&lookup_business),
+        "窗口 looks the company up again",
+        200,
+        "an answer",
+    )
+    .await;
     let found = &v["results"][0];
     println!(
         "    found {} ({}), usage copy: {}",
