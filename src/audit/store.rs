@@ -64,9 +64,6 @@ const LINGER_FROM_GROUP: usize = 4;
 /// The longest the writer waits for more appends before a synced write.
 const MAX_LINGER: Duration = Duration::from_micros(500);
 
-/// The writer's linger is made of sleeps of this length.
-const LINGER_STEP: Duration = Duration::from_micros(250);
-
 /// Why the audit log refused or failed.
 #[derive(Debug, Error)]
 pub enum AuditError {
@@ -217,16 +214,35 @@ struct Inner {
     last: Mutex<Option<SignedCheckpoint>>,
     broken: AtomicBool,
     /// Appends announced and not yet submitted (see [`AuditLog::announce`]).
-    announced: Arc<AtomicUsize>,
+    announced: Arc<Announcements>,
+}
+
+/// The appends announced to the writer, and how to wake it when the last is withdrawn.
+#[derive(Default)]
+struct Announcements {
+    count: AtomicUsize,
+    /// Set while the writer waits for announced appends.
+    lingering: AtomicBool,
+    /// The writer's thread, to unpark.
+    writer: std::sync::OnceLock<std::thread::Thread>,
 }
 
 /// An append to come, announced to the log's writer; dropping it withdraws the announcement.
 #[must_use = "the announcement lasts as long as the value"]
-pub struct Announced(Arc<AtomicUsize>);
+pub struct Announced(Arc<Announcements>);
 
 impl Drop for Announced {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        // The last withdrawal ends a writer's wait at once. Both sides use `SeqCst`: either the
+        // writer sees the count at zero before it parks, or this sees it lingering and unparks
+        // it (an unpark before the park makes the park return at once).
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.0.lingering.load(Ordering::SeqCst)
+        {
+            if let Some(writer) = self.0.writer.get() {
+                writer.unpark();
+            }
+        }
     }
 }
 
@@ -648,7 +664,7 @@ impl AuditLog {
             head: RwLock::new(Head { range, time_ms }),
             last: Mutex::new(last),
             broken: AtomicBool::new(false),
-            announced: Arc::new(AtomicUsize::new(0)),
+            announced: Arc::new(Announcements::default()),
         });
 
         let (tx, rx) = mpsc::channel::<Request>();
@@ -723,13 +739,13 @@ impl AuditLog {
     /// the writer waits a little for them before paying for a sync; once none is, it writes at
     /// once, so a caller never waits for an append that is not coming.
     pub fn announce(&self) -> Announced {
-        self.inner.announced.fetch_add(1, Ordering::SeqCst);
+        self.inner.announced.count.fetch_add(1, Ordering::SeqCst);
         Announced(Arc::clone(&self.inner.announced))
     }
 
     /// How many appends are announced and not yet withdrawn.
     pub fn announced(&self) -> usize {
-        self.inner.announced.load(Ordering::SeqCst)
+        self.inner.announced.count.load(Ordering::SeqCst)
     }
 
     /// Whether the log still accepts appends: false once a write has failed (until reopened)
@@ -1027,6 +1043,8 @@ impl Inner {
 }
 
 fn writer_loop(inner: &Inner, rx: &mpsc::Receiver<Request>) {
+    // The last withdrawn announcement unparks this thread.
+    let _ = inner.announced.writer.set(std::thread::current());
     // Takes what is queued, up to `MAX_GROUP_ENTRIES`; returns the group's entry count.
     let drain = |group: &mut Vec<Request>, mut count: usize| {
         while count < MAX_GROUP_ENTRIES {
@@ -1047,21 +1065,25 @@ fn writer_loop(inner: &Inner, rx: &mpsc::Receiver<Request>) {
         let mut group = vec![first];
         let mut count = drain(&mut group, count);
         // Under concurrent load (the last group was shared) and while appends are announced,
-        // wait a little for them before paying for a sync: in steps of `LINGER_STEP`, as long
-        // as the last synced write took and at most `MAX_LINGER`, so a caller waits at most
-        // about two syncs. The writer sleeps rather than waiting on the queue, so the appends
-        // arriving meanwhile wake nobody. It stops as soon as nothing is announced (everyone
-        // it could wait for is in the group); a lone caller never waits.
+        // wait a little for them before paying for a sync: as long as the last synced write
+        // took and at most `MAX_LINGER`, so a caller waits at most about two syncs. The writer
+        // parks rather than waiting on the queue, so the appends arriving meanwhile wake nobody;
+        // the withdrawal of the last announcement unparks it (everyone it could wait for is
+        // then in the queue). A lone caller never waits.
         if last.0 >= LINGER_FROM_GROUP {
-            let linger = last.1.min(MAX_LINGER);
-            let started = std::time::Instant::now();
-            while count < MAX_GROUP_ENTRIES
-                && inner.announced.load(Ordering::SeqCst) > 0
-                && started.elapsed() < linger
-            {
-                std::thread::sleep(LINGER_STEP.min(linger));
+            let deadline = std::time::Instant::now() + last.1.min(MAX_LINGER);
+            let announced = &inner.announced;
+            announced.lingering.store(true, Ordering::SeqCst);
+            while count < MAX_GROUP_ENTRIES && announced.count.load(Ordering::SeqCst) > 0 {
+                let now = std::time::Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                std::thread::park_timeout(deadline - now);
                 count = drain(&mut group, count);
             }
+            announced.lingering.store(false, Ordering::SeqCst);
+            count = drain(&mut group, count);
         }
         let started = std::time::Instant::now();
         write_group(inner, group);
@@ -1172,5 +1194,47 @@ fn write_group(inner: &Inner, group: Vec<Request>) {
                 let _ = req.reply.send(Err(AuditError::Db(msg.clone())));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// A writer waiting for announced appends wakes when the last one is withdrawn, not when
+    /// its wait runs out: here the wait would last a minute.
+    #[test]
+    fn the_last_withdrawal_unparks_a_lingering_writer() {
+        let announcements = Arc::new(Announcements::default());
+        announcements.count.fetch_add(2, Ordering::SeqCst);
+        let (first, second) = (
+            Announced(Arc::clone(&announcements)),
+            Announced(Arc::clone(&announcements)),
+        );
+        let (ready, parked) = mpsc::channel();
+        let writer = {
+            let announcements = Arc::clone(&announcements);
+            std::thread::spawn(move || {
+                let _ = announcements.writer.set(std::thread::current());
+                announcements.lingering.store(true, Ordering::SeqCst);
+                ready.send(()).unwrap();
+                let wait = Duration::from_secs(60);
+                let started = std::time::Instant::now();
+                while announcements.count.load(Ordering::SeqCst) > 0 && started.elapsed() < wait {
+                    std::thread::park_timeout(wait.saturating_sub(started.elapsed()));
+                }
+                started.elapsed()
+            })
+        };
+        parked.recv().unwrap();
+        drop(first);
+        drop(second);
+        let waited = writer.join().unwrap();
+        assert!(
+            waited < Duration::from_secs(30),
+            "the writer waited {waited:?}"
+        );
+        assert_eq!(announcements.count.load(Ordering::SeqCst), 0);
     }
 }
