@@ -1373,8 +1373,25 @@ struct Found {
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
-/// The matter, checked for a well-formed code and recorded in the entry.
-fn lookup_basics(ctx: &mut Ctx, matter: &str, purpose: &str) -> Result<(), ApiError> {
+/// What every lookup checks first, each recorded in the entry as it passes: the matter's code
+/// and the purpose, the holder, the matter configured here and among `matters` (the
+/// requester's), and the type asked for, if any, valid and among `types`.
+fn lookup_scope(
+    ctx: &mut Ctx,
+    holder: &HolderRef,
+    type_code: Option<&String>,
+    matter: &str,
+    purpose: &str,
+    matters: &std::collections::BTreeSet<String>,
+    types: &super::config::Types,
+) -> Result<
+    (
+        HolderCode,
+        crate::audit::entry::HolderHash,
+        super::config::Matter,
+    ),
+    ApiError,
+> {
     if !is_code(matter) {
         return Err(bad(
             "invalid_request",
@@ -1384,7 +1401,17 @@ fn lookup_basics(ctx: &mut Ctx, matter: &str, purpose: &str) -> Result<(), ApiEr
     ctx.draft.matter = Some(matter.to_owned());
     free_text("purpose", purpose, MAX_PURPOSE_CHARS)?;
     ctx.draft.purpose = Some(purpose.to_owned());
-    Ok(())
+    let (holder, hash) = holder_in_entry(ctx, holder)?;
+    let configured = ctx
+        .node
+        .config
+        .matters
+        .get(matter)
+        .filter(|_| matters.contains(matter))
+        .cloned()
+        .ok_or_else(|| matter_refused(matter))?;
+    check_type_code(ctx, type_code, types)?;
+    Ok((holder, hash, configured))
 }
 
 fn matter_refused(matter: &str) -> ApiError {
@@ -1549,17 +1576,15 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         .department()
         .cloned()
         .ok_or_else(|| internal("a consumer without a department"))?;
-    lookup_basics(ctx, &req.matter, &req.purpose)?;
-    let (holder, hash) = holder_in_entry(ctx, &req.holder)?;
-    let matter = ctx
-        .node
-        .config
-        .matters
-        .get(&req.matter)
-        .filter(|_| dept.matters.contains(&req.matter))
-        .cloned()
-        .ok_or_else(|| matter_refused(&req.matter))?;
-    check_type_code(ctx, req.type_code.as_ref(), &dept.types)?;
+    let (holder, hash, matter) = lookup_scope(
+        ctx,
+        &req.holder,
+        req.type_code.as_ref(),
+        &req.matter,
+        &req.purpose,
+        &dept.matters,
+        &dept.types,
+    )?;
     let own = ctx.node.config.region;
     let who = Requester {
         id: dept.id.clone(),
@@ -1912,17 +1937,15 @@ async fn federated_lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiErro
         region: Some(partner_region),
         cert_sha256: None,
     });
-    lookup_basics(ctx, &req.matter, &req.purpose)?;
-    let (holder, hash) = holder_in_entry(ctx, &req.holder)?;
-    let matter = ctx
-        .node
-        .config
-        .matters
-        .get(&req.matter)
-        .filter(|_| grant_matters.contains(&req.matter))
-        .cloned()
-        .ok_or_else(|| matter_refused(&req.matter))?;
-    check_type_code(ctx, req.type_code.as_ref(), &grant_types)?;
+    let (holder, hash, matter) = lookup_scope(
+        ctx,
+        &req.holder,
+        req.type_code.as_ref(),
+        &req.matter,
+        &req.purpose,
+        &grant_matters,
+        &grant_types,
+    )?;
     let who = Requester {
         id: req.department.clone(),
         region: partner_region,
