@@ -26,7 +26,7 @@ use super::tls::Caller;
 use super::usage::{self, Refusal, refuse};
 use crate::audit::entry::{Action, Actor, EntryDraft, now_unix_ms};
 use crate::audit::note::{CosignatureSigner, CosignatureVerifier, NoteVerifier};
-use crate::audit::store::{AuditLog, Table};
+use crate::audit::store::{AuditLog, Table, Write};
 use crate::codes::RegionCode;
 use crate::licence::verify::rfc3339;
 use crate::pki::trust::TrustStore;
@@ -301,6 +301,17 @@ impl Federation {
     }
 }
 
+/// Appends `draft` (with `writes` to the state table) and waits for its synced write.
+async fn log_entry(node: &Node, draft: EntryDraft, writes: Vec<Write>) -> Result<(), String> {
+    node.log
+        .submit(vec![draft], writes)
+        .map_err(|e| e.to_string())?
+        .recv()
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 fn self_actor(node: &Node) -> Actor {
     Actor {
         id: node.config.node_id.clone(),
@@ -378,12 +389,7 @@ pub async fn publish_trust_list(node: &Node) -> Result<u64, String> {
     let mut draft = EntryDraft::new(self_actor(node), Action::FederationTrustList, "published");
     draft.detail.insert("sequence".into(), sequence.into());
     draft.detail.insert("content_sha256".into(), content.into());
-    node.log
-        .submit(vec![draft], vec![write])
-        .map_err(|e| e.to_string())?
-        .recv()
-        .await
-        .map_err(|e| e.to_string())?;
+    log_entry(node, draft, vec![write]).await?;
     node.federation.sequence.store(sequence, Ordering::SeqCst);
     Ok(sequence)
 }
@@ -489,12 +495,7 @@ pub async fn refresh_trust_list(node: &Node, link: &PartnerLink) -> Result<(), S
             draft.detail.insert("sequence".into(), list.sequence.into());
             draft.detail.insert("content_sha256".into(), hash.into());
             let write = put_json(list_key(&region), &list).map_err(|e| e.to_string())?;
-            node.log
-                .submit(vec![draft], vec![write])
-                .map_err(|e| e.to_string())?
-                .recv()
-                .await
-                .map_err(|e| e.to_string())?;
+            log_entry(node, draft, vec![write]).await?;
             tracing::info!(partner = %region, sequence = list.sequence, "trust list accepted");
             if let Ok(mut l) = link.trust_list.write() {
                 *l = Some(list);
@@ -516,12 +517,7 @@ pub async fn refresh_trust_list(node: &Node, link: &PartnerLink) -> Result<(), S
             draft.outcome = outcome.to_owned();
             draft.detail.insert("sequence".into(), sequence.into());
             draft.detail.insert("message".into(), detail.clone().into());
-            node.log
-                .submit(vec![draft], Vec::new())
-                .map_err(|e| e.to_string())?
-                .recv()
-                .await
-                .map_err(|e| e.to_string())?;
+            log_entry(node, draft, Vec::new()).await?;
             Err(detail)
         }
     }
