@@ -116,13 +116,8 @@ struct Sender {
 
 impl Sender {
     async fn connect(addr: &str, request: Arc<Vec<u8>>) -> Sender {
-        let dir = certs().join(REGION);
-        let config = zhengzhao::node::tls::client_config(
-            &dir.join("tls-ca.pem"),
-            &dir.join(format!("{REGION}-window.pem")),
-            &dir.join(format!("{REGION}-window.key")),
-        )
-        .unwrap();
+        let [ca, cert, key] = zhengzhao::pki::demo::department_tls(&certs(), REGION, "window");
+        let config = zhengzhao::node::tls::client_config(&ca, &cert, &key).unwrap();
         let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
         tcp.set_nodelay(true).unwrap();
         let (host, _) = addr.rsplit_once(':').unwrap();

@@ -18,7 +18,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use zhengzhao::pki::demo::{
     Ca, DEMO_REGIONS, DemoError, DemoRegion, KeyAlg, LICENCE_SIGNING_EKU_DER,
-    LICENCE_SIGNING_EKU_OID, SignerSpec, crl, generate_demo, issue_signer, root_ca,
+    LICENCE_SIGNING_EKU_OID, SignerSpec, crl, department_tls, generate_demo, issue_signer, root_ca,
     serial_from_pem,
 };
 
@@ -194,6 +194,24 @@ fn generate_demo_writes_every_file_and_a_warning_readme() {
     }
     for region in &DEMO_REGIONS {
         assert!(readme.contains(region.code));
+    }
+}
+
+/// `department_tls` names, for each demo department, files `generate_demo` wrote: the TLS CA
+/// and that department's certificate and key.
+#[test]
+fn department_tls_names_files_the_demo_writes() {
+    let (dir, written) = demo();
+    for region in &DEMO_REGIONS {
+        for who in ["bureau", "window"] {
+            let [ca, cert, key] = department_tls(dir.path(), region.code, who);
+            for path in [&ca, &cert, &key] {
+                assert!(written.contains(path), "{} was not written", path.display());
+            }
+            assert!(ca.ends_with("tls-ca.pem"));
+            let cert = der(&fs::read_to_string(&cert).unwrap());
+            assert_eq!(common_name(&parse(&cert)), format!("{}-{who}", region.code));
+        }
     }
 }
 

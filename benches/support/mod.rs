@@ -18,14 +18,8 @@ pub fn certs() -> PathBuf {
 
 /// A client of `url` with the certificate of department `<region>-<who>`.
 pub fn client(url: &str, region: &str, who: &str) -> Client {
-    let dir = certs().join(region);
-    Client::new(
-        url,
-        &dir.join("tls-ca.pem"),
-        &dir.join(format!("{region}-{who}.pem")),
-        &dir.join(format!("{region}-{who}.key")),
-    )
-    .unwrap()
+    let [ca, cert, key] = zhengzhao::pki::demo::department_tls(&certs(), region, who);
+    Client::new(url, &ca, &cert, &key).unwrap()
 }
 
 /// A fresh directory for a run's data: under `ZZ_BENCH_DIR` when set (another disk), else

@@ -8,14 +8,8 @@ use zhengzhao::node::client::{Client, Reply};
 
 /// A client of the node at `url` as department `<region>-<who>` of the demo PKI under `certs`.
 pub fn client(url: &str, certs: &Path, region: &str, who: &str) -> Client {
-    let dir = certs.join(region);
-    Client::new(
-        url,
-        &dir.join("tls-ca.pem"),
-        &dir.join(format!("{region}-{who}.pem")),
-        &dir.join(format!("{region}-{who}.key")),
-    )
-    .unwrap()
+    let [ca, cert, key] = zhengzhao::pki::demo::department_tls(certs, region, who);
+    Client::new(url, &ca, &cert, &key).unwrap()
 }
 
 /// Prints a step, its HTTP status and its audit receipt (and error, if any); returns the body.

@@ -528,6 +528,18 @@ pub fn serial_from_pem(cert_pem: &str) -> Result<SerialNumber, DemoError> {
     Ok(SerialNumber::from_slice(cert.raw_serial()))
 }
 
+/// What demo department `<region>-<who>` (`bureau`, `window`) connects to its region's node
+/// with, in a directory [`generate_demo`] wrote: the region's TLS CA to trust, its client
+/// certificate and its key, in that order.
+pub fn department_tls(certs: &Path, region: &str, who: &str) -> [PathBuf; 3] {
+    let dir = certs.join(region);
+    [
+        dir.join("tls-ca.pem"),
+        dir.join(format!("{region}-{who}.pem")),
+        dir.join(format!("{region}-{who}.key")),
+    ]
+}
+
 /// Writes the demo PKI of all [`DEMO_REGIONS`] under `out`, and `out/README.md`.
 ///
 /// For each region, `out/<code>/` gets:
