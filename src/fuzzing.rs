@@ -306,6 +306,7 @@ mod identifier_tests {
         b"11100000000013338",
         b"11100000000013338X",
         b"91110000600037341L",
+        // GB 11643's own example resident ID number (nobody's), and in lower case.
         b"11010519491231002X",
         b"11010519491231002x",
         b"110105491231002",

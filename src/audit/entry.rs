@@ -643,6 +643,9 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    /// The example resident ID number printed in GB 11643 itself: valid, and nobody's.
+    const EXAMPLE_ID: &str = "11010519491231002X";
+
     fn sample() -> Entry {
         let mut d = EntryDraft::new(
             Actor {
@@ -654,7 +657,7 @@ mod tests {
             "ok",
         );
         d.matter = Some("企业开办".into());
-        d.purpose = Some("核验营业执照 11010519491231002X".into()); // GB 11643's own example number
+        d.purpose = Some(format!("核验营业执照 {EXAMPLE_ID}"));
         d.detail
             .insert("types".into(), serde_json::json!(["001", 2]));
         Entry {
@@ -674,7 +677,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            !text.contains("11010519491231002X"),
+            !text.contains(EXAMPLE_ID),
             "ID number must be redacted: {text}"
         );
         assert!(
@@ -737,7 +740,7 @@ mod tests {
             .insert("type_code".into(), Value::from(type_code));
         e.draft.detail.insert(
             "holders".into(),
-            serde_json::json!(["见 11010519491231002X", {"11010519491231002X": 1}]),
+            serde_json::json!([format!("见 {EXAMPLE_ID}"), {EXAMPLE_ID: 1}]),
         );
         e.draft
             .detail
@@ -800,7 +803,7 @@ mod tests {
         );
         let person = HolderCode::parse_at(
             crate::codes::HolderType::Person,
-            "11010519491231002X", // the example number of GB 11643, not a person
+            EXAMPLE_ID,
             time::macros::date!(2026 - 11 - 21),
         )
         .unwrap();

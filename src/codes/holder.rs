@@ -114,6 +114,9 @@ mod tests {
     use super::*;
     use time::macros::date;
 
+    /// The example resident ID number printed in GB 11643 itself: valid, and nobody's.
+    const EXAMPLE_ID: &str = "11010519491231002X";
+
     #[test]
     fn holder_type_codes() {
         for t in [HolderType::Person, HolderType::Organisation] {
@@ -132,16 +135,16 @@ mod tests {
     #[test]
     fn person() {
         let today = date!(2025 - 06 - 01);
-        let holder = HolderCode::parse_at(HolderType::Person, "11010519491231002X", today).unwrap();
+        let holder = HolderCode::parse_at(HolderType::Person, EXAMPLE_ID, today).unwrap();
         assert_eq!(holder.holder_type(), HolderType::Person);
-        assert_eq!(holder.as_str(), "11010519491231002X");
-        assert_eq!(holder.to_string(), "11010519491231002X");
+        assert_eq!(holder.as_str(), EXAMPLE_ID);
+        assert_eq!(holder.to_string(), EXAMPLE_ID);
         assert_eq!(
             format!("{holder:?}"),
             "Person(ResidentId(110105********002X))"
         );
         assert_eq!(
-            HolderCode::parse(HolderType::Person, "11010519491231002X").unwrap(),
+            HolderCode::parse(HolderType::Person, EXAMPLE_ID).unwrap(),
             holder
         );
         assert!(matches!(
@@ -177,7 +180,7 @@ mod tests {
         ));
         // A valid resident ID is not a USCC.
         assert!(matches!(
-            HolderCode::parse(HolderType::Organisation, "11010519491231002X"),
+            HolderCode::parse(HolderType::Organisation, EXAMPLE_ID),
             Err(CodeError::BadCheckCharacter { what: USCC, .. })
         ));
     }
