@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on failure by design
 //! Federation between real nodes of the four demo regions on loopback: cross-region lookups
 //! with consent, partners down or slow, live status from the issuing partner, recognition at
-//! signing time, a partner answering with another region's licence, trust lists (revocation,
+//! signing time, a partner answering with another region's licence, a client hanging up
+//! mid-lookup, a slow partner beside state changes, trust lists (revocation,
 //! rollback, equivocation, a signer not listed), and witnessing with fork detection.
 
 mod node_support;
@@ -279,6 +280,91 @@ async fn partners_down_or_slow_give_partial_results_within_the_deadline() {
     assert!(
         took >= Duration::from_millis(1400) && took < Duration::from_millis(1500 + 2000),
         "took {took:?} with a 1.5 s deadline"
+    );
+    drop(slow);
+}
+
+/// A department that hangs up while its lookup waits for a partner does not take the lookup out
+/// of the log: the request is served to its end, and its entry is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lookup_whose_client_hangs_up_is_still_logged() {
+    let mesh = Mesh::new();
+    // 济阳 is slow: something holds its port and never answers.
+    let slow = std::net::TcpListener::bind(mesh.addr("370115")).unwrap();
+    let taian = mesh.start("370900", |c| {
+        replace_once(&c, "lookup_deadline_ms = 3000", "lookup_deadline_ms = 1500")
+    });
+    let purpose = "跨省通办：中途挂断";
+    let body = json!({"holder": holder_of("370900"), "matter": STATUTORY, "purpose": purpose,
+                      "regions": ["370115"]});
+    let mut window = taian.window();
+    let asked = send(&mut window, "POST", "/v1/lookups", Some(&body));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), asked)
+            .await
+            .is_err(),
+        "answered before the slow partner's deadline"
+    );
+    // The department hangs up while its lookup waits for 济阳.
+    drop(window);
+    let e = wait_for_entry(&taian, "for the lookup of a client that hung up", |e| {
+        e.entry["purpose"] == json!(purpose)
+    })
+    .await;
+    assert_eq!(e.action(), "federation.forward", "{}", e.text());
+    assert_eq!(e.outcome(), "partial", "{}", e.text());
+    assert_eq!(
+        e.detail("partial"),
+        &json!([{"region": "370115", "error": "deadline"}]),
+        "{}",
+        e.text()
+    );
+    drop(slow);
+}
+
+/// A lookup that spends a consent here does not hold the node's state lock while it waits for a
+/// slow partner: a status change made meanwhile is answered first, and the lookup's own part,
+/// run after the partners, sees it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_partner_does_not_hold_up_state_changes() {
+    let mesh = Mesh::new();
+    let slow = std::net::TcpListener::bind(mesh.addr("370115")).unwrap();
+    let taian = mesh.start("370900", |c| {
+        replace_once(&c, "lookup_deadline_ms = 3000", "lookup_deadline_ms = 4000")
+    });
+    let mut bureau = taian.bureau();
+    let (id, _) = issue(&mut bureau, &person_request(PERSON)).await;
+    let consent = grant(&mut bureau, PERSON, "370900-window", None).await;
+
+    let mut window = taian.window();
+    let lookup = tokio::spawn(async move {
+        let r = send(
+            &mut window,
+            "POST",
+            "/v1/lookups",
+            Some(&person_lookup(Some(&consent), json!(["370900", "370115"]))),
+        )
+        .await;
+        (Instant::now(), r)
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let r = set_status(&mut bureau, &id, "suspended").await;
+    let changed = Instant::now();
+    json_of(&r, 200);
+    let (answered, r) = lookup.await.unwrap();
+    let v = json_of(&r, 200);
+    assert!(
+        changed < answered,
+        "the status change was answered {:?} after the lookup: it waited for the lock",
+        changed - answered
+    );
+    assert_eq!(v["results"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["results"][0]["id"], json!(id), "{v}");
+    assert_eq!(v["results"][0]["status"], json!("suspended"), "{v}");
+    assert_eq!(
+        v["partial"],
+        json!([{"region": "370115", "error": "deadline"}]),
+        "{v}"
     );
     drop(slow);
 }

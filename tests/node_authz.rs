@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use zhengzhao::codes::LicenceId;
-use zhengzhao::node::client::Client;
 
 use node_support::*;
 
@@ -422,20 +421,6 @@ async fn matters_and_types_off_the_departments_list_are_refused() {
     assert_eq!(e.detail("results").as_array().unwrap().len(), 1);
 }
 
-/// Grants `holder`'s consent to `grantee` for PERSON_TYPE licences, as the portal.
-async fn grant(bureau: &mut Client, holder: &str, grantee: &str, uses: Option<u64>) -> String {
-    let mut body = json!({
-        "holder": {"type": "111", "code": holder},
-        "grantee": grantee,
-        "type_codes": [PERSON_TYPE],
-    });
-    if let Some(n) = uses {
-        body["uses"] = json!(n);
-    }
-    let r = send(bureau, "POST", "/v1/consents", Some(&body)).await;
-    json_of(&r, 201)["consent_id"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn lookups_refused_for_want_of_a_live_matching_consent() {
     // A second consumer department, to grant a consent to someone else.
@@ -698,18 +683,7 @@ async fn what_does_not_exist_or_cannot_be() {
 
     // Consents: withdrawn twice, an unknown grantee, a grantee without the consumer role, a
     // bad holder code.
-    let r = send(
-        &mut bureau,
-        "POST",
-        "/v1/consents",
-        Some(&json!({
-            "holder": {"type": "111", "code": PERSON},
-            "grantee": "370900-window",
-            "type_codes": [PERSON_TYPE],
-        })),
-    )
-    .await;
-    let consent = json_of(&r, 201)["consent_id"].as_str().unwrap().to_owned();
+    let consent = grant(&mut bureau, PERSON, "370900-window", None).await;
     tail.one("consent.grant", "ok").await;
     let path = format!("/v1/consents/{consent}");
     expect(

@@ -343,6 +343,37 @@ async fn handle(State(node): State<Arc<Node>>, req: Request) -> Response {
         }
         _ => {}
     }
+    // The rest runs in a task of its own. A client that hangs up makes hyper drop this
+    // request's future; that must not cancel its audit entry, nor let a state change's lock go
+    // before its synced write (a later change could then read the state before it and be
+    // written after it, undoing it). The task ends in bounded time: the body read, the state
+    // lock's holders and the partners' answers all have deadlines.
+    let permit = node.in_flight.clone().try_acquire_owned().ok();
+    match tokio::spawn(async move {
+        let response = audited(node, route, parts, body).await;
+        drop(permit);
+        response
+    })
+    .await
+    {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "request task failed");
+            respond_json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &error_body("internal", "the request could not be served"),
+            )
+        }
+    }
+}
+
+/// An audited request, from naming its caller to its answer with the receipt of its entry.
+async fn audited(
+    node: Arc<Node>,
+    route: Route,
+    parts: axum::http::request::Parts,
+    body: Body,
+) -> Response {
     let caller = parts
         .extensions
         .get::<Caller>()
@@ -1651,8 +1682,7 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         asked.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
     );
 
-    // The partners are asked first, in parallel, under one deadline; the local lookup runs
-    // meanwhile.
+    // The partners are asked first, in parallel, under one deadline.
     let forward = FederatedLookupRequest {
         department: dept.id.clone(),
         holder: HolderRef {
@@ -1678,6 +1708,53 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         });
     }
 
+    // The partners' answers first, and only then the local lookup: it may take the state lock
+    // (to spend a consent), which must not be held while partners are waited for (every state
+    // change here would wait for the slowest partner, and two nodes asking each other would
+    // each hold the lock the other's forwarded lookup needs).
+    let mut partner_results = Vec::new();
+    let mut partner_ids = Vec::new();
+    let mut partner_partial = Vec::new();
+    let mut answered = Vec::new();
+    let mut dropped = Vec::new();
+    loop {
+        match tokio::time::timeout_at(deadline, set.join_next()).await {
+            Ok(Some(Ok((region, outcome)))) => {
+                answered.push(region);
+                match outcome {
+                    Ok(fwd) => {
+                        for r in fwd.results {
+                            partner_ids.push(json!({
+                                "id": r.get("id"),
+                                "region": region.to_string(),
+                                "status": r.get("status"),
+                                "usage_copy": r.get("usage_copy").is_some_and(|c| !c.is_null()),
+                            }));
+                            partner_results.push(r);
+                        }
+                        dropped.extend(fwd.dropped);
+                        if let Some(i) = fwd.receipt {
+                            ctx.detail(&format!("receipt_{region}"), i);
+                        }
+                    }
+                    Err(error) => {
+                        partner_partial.push(json!({"region": region.to_string(), "error": error}))
+                    }
+                }
+            }
+            Ok(Some(Err(_))) => {}
+            Ok(None) => break,
+            Err(_) => {
+                set.abort_all();
+                break;
+            }
+        }
+    }
+    for region in &asked {
+        if !answered.contains(region) {
+            partner_partial.push(json!({"region": region.to_string(), "error": "deadline"}));
+        }
+    }
     let mut results = Vec::new();
     let mut ids = Vec::new();
     let mut partial = Vec::new();
@@ -1697,46 +1774,9 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
             Err(e) => partial.push(json!({"region": own.to_string(), "error": e.code})),
         }
     }
-    let mut answered = Vec::new();
-    let mut dropped = Vec::new();
-    loop {
-        match tokio::time::timeout_at(deadline, set.join_next()).await {
-            Ok(Some(Ok((region, outcome)))) => {
-                answered.push(region);
-                match outcome {
-                    Ok(fwd) => {
-                        for r in fwd.results {
-                            ids.push(json!({
-                                "id": r.get("id"),
-                                "region": region.to_string(),
-                                "status": r.get("status"),
-                                "usage_copy": r.get("usage_copy").is_some_and(|c| !c.is_null()),
-                            }));
-                            results.push(r);
-                        }
-                        dropped.extend(fwd.dropped);
-                        if let Some(i) = fwd.receipt {
-                            ctx.detail(&format!("receipt_{region}"), i);
-                        }
-                    }
-                    Err(error) => {
-                        partial.push(json!({"region": region.to_string(), "error": error}))
-                    }
-                }
-            }
-            Ok(Some(Err(_))) => {}
-            Ok(None) => break,
-            Err(_) => {
-                set.abort_all();
-                break;
-            }
-        }
-    }
-    for region in &asked {
-        if !answered.contains(region) {
-            partial.push(json!({"region": region.to_string(), "error": "deadline"}));
-        }
-    }
+    results.extend(partner_results);
+    ids.extend(partner_ids);
+    partial.extend(partner_partial);
     ctx.detail("results", ids);
     if !partial.is_empty() {
         ctx.detail("partial", partial.clone());

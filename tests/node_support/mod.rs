@@ -449,6 +449,23 @@ pub async fn issue(bureau: &mut Client, req: &Value) -> (String, String) {
     )
 }
 
+/// Grants `holder`'s consent to `grantee` for PERSON_TYPE licences, as the portal.
+pub async fn grant(bureau: &mut Client, holder: &str, grantee: &str, uses: Option<u64>) -> String {
+    let mut body = json!({
+        "holder": {"type": "111", "code": holder},
+        "grantee": grantee,
+        "type_codes": [PERSON_TYPE],
+    });
+    if let Some(n) = uses {
+        body["uses"] = json!(n);
+    }
+    let r = send(bureau, "POST", "/v1/consents", Some(&body)).await;
+    json_of(&r, 201)["consent_id"]
+        .as_str()
+        .expect("a consent id")
+        .to_owned()
+}
+
 /// `POST /v1/licences/{id}/status` as the bureau; returns the reply.
 pub async fn set_status(bureau: &mut Client, id: &str, status: &str) -> Reply {
     send(
