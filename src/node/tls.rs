@@ -26,11 +26,36 @@ pub struct Caller {
     pub cert_sha256: String,
 }
 
-/// A CA that may issue client certificates, by its subject, and its region.
+/// A CA that may issue client certificates: its subject, its public key and its region.
 #[derive(Debug, Clone)]
 pub struct KnownCa {
     subject: Vec<u8>,
+    /// The CA's SubjectPublicKeyInfo (DER).
+    spki: Vec<u8>,
     region: RegionCode,
+}
+
+impl KnownCa {
+    /// The CA certificate `der`, placed in `region`.
+    pub fn of(der: &[u8], region: RegionCode) -> Result<KnownCa, String> {
+        let parsed = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| e.to_string())?
+            .1;
+        Ok(KnownCa {
+            subject: parsed.subject().as_raw().to_vec(),
+            spki: parsed.public_key().raw.to_vec(),
+            region,
+        })
+    }
+
+    /// Whether this CA signed `cert`: its name is the certificate's issuer and its key
+    /// verifies the certificate's signature.
+    fn signed(&self, cert: &x509_parser::certificate::X509Certificate<'_>) -> bool {
+        use x509_parser::prelude::FromDer as _;
+        self.subject == cert.issuer().as_raw()
+            && x509_parser::x509::SubjectPublicKeyInfo::from_der(&self.spki)
+                .is_ok_and(|(_, key)| cert.verify_signature(Some(&key)).is_ok())
+    }
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -77,13 +102,7 @@ pub fn server_config(
     let mut known = Vec::new();
     for (ca, ca_crl, region) in client_cas {
         for der in certs(ca)? {
-            let parsed = x509_parser::parse_x509_certificate(&der)
-                .map_err(|e| format!("{}: {e}", ca.display()))?
-                .1;
-            known.push(KnownCa {
-                subject: parsed.subject().as_raw().to_vec(),
-                region: *region,
-            });
+            known.push(KnownCa::of(&der, *region).map_err(|e| format!("{}: {e}", ca.display()))?);
             roots
                 .add(der)
                 .map_err(|e| format!("{}: {e}", ca.display()))?;
@@ -130,8 +149,9 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
     ServerName::try_from(host.to_owned()).map_err(|e| format!("{host:?}: {e}"))
 }
 
-/// Who a verified client certificate names: its CN and the region of its issuing CA.
-/// `None` if it has no CN or its issuer is none of ours (rustls has already checked the path).
+/// Who a verified client certificate names: its CN and the region of the CA that signed it.
+/// `None` if it has no plain CN or no client CA signed it directly (rustls has already checked
+/// the path; a certificate under an intermediate is not a caller we can place).
 pub fn caller(cert: &CertificateDer<'_>, cas: &[KnownCa]) -> Option<Caller> {
     let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
     let cn = parsed
@@ -149,11 +169,71 @@ pub fn caller(cert: &CertificateDer<'_>, cas: &[KnownCa]) -> Option<Caller> {
     if !plain {
         return None;
     }
-    let issuer = parsed.issuer().as_raw();
-    let ca = cas.iter().find(|c| c.subject == issuer)?;
+    // The CA that signed it, by name and key. rustls has checked a path to one of the client
+    // CAs, but not which: a partner's CA could have issued an intermediate named like ours, and
+    // the issuer name alone would then place its certificates in our region.
+    let ca = cas.iter().find(|c| c.signed(&parsed))?;
     Some(Caller {
         id: cn,
         region: ca.region,
         cert_sha256: hex::encode(digest::digest(&digest::SHA256, cert)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    use std::str::FromStr;
+
+    fn ca_params(cn: &str) -> CertificateParams {
+        let mut p = CertificateParams::default();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p
+    }
+
+    fn leaf(cn: &str, issuer: &Issuer<'_, KeyPair>) -> CertificateDer<'static> {
+        let mut p = CertificateParams::default();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        let key = KeyPair::generate().unwrap();
+        p.signed_by(&key, issuer).unwrap().der().clone()
+    }
+
+    fn region(code: &str) -> RegionCode {
+        RegionCode::from_str(code).unwrap()
+    }
+
+    /// A client certificate is placed by the CA whose key signed it, not by the issuer name it
+    /// carries: a partner's CA that issues an intermediate named like our client CA gets no
+    /// caller in our region from it.
+    #[test]
+    fn a_caller_is_placed_by_the_key_that_signed_it_not_by_the_name() {
+        let (ours_key, partner_key) = (KeyPair::generate().unwrap(), KeyPair::generate().unwrap());
+        let ours = ca_params("Client CA").self_signed(&ours_key).unwrap();
+        let partner = ca_params("Partner CA").self_signed(&partner_key).unwrap();
+        let cas = [
+            KnownCa::of(ours.der(), region("370900")).unwrap(),
+            KnownCa::of(partner.der(), region("140802")).unwrap(),
+        ];
+        let ours = Issuer::new(ca_params("Client CA"), ours_key);
+        let partner = Issuer::new(ca_params("Partner CA"), partner_key);
+
+        let window = caller(&leaf("370900-window", &ours), &cas).unwrap();
+        assert_eq!(
+            (window.id.as_str(), window.region),
+            ("370900-window", region("370900"))
+        );
+        let node = caller(&leaf("zhengzhao-140802", &partner), &cas).unwrap();
+        assert_eq!(node.region, region("140802"));
+
+        // The partner's intermediate, named exactly like our client CA.
+        let named_like_ours = KeyPair::generate().unwrap();
+        ca_params("Client CA")
+            .signed_by(&named_like_ours, &partner)
+            .unwrap();
+        let impostor = Issuer::new(ca_params("Client CA"), named_like_ours);
+        assert_eq!(caller(&leaf("370900-bureau", &impostor), &cas), None);
+    }
 }
