@@ -735,6 +735,9 @@ async fn what_does_not_exist_or_cannot_be() {
     assert!(!e.text().contains("110105194912310039"));
 }
 
+/// A 统一社会信用代码 with letters before its check character.
+const ORG_WITH_LETTERS: &str = "91110108MA01ABCD2H";
+
 #[tokio::test]
 async fn malformed_requests_are_refused_and_each_is_logged_once() {
     let node = Node::start(REGION);
@@ -788,6 +791,27 @@ async fn malformed_requests_are_refused_and_each_is_logged_once() {
     )
     .await;
     assert!(v["error"]["message"].as_str().unwrap().contains("purpose"));
+    // serde's message quotes the offending value; a holder's number is not echoed or logged.
+    for holder in [
+        json!({"type": "111", "code": 110105194912310021_u64}),
+        json!(ORG_WITH_LETTERS),
+    ] {
+        let (v, e) = expect(
+            &mut tail,
+            &mut window,
+            "POST",
+            "/v1/lookups",
+            Some(&json!({"holder": holder, "matter": STATUTORY, "purpose": "核验"})),
+            (400, "licence.lookup", "invalid_request"),
+        )
+        .await;
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains("<redacted>"), "{message}");
+        for number in ["110105194912310021", ORG_WITH_LETTERS] {
+            assert!(!message.contains(number), "{message}");
+            assert!(!e.text().contains(number), "{}", e.text());
+        }
+    }
 
     // Media types: wrong, missing; a charset parameter is fine.
     let body = serde_json::to_vec(&json!({"licence": "x.y.z", "purpose": "核验"})).unwrap();

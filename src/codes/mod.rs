@@ -65,30 +65,54 @@ pub fn mask(code: &str) -> String {
     out
 }
 
-/// Replaces every run of 15 or more characters from `0-9Xx` in `text` (the shape of a 居民身份证号,
-/// old or new) with `<redacted>`, so messages that quote input (serde's, for example) cannot
-/// carry a resident ID number into a report or a log.
+/// Replaces what could be a holder's ID number in `text` with `<redacted>`, so messages that
+/// quote input (serde's, for example) cannot carry one into a report, a response or a log:
+///
+/// - every run of 15 or more characters from `0-9Xx` (the shape of a 居民身份证号, old or new);
+/// - every word (a run of ASCII letters and digits) with the shape of a 统一社会信用代码: 18
+///   characters of its alphabet in any case, with the right check character.
 pub fn redact_id_numbers(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.chars().count() >= 15 {
-            out.push_str("<redacted>");
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() || c == 'X' || c == 'x' {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let word = rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        if word == 0 {
             out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
         }
+        let (w, tail) = rest.split_at(word);
+        if uscc::looks_like_uscc(w) {
+            out.push_str(REDACTED);
+        } else {
+            redact_digit_runs(w, &mut out);
+        }
+        rest = tail;
     }
-    flush(&mut run, &mut out);
     out
+}
+
+const REDACTED: &str = "<redacted>";
+
+/// Copies `word` to `out`, each run of 15 or more characters from `0-9Xx` replaced.
+fn redact_digit_runs(word: &str, out: &mut String) {
+    let mut run = 0;
+    for (i, c) in word.char_indices() {
+        if c.is_ascii_digit() || c == 'X' || c == 'x' {
+            run += 1;
+            continue;
+        }
+        flush_run(&word[i - run..i], out);
+        run = 0;
+        out.push(c);
+    }
+    flush_run(&word[word.len() - run..], out);
+}
+
+fn flush_run(run: &str, out: &mut String) {
+    out.push_str(if run.len() >= 15 { REDACTED } else { run });
 }
 
 #[cfg(test)]
@@ -113,6 +137,37 @@ mod privacy_tests {
         assert_eq!(
             redact_id_numbers("line 12 column 345"),
             "line 12 column 345"
+        );
+    }
+
+    #[test]
+    fn redaction_removes_credit_codes_with_letters_too() {
+        // A credit code with letters is no run of digits, but it is an organisation's number.
+        assert_eq!(
+            redact_id_numbers("invalid type: string \"91110000600037341L\", expected a map"),
+            "invalid type: string \"<redacted>\", expected a map"
+        );
+        assert_eq!(
+            redact_id_numbers("核验91110000600037341l的证照"),
+            "核验<redacted>的证照"
+        );
+        // One with letters in the body (as most since 2015), and its check character wrong.
+        let body = "91110108MA01ABCD2";
+        let right = check::uscc_check(body).unwrap();
+        let wrong = if right == 'A' { 'B' } else { 'A' };
+        assert_eq!(
+            redact_id_numbers(&format!("holder {body}{right}.")),
+            "holder <redacted>."
+        );
+        let near = format!("{body}{wrong}");
+        assert_eq!(redact_id_numbers(&near), near);
+        // A credit code's shape inside a longer word is not a credit code.
+        let longer = format!("{body}{right}Z");
+        assert_eq!(redact_id_numbers(&longer), longer);
+        // Digit runs inside a longer word are still found.
+        assert_eq!(
+            redact_id_numbers("id=ab110105194912310021cd"),
+            "id=ab<redacted>cd"
         );
     }
 }

@@ -76,6 +76,18 @@ impl Uscc {
     }
 }
 
+/// Whether `s` has the shape of a 统一社会信用代码 (any case): 18 characters of the alphabet,
+/// positions 3-8 digits, and the right check character. The organisation code inside is not
+/// checked: this is for redaction, where a near miss is still someone's number.
+pub(crate) fn looks_like_uscc(s: &str) -> bool {
+    let upper = s.to_ascii_uppercase();
+    upper.len() == 18
+        && check_characters(&upper).is_ok()
+        && upper
+            .split_at_checked(17)
+            .is_some_and(|(body, last)| uscc_check(body).is_some_and(|c| last.starts_with(c)))
+}
+
 /// Every character in the alphabet, and positions 3-8 digits. Positions are 1-based.
 fn check_characters(s: &str) -> Result<(), CodeError> {
     for (i, c) in s.chars().enumerate() {

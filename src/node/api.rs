@@ -662,7 +662,8 @@ async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Response {
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
-        let msg = e.to_string();
+        // serde quotes the offending value, which may be a holder's number.
+        let msg = crate::codes::redact_id_numbers(&e.to_string());
         match e.classify() {
             Category::Syntax | Category::Eof | Category::Io => {
                 bad("malformed_json", format!("the body is not JSON: {msg}"))
