@@ -1042,7 +1042,20 @@ impl Inner {
     }
 }
 
+/// Marks the log broken if the writer thread ends by a panic: its callers then get `Closed`
+/// (their reply senders are dropped), and [`AuditLog::healthy`] must say so too.
+struct BreakOnPanic<'a>(&'a AtomicBool);
+
+impl Drop for BreakOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
 fn writer_loop(inner: &Inner, rx: &mpsc::Receiver<Request>) {
+    let _break_on_panic = BreakOnPanic(&inner.broken);
     // The last withdrawn announcement unparks this thread.
     let _ = inner.announced.writer.set(std::thread::current());
     // Takes what is queued, up to `MAX_GROUP_ENTRIES`; returns the group's entry count.
@@ -1176,10 +1189,22 @@ fn write_group(inner: &Inner, group: Vec<Request>) {
     wo.set_sync(true);
     match inner.db.write_opt(batch, &wo) {
         Ok(()) => {
-            if let Ok(mut h) = inner.head.write() {
-                h.range = range;
-                h.time_ms = time_ms;
-            }
+            let Ok(mut h) = inner.head.write() else {
+                // Written, but the head cannot follow: answering Ok would let the next group
+                // reuse these indices. Refuse, and every append after, until reopened (which
+                // reads the head back from the store).
+                inner.broken.store(true, Ordering::SeqCst);
+                tracing::error!("the log's head is unusable; the log now refuses appends");
+                for (req, _) in accepted {
+                    let _ = req.reply.send(Err(AuditError::Inconsistent(
+                        "the log's head is unusable; the write's outcome is unknown".into(),
+                    )));
+                }
+                return;
+            };
+            h.range = range;
+            h.time_ms = time_ms;
+            drop(h);
             for (req, receipt) in accepted {
                 let _ = req.reply.send(Ok(receipt));
             }
@@ -1201,6 +1226,28 @@ fn write_group(inner: &Inner, group: Vec<Request>) {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    /// A writer thread that panics leaves the log marked broken, so health checks say so; one
+    /// that ends normally (the log closed) does not.
+    #[test]
+    fn a_writer_that_panics_marks_the_log_broken() {
+        let broken = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&broken);
+        let ended = std::thread::spawn(move || {
+            let _guard = BreakOnPanic(&flag);
+        })
+        .join();
+        assert!(ended.is_ok());
+        assert!(!broken.load(Ordering::SeqCst));
+        let flag = Arc::clone(&broken);
+        let panicked = std::thread::spawn(move || {
+            let _guard = BreakOnPanic(&flag);
+            panic!("the writer fails");
+        })
+        .join();
+        assert!(panicked.is_err());
+        assert!(broken.load(Ordering::SeqCst));
+    }
 
     /// A writer waiting for announced appends wakes when the last one is withdrawn, not when
     /// its wait runs out: here the wait would last a minute.
