@@ -1,8 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on failure by design
 //! Federation between real nodes of the four demo regions on loopback: cross-region lookups
 //! with consent, partners down or slow, live status from the issuing partner, recognition at
-//! signing time, a partner answering with another region's licence, a client hanging up
-//! mid-lookup, a slow partner beside state changes, trust lists (revocation,
+//! signing time, a partner answering with another region's licence or another holder's, a
+//! client hanging up mid-lookup, a slow partner beside state changes, trust lists (revocation,
 //! rollback, equivocation, a signer not listed), and witnessing with fork detection.
 
 mod node_support;
@@ -435,20 +435,20 @@ async fn recognition_is_judged_at_the_signing_time_and_by_type() {
     assert_eq!(v["outcome"], json!("valid"), "{v}");
 
     // A lookup drops what is not recognised, and logs it.
-    let e = emptied_lookup_at_yuncheng(&taian, &mut window, "370900").await;
+    let e = emptied_lookup_at_yuncheng(&taian, &mut window, holder_of("370900")).await;
     assert_eq!(e.detail("dropped")[0]["outcome"], json!("not_recognised"));
 }
 
 /// A statutory lookup, forwarded to 运城, of the organisation holding `region`'s fixture
 /// licence, whose results all were dropped at home: checks the answer is empty and the entry
 /// a `partial` `federation.forward`, and returns the entry.
-async fn emptied_lookup_at_yuncheng(home: &Node, window: &mut Client, region: &str) -> Logged {
+async fn emptied_lookup_at_yuncheng(home: &Node, window: &mut Client, holder: Value) -> Logged {
     let r = send(
         window,
         "POST",
         "/v1/lookups",
         Some(
-            &json!({"holder": holder_of(region), "matter": STATUTORY, "purpose": "跨省通办",
+            &json!({"holder": holder, "matter": STATUTORY, "purpose": "跨省通办",
                      "regions": ["140802"]}),
         ),
     )
@@ -484,10 +484,115 @@ async fn a_partner_answering_with_another_regions_licence_is_refused_and_logged(
         )
     });
     issue(&mut zhoucun.bureau(), &fixture_request("370306")).await;
-    let e = emptied_lookup_at_yuncheng(&taian, &mut taian.window(), "370306").await;
+    let e = emptied_lookup_at_yuncheng(&taian, &mut taian.window(), holder_of("370306")).await;
     let dropped = &e.detail("dropped")[0];
     assert_eq!(dropped["region"], json!("140802"));
     assert_eq!(dropped["outcome"], json!("wrong_region"), "{}", e.text());
+}
+
+/// Answers every request on `addr` with `answer` (200, JSON), under 运城's node certificate and
+/// accepting 泰安's node: a partner that says whatever it likes. One request per connection.
+async fn fake_yuncheng(addr: &str, answer: &Value) -> tokio::task::JoinHandle<()> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let region = "370900".parse().unwrap();
+    let (config, _) = zhengzhao::node::tls::server_config(
+        &cert("140802", "node.pem"),
+        &cert("140802", "node.key"),
+        &[(cert("370900", "tls-ca.pem"), None, region)],
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let body = answer.to_string();
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, response) = (acceptor.clone(), response.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                // The head, then as many bytes as its content-length says.
+                let mut got = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let text = String::from_utf8_lossy(&got).to_ascii_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|n| n.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if got.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                    match tls.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let _ = tls.write_all(response.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    })
+}
+
+/// A partner answering with a genuine licence of its own region, but of another holder than the
+/// one asked about (or with a usage copy made for another purpose), is refused and logged.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partner_answering_about_another_holder_is_refused_and_logged() {
+    let mesh = Mesh::new();
+    let mut yuncheng = mesh.start("140802", |c| c);
+    let taian = mesh.start("370900", |c| c);
+    let mut window = taian.window();
+    // 运城 holds a licence of another holder; 泰安's window gets it, with a usage copy,
+    // by a genuine lookup.
+    let mut other = fixture_request("140802");
+    other["holder"]["code"] = json!(OTHER_PERSON);
+    issue(&mut yuncheng.bureau(), &other).await;
+    let other_holder = json!({"type": other["holder"]["type"], "code": OTHER_PERSON});
+    let r = send(
+        &mut window,
+        "POST",
+        "/v1/lookups",
+        Some(
+            &json!({"holder": other_holder, "matter": STATUTORY, "purpose": "取证",
+                     "regions": ["140802"]}),
+        ),
+    )
+    .await;
+    let v = json_of(&r, 200);
+    let mut item = v["results"][0].clone();
+    assert!(item["usage_copy"].is_string(), "{v}");
+    item.as_object_mut().unwrap().remove("region");
+    let answer = json!({"results": [item], "partial": [], "receipt": {"index": 0}});
+
+    // Now whatever answers as 运城 answers every lookup with that licence and copy.
+    yuncheng.stop();
+    let fake = fake_yuncheng(&mesh.addr("140802"), &answer).await;
+    let e = emptied_lookup_at_yuncheng(&taian, &mut window, holder_of("140802")).await;
+    let dropped = &e.detail("dropped")[0];
+    assert_eq!(dropped["region"], json!("140802"));
+    assert_eq!(dropped["outcome"], json!("wrong_holder"), "{}", e.text());
+    // Asked about that holder, but for another purpose than the copy was made for.
+    let e = emptied_lookup_at_yuncheng(&taian, &mut window, other_holder).await;
+    assert_eq!(
+        e.detail("dropped")[0]["outcome"],
+        json!("bad_usage_copy"),
+        "{}",
+        e.text()
+    );
+    assert!(
+        !e.text().contains(OTHER_PERSON),
+        "no ID number in the entry"
+    );
+    fake.abort();
 }
 
 /// The `federation.trust_list` entries about `partner` in `node`'s log.

@@ -1697,14 +1697,24 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     };
     let body = serde_json::to_vec(&forward).map_err(json_err)?;
     let deadline = tokio::time::Instant::now() + ctx.node.config.federation.lookup_deadline;
+    // What every answer must be about: this holder, this type if one was named, and copies made
+    // for this department, matter and purpose.
+    let expected = Arc::new(Expected {
+        holder: ask.holder.clone(),
+        type_code: req.type_code.clone(),
+        for_: format!("{own}/{}", dept.id),
+        matter: req.matter.clone(),
+        purpose: req.purpose.clone(),
+    });
     let mut set = tokio::task::JoinSet::new();
     for region in &asked {
         let node = ctx.node.clone();
         let body = body.clone();
         let region = *region;
         let types = dept.types.clone();
+        let expected = expected.clone();
         set.spawn(async move {
-            let r = forward_lookup(&node, region, body, deadline, &types).await;
+            let r = forward_lookup(&node, region, body, deadline, &types, &expected).await;
             (region, r)
         });
     }
@@ -1812,6 +1822,7 @@ async fn forward_lookup(
     body: Vec<u8>,
     deadline: tokio::time::Instant,
     types: &super::config::Types,
+    expected: &Expected,
 ) -> Result<Forwarded, String> {
     let link = node
         .federation
@@ -1857,7 +1868,7 @@ async fn forward_lookup(
         let licence = item.get("licence").and_then(Value::as_str).unwrap_or("");
         let status = item.get("status").and_then(Value::as_str).unwrap_or("");
         let copy = item.get("usage_copy").and_then(Value::as_str);
-        let refusal = check_forwarded(node, link, id, licence, copy, now, types);
+        let refusal = check_forwarded(node, link, (id, licence, copy), now, types, expected);
         match refusal {
             None => results.push(json!({
                 "id": id,
@@ -1885,14 +1896,23 @@ async fn forward_lookup(
 }
 
 /// Why a licence (and its usage copy) a partner returned is not passed on, if it is not.
+/// What a forwarded lookup asked, which every licence and usage copy in the answer must match.
+struct Expected {
+    holder: HolderCode,
+    type_code: Option<String>,
+    /// `<region>/<department>`, as the partner names the copy's recipient.
+    for_: String,
+    matter: String,
+    purpose: String,
+}
+
 fn check_forwarded(
     node: &super::Node,
     link: &super::federation::PartnerLink,
-    id: &str,
-    licence: &str,
-    copy: Option<&str>,
+    (id, licence, copy): (&str, &str, Option<&str>),
     now: i64,
     types: &super::config::Types,
+    expected: &Expected,
 ) -> Option<(&'static str, String)> {
     let region = link.partner.region.to_string();
     let report = node.verifier.verify(licence, now);
@@ -1921,6 +1941,28 @@ fn check_forwarded(
     if claims.jti != id {
         return Some(("malformed", "the id does not match the licence".into()));
     }
+    // The answer must be about what was asked: a partner answering with someone else's licence
+    // would hand this department a holder it did not ask about (and may not see).
+    let holder = HolderType::from_str(&claims.lic.holder_type)
+        .ok()
+        .and_then(|t| HolderCode::parse(t, &claims.sub).ok());
+    if holder.as_ref() != Some(&expected.holder) {
+        return Some((
+            "wrong_holder",
+            "the licence is not the holder's that was asked about".into(),
+        ));
+    }
+    if let Some(t) = &expected.type_code {
+        if *t != claims.lic.type_code {
+            return Some((
+                "wrong_type",
+                format!(
+                    "type {} was asked for, the licence is of type {}",
+                    t, claims.lic.type_code
+                ),
+            ));
+        }
+    }
     // The department's own 用证清单 holds for what partners return, too.
     if !types.allows(&claims.lic.type_code) {
         return Some((
@@ -1938,11 +1980,18 @@ fn check_forwarded(
     }
     if let Some(copy) = copy {
         match usage::check(copy, node.verifier.trust(), now) {
-            Ok(c) if c.made_by.region == region && c.licence == licence => {}
+            Ok(c)
+                if c.made_by.region == region
+                    && c.licence == licence
+                    && c.for_ == expected.for_
+                    && c.matter == expected.matter
+                    && c.purpose == expected.purpose => {}
             Ok(_) => {
                 return Some((
                     "bad_usage_copy",
-                    "the usage copy is not the partner's copy of this licence".into(),
+                    "the usage copy is not the partner's copy of this licence for this \
+                     department, matter and purpose"
+                        .into(),
                 ));
             }
             Err(r) => return Some((r.outcome, r.detail)),
