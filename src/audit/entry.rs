@@ -162,7 +162,7 @@ impl fmt::Display for Action {
 }
 
 /// Who acted: the authenticated caller, or the node itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Actor {
     /// The caller's name, from its certificate (or the node's own name).

@@ -268,6 +268,65 @@ impl Pending {
     pub async fn recv(self) -> Result<Receipt, AuditError> {
         self.0.await.unwrap_or(Err(AuditError::Closed))
     }
+
+    /// Waits for the write like [`Pending::recv`], keeping `hold` (a lock over the state the
+    /// write changes) until the write is on disk or has failed, even if the caller stops
+    /// waiting: dropping the future early hands the wait and `hold` to a task of their own (or,
+    /// outside a Tokio runtime, waits there and then).
+    pub fn recv_holding<H: Send + Unpin + 'static>(self, hold: H) -> Holding<H> {
+        Holding {
+            rx: Some(self.0),
+            hold: Some(hold),
+        }
+    }
+}
+
+/// The future of [`Pending::recv_holding`].
+pub struct Holding<H: Send + Unpin + 'static> {
+    rx: Option<tokio::sync::oneshot::Receiver<Result<Receipt, AuditError>>>,
+    hold: Option<H>,
+}
+
+impl<H: Send + Unpin + 'static> std::future::Future for Holding<H> {
+    type Output = Result<Receipt, AuditError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = &mut *self;
+        let Some(rx) = this.rx.as_mut() else {
+            return std::task::Poll::Ready(Err(AuditError::Closed));
+        };
+        match std::pin::Pin::new(rx).poll(cx) {
+            std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Ready(r) => {
+                this.rx = None;
+                this.hold = None;
+                std::task::Poll::Ready(r.unwrap_or(Err(AuditError::Closed)))
+            }
+        }
+    }
+}
+
+impl<H: Send + Unpin + 'static> Drop for Holding<H> {
+    fn drop(&mut self) {
+        let (Some(rx), Some(hold)) = (self.rx.take(), self.hold.take()) else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let _ = rx.await;
+                    drop(hold);
+                });
+            }
+            Err(_) => {
+                let _ = rx.blocking_recv();
+                drop(hold);
+            }
+        }
+    }
 }
 
 fn tree_key(id: NodeId) -> [u8; 9] {
@@ -1226,6 +1285,36 @@ fn write_group(inner: &Inner, group: Vec<Request>) {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    /// A caller that stops waiting for its write does not release the lock it holds over the
+    /// state the write changes: the lock goes when the write is done, not before.
+    #[test]
+    fn a_dropped_wait_keeps_its_lock_until_the_write_is_done() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        runtime.block_on(async {
+            let guard = lock.clone().lock_owned().await;
+            let waiting = Pending(rx).recv_holding(guard);
+            // Polled once, then dropped: a request whose client hung up.
+            let gone = tokio::time::timeout(Duration::ZERO, waiting).await;
+            assert!(gone.is_err());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(lock.try_lock().is_err(), "the lock went before the write");
+            let receipt = Receipt {
+                index: 0,
+                leaf_hashes: Vec::new(),
+                time: String::new(),
+            };
+            assert!(reply.send(Ok(receipt)).is_ok());
+            let freed = tokio::time::timeout(Duration::from_secs(10), lock.lock()).await;
+            assert!(freed.is_ok(), "the lock was not released after the write");
+        });
+    }
 
     /// A writer thread that panics leaves the log marked broken, so health checks say so; one
     /// that ends normally (the log closed) does not.

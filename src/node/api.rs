@@ -252,6 +252,29 @@ struct Ctx {
     draft: EntryDraft,
     /// This request's audit entry, announced to the log's writer until it is submitted.
     announced: Option<crate::audit::store::Announced>,
+    /// Whether the entry was submitted (or the request is one that writes none).
+    submitted: bool,
+}
+
+impl Drop for Ctx {
+    /// A request dropped before its entry was submitted was abandoned on the way: its client
+    /// hung up and hyper dropped it while it waited (for a partner, the state lock, its body).
+    /// It was still an access, so it is logged as `abandoned` with what was known by then. No
+    /// state change of it was written, and a lock it held goes with it.
+    fn drop(&mut self) {
+        if self.submitted {
+            return;
+        }
+        let mut draft = self.draft.clone();
+        draft.outcome = "abandoned".into();
+        draft.detail.insert(
+            "abandoned".into(),
+            "the connection closed before the answer".into(),
+        );
+        if let Err(e) = self.node.log.submit(vec![draft], Vec::new()) {
+            tracing::error!(error = %e, "the entry of an abandoned request could not be written");
+        }
+    }
 }
 
 impl Ctx {
@@ -343,28 +366,7 @@ async fn handle(State(node): State<Arc<Node>>, req: Request) -> Response {
         }
         _ => {}
     }
-    // The rest runs in a task of its own. A client that hangs up makes hyper drop this
-    // request's future; that must not cancel its audit entry, nor let a state change's lock go
-    // before its synced write (a later change could then read the state before it and be
-    // written after it, undoing it). The task ends in bounded time: the body read, the state
-    // lock's holders and the partners' answers all have deadlines.
-    let permit = node.in_flight.clone().try_acquire_owned().ok();
-    match tokio::spawn(async move {
-        let response = audited(node, route, parts, body).await;
-        drop(permit);
-        response
-    })
-    .await
-    {
-        Ok(response) => response,
-        Err(e) => {
-            tracing::error!(error = %e, "request task failed");
-            respond_json(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &error_body("internal", "the request could not be served"),
-            )
-        }
-    }
+    audited(node, route, parts, body).await
 }
 
 /// An audited request, from naming its caller to its answer with the receipt of its entry.
@@ -394,6 +396,7 @@ async fn audited(
             "ok",
         ),
         announced: Some(node.log.announce()),
+        submitted: false,
         node: node.clone(),
         caller,
     };
@@ -415,7 +418,10 @@ async fn audited(
             Err(e) => Err(e),
         };
         return match result {
-            Ok(Witnessing::Done(response)) => response,
+            Ok(Witnessing::Done(response)) => {
+                ctx.submitted = true;
+                response
+            }
             Ok(Witnessing::Refused(answer)) => finish(ctx, Ok(answer)).await,
             Err(e) => finish(ctx, Err(e)).await,
         };
@@ -586,13 +592,21 @@ async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Response {
         }
     };
     ctx.detail("status", status.as_u16());
-    let pending = ctx.node.log.submit(vec![ctx.draft], writes);
-    drop(ctx.announced);
-    let receipt = match pending {
-        Ok(p) => p.recv().await,
-        Err(e) => Err(e),
+    let draft = std::mem::replace(
+        &mut ctx.draft,
+        EntryDraft::new(Actor::default(), Action::AuthDenied, ""),
+    );
+    let pending = ctx.node.log.submit(vec![draft], writes);
+    ctx.submitted = true;
+    drop(ctx.announced.take());
+    // A state change keeps its lock until its write is on disk or has failed, even if this
+    // request is dropped meanwhile (its client hung up): a later change could otherwise read
+    // the state before this one and be written after it, undoing it.
+    let receipt = match (pending, guard) {
+        (Ok(p), Some(guard)) => p.recv_holding(guard).await,
+        (Ok(p), None) => p.recv().await,
+        (Err(e), _) => Err(e),
     };
-    drop(guard);
     let receipt = match receipt {
         Ok(r) => r,
         Err(e) => {

@@ -54,15 +54,9 @@ pub struct Node {
     pub client_cas: Vec<tls::KnownCa>,
     /// Serialises read-modify-write changes of the state table (status, consents, uses).
     pub state_lock: Arc<tokio::sync::Mutex<()>>,
-    /// One permit per audited request being served, in a task of its own that outlives its
-    /// connection; a shutdown waits for all of them before the final checkpoint.
-    pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Partner nodes, the witness key, the trust-list sequence.
     pub federation: federation::Federation,
 }
-
-/// The permits of [`Node::in_flight`]: more than there can ever be requests at once.
-pub const IN_FLIGHT_PERMITS: u32 = u32::MAX >> 2;
 
 fn at(key: &str) -> impl Fn(String) -> ConfigError + '_ {
     move |problem| ConfigError {
@@ -169,7 +163,6 @@ impl Node {
             tls,
             client_cas,
             state_lock: Arc::new(tokio::sync::Mutex::new(())),
-            in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_PERMITS as usize)),
             federation,
         })
     }
