@@ -54,6 +54,17 @@ fn assert_node_actor(e: &Logged, region: &str) {
     );
 }
 
+/// A config edit: the lookup deadline set to `ms`.
+fn lookup_deadline(ms: u32) -> impl FnOnce(String) -> String {
+    move |c| {
+        replace_once(
+            &c,
+            "lookup_deadline_ms = 3000",
+            &format!("lookup_deadline_ms = {ms}"),
+        )
+    }
+}
+
 /// `config` with `from` replaced by `to` in the `[[partners]]` entry of `region`.
 fn edit_partner(config: &str, region: &str, from: &str, to: &str) -> String {
     let at = config
@@ -240,9 +251,7 @@ async fn partners_down_or_slow_give_partial_results_within_the_deadline() {
     // 济阳 is slow: something holds its port and never answers. 周村 is down.
     let slow = std::net::TcpListener::bind(mesh.addr("370115")).unwrap();
     let yuncheng = mesh.start("140802", |c| c);
-    let taian = mesh.start("370900", |c| {
-        replace_once(&c, "lookup_deadline_ms = 3000", "lookup_deadline_ms = 1500")
-    });
+    let taian = mesh.start("370900", lookup_deadline(1500));
     let org = holder_of("140802");
     issue(&mut yuncheng.bureau(), &fixture_request("140802")).await;
 
@@ -291,9 +300,7 @@ async fn a_lookup_whose_client_hangs_up_is_still_logged() {
     let mesh = Mesh::new();
     // 济阳 is slow: something holds its port and never answers.
     let slow = std::net::TcpListener::bind(mesh.addr("370115")).unwrap();
-    let taian = mesh.start("370900", |c| {
-        replace_once(&c, "lookup_deadline_ms = 3000", "lookup_deadline_ms = 1500")
-    });
+    let taian = mesh.start("370900", lookup_deadline(1500));
     let purpose = "跨省通办：中途挂断";
     let body = json!({"holder": holder_of("370900"), "matter": STATUTORY, "purpose": purpose,
                       "regions": ["370115"]});
@@ -335,9 +342,7 @@ async fn a_lookup_whose_client_hangs_up_is_still_logged() {
 async fn a_slow_partner_does_not_hold_up_state_changes() {
     let mesh = Mesh::new();
     let slow = std::net::TcpListener::bind(mesh.addr("370115")).unwrap();
-    let taian = mesh.start("370900", |c| {
-        replace_once(&c, "lookup_deadline_ms = 3000", "lookup_deadline_ms = 4000")
-    });
+    let taian = mesh.start("370900", lookup_deadline(4000));
     let mut bureau = taian.bureau();
     let (id, _) = issue(&mut bureau, &person_request(PERSON)).await;
     let consent = grant(&mut bureau, PERSON, "370900-window", None).await;
@@ -441,24 +446,25 @@ async fn recognition_is_judged_at_the_signing_time_and_by_type() {
     assert_eq!(v["outcome"], json!("valid"), "{v}");
 
     // A lookup drops what is not recognised, and logs it.
-    let e = emptied_lookup_at_yuncheng(&taian, &mut window, holder_of("370900")).await;
+    let e = emptied_lookup_at_yuncheng(&taian, &mut window, holder_of("370900"), None).await;
     assert_eq!(e.detail("dropped")[0]["outcome"], json!("not_recognised"));
 }
 
 /// A statutory lookup, forwarded to 运城, of the organisation holding `region`'s fixture
 /// licence, whose results all were dropped at home: checks the answer is empty and the entry
 /// a `partial` `federation.forward`, and returns the entry.
-async fn emptied_lookup_at_yuncheng(home: &Node, window: &mut Client, holder: Value) -> Logged {
-    let r = send(
-        window,
-        "POST",
-        "/v1/lookups",
-        Some(
-            &json!({"holder": holder, "matter": STATUTORY, "purpose": "跨省通办",
-                     "regions": ["140802"]}),
-        ),
-    )
-    .await;
+async fn emptied_lookup_at_yuncheng(
+    home: &Node,
+    window: &mut Client,
+    holder: Value,
+    type_code: Option<&str>,
+) -> Logged {
+    let mut ask = json!({"holder": holder, "matter": STATUTORY, "purpose": "跨省通办",
+                         "regions": ["140802"]});
+    if let Some(t) = type_code {
+        ask["type_code"] = json!(t);
+    }
+    let r = send(window, "POST", "/v1/lookups", Some(&ask)).await;
     let v = json_of(&r, 200);
     assert_eq!(v["results"], json!([]), "{v}");
     let (index, _) = receipt(&r).unwrap();
@@ -490,7 +496,8 @@ async fn a_partner_answering_with_another_regions_licence_is_refused_and_logged(
         )
     });
     issue(&mut zhoucun.bureau(), &fixture_request("370306")).await;
-    let e = emptied_lookup_at_yuncheng(&taian, &mut taian.window(), holder_of("370306")).await;
+    let e =
+        emptied_lookup_at_yuncheng(&taian, &mut taian.window(), holder_of("370306"), None).await;
     let dropped = &e.detail("dropped")[0];
     assert_eq!(dropped["region"], json!("140802"));
     assert_eq!(dropped["outcome"], json!("wrong_region"), "{}", e.text());
@@ -582,12 +589,21 @@ async fn a_partner_answering_about_another_holder_is_refused_and_logged() {
     // Now whatever answers as 运城 answers every lookup with that licence and copy.
     yuncheng.stop();
     let fake = fake_yuncheng(&mesh.addr("140802"), &answer).await;
-    let e = emptied_lookup_at_yuncheng(&taian, &mut window, holder_of("140802")).await;
+    let e = emptied_lookup_at_yuncheng(&taian, &mut window, holder_of("140802"), None).await;
     let dropped = &e.detail("dropped")[0];
     assert_eq!(dropped["region"], json!("140802"));
     assert_eq!(dropped["outcome"], json!("wrong_holder"), "{}", e.text());
+    // Asked about that holder, but for licences of another type.
+    let e =
+        emptied_lookup_at_yuncheng(&taian, &mut window, other_holder.clone(), Some(ORG_TYPE)).await;
+    assert_eq!(
+        e.detail("dropped")[0]["outcome"],
+        json!("wrong_type"),
+        "{}",
+        e.text()
+    );
     // Asked about that holder, but for another purpose than the copy was made for.
-    let e = emptied_lookup_at_yuncheng(&taian, &mut window, other_holder).await;
+    let e = emptied_lookup_at_yuncheng(&taian, &mut window, other_holder, None).await;
     assert_eq!(
         e.detail("dropped")[0]["outcome"],
         json!("bad_usage_copy"),

@@ -250,10 +250,9 @@ struct Ctx {
     node: Arc<Node>,
     caller: Caller,
     draft: EntryDraft,
-    /// This request's audit entry, announced to the log's writer until it is submitted.
+    /// This request's audit entry, announced to the log's writer until it is submitted (or
+    /// the request turns out to write none): `None` once it is.
     announced: Option<crate::audit::store::Announced>,
-    /// Whether the entry was submitted (or the request is one that writes none).
-    submitted: bool,
 }
 
 impl Drop for Ctx {
@@ -262,7 +261,7 @@ impl Drop for Ctx {
     /// It was still an access, so it is logged as `abandoned` with what was known by then. No
     /// state change of it was written, and a lock it held goes with it.
     fn drop(&mut self) {
-        if self.submitted {
+        if self.announced.is_none() {
             return;
         }
         let mut draft = self.draft.clone();
@@ -396,7 +395,6 @@ async fn audited(
             "ok",
         ),
         announced: Some(node.log.announce()),
-        submitted: false,
         node: node.clone(),
         caller,
     };
@@ -419,7 +417,7 @@ async fn audited(
         };
         return match result {
             Ok(Witnessing::Done(response)) => {
-                ctx.submitted = true;
+                ctx.announced = None;
                 response
             }
             Ok(Witnessing::Refused(answer)) => finish(ctx, Ok(answer)).await,
@@ -597,8 +595,7 @@ async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Response {
         EntryDraft::new(Actor::default(), Action::AuthDenied, ""),
     );
     let pending = ctx.node.log.submit(vec![draft], writes);
-    ctx.submitted = true;
-    drop(ctx.announced.take());
+    ctx.announced = None;
     // A state change keeps its lock until its write is on disk or has failed, even if this
     // request is dropped meanwhile (its client hung up): a later change could otherwise read
     // the state before this one and be written after it, undoing it.
@@ -1716,6 +1713,7 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     let expected = Arc::new(Expected {
         holder: ask.holder.clone(),
         type_code: req.type_code.clone(),
+        types: dept.types.clone(),
         for_: format!("{own}/{}", dept.id),
         matter: req.matter.clone(),
         purpose: req.purpose.clone(),
@@ -1725,10 +1723,9 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         let node = ctx.node.clone();
         let body = body.clone();
         let region = *region;
-        let types = dept.types.clone();
         let expected = expected.clone();
         set.spawn(async move {
-            let r = forward_lookup(&node, region, body, deadline, &types, &expected).await;
+            let r = forward_lookup(&node, region, body, deadline, &expected).await;
             (region, r)
         });
     }
@@ -1835,7 +1832,6 @@ async fn forward_lookup(
     region: crate::codes::RegionCode,
     body: Vec<u8>,
     deadline: tokio::time::Instant,
-    types: &super::config::Types,
     expected: &Expected,
 ) -> Result<Forwarded, String> {
     let link = node
@@ -1882,7 +1878,7 @@ async fn forward_lookup(
         let licence = item.get("licence").and_then(Value::as_str).unwrap_or("");
         let status = item.get("status").and_then(Value::as_str).unwrap_or("");
         let copy = item.get("usage_copy").and_then(Value::as_str);
-        let refusal = check_forwarded(node, link, (id, licence, copy), now, types, expected);
+        let refusal = check_forwarded(node, link, (id, licence, copy), now, expected);
         match refusal {
             None => results.push(json!({
                 "id": id,
@@ -1909,23 +1905,25 @@ async fn forward_lookup(
     })
 }
 
-/// Why a licence (and its usage copy) a partner returned is not passed on, if it is not.
-/// What a forwarded lookup asked, which every licence and usage copy in the answer must match.
+/// What a forwarded lookup asked for whom, which every licence and usage copy in the answer
+/// must match.
 struct Expected {
     holder: HolderCode,
     type_code: Option<String>,
+    /// The department's 用证清单 types.
+    types: super::config::Types,
     /// `<region>/<department>`, as the partner names the copy's recipient.
     for_: String,
     matter: String,
     purpose: String,
 }
 
+/// Why a licence (and its usage copy) a partner returned is not passed on, if it is not.
 fn check_forwarded(
     node: &super::Node,
     link: &super::federation::PartnerLink,
     (id, licence, copy): (&str, &str, Option<&str>),
     now: i64,
-    types: &super::config::Types,
     expected: &Expected,
 ) -> Option<(&'static str, String)> {
     let region = link.partner.region.to_string();
@@ -1966,19 +1964,21 @@ fn check_forwarded(
             "the licence is not the holder's that was asked about".into(),
         ));
     }
-    if let Some(t) = &expected.type_code {
-        if *t != claims.lic.type_code {
-            return Some((
-                "wrong_type",
-                format!(
-                    "type {} was asked for, the licence is of type {}",
-                    t, claims.lic.type_code
-                ),
-            ));
-        }
+    if let Some(t) = expected
+        .type_code
+        .as_ref()
+        .filter(|t| **t != claims.lic.type_code)
+    {
+        return Some((
+            "wrong_type",
+            format!(
+                "type {t} was asked for, the licence is of type {}",
+                claims.lic.type_code
+            ),
+        ));
     }
     // The department's own 用证清单 holds for what partners return, too.
-    if !types.allows(&claims.lic.type_code) {
+    if !expected.types.allows(&claims.lic.type_code) {
         return Some((
             "type_not_allowed",
             format!(
