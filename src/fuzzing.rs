@@ -310,6 +310,7 @@ mod identifier_tests {
         b"11010519491231002X",
         b"11010519491231002x",
         b"110105491231002",
+        // The domain notes' invalid example (wrong check character): nobody's number either.
         b"110101197608056896",
         b"11010520000229001",
         b"370125",

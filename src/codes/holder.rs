@@ -116,6 +116,9 @@ mod tests {
 
     /// The example resident ID number printed in GB 11643 itself: valid, and nobody's.
     const EXAMPLE_ID: &str = "11010519491231002X";
+    /// The domain notes' invalid example: its check character is wrong (6, not 7), so it is
+    /// nobody's number.
+    const BAD_CHECK_EXAMPLE: &str = "110101197608056896";
 
     #[test]
     fn holder_type_codes() {
@@ -148,7 +151,7 @@ mod tests {
             holder
         );
         assert!(matches!(
-            HolderCode::parse_at(HolderType::Person, "110101197608056896", today),
+            HolderCode::parse_at(HolderType::Person, BAD_CHECK_EXAMPLE, today),
             Err(CodeError::BadCheckCharacter {
                 what: RESIDENT_ID,
                 ..

@@ -129,6 +129,7 @@ mod privacy_tests {
     fn redaction_removes_id_shaped_runs_only() {
         assert_eq!(
             redact_id_numbers(
+                // GB 11643's example with a wrong check digit: nobody's number.
                 "invalid type: integer `110105194912310021`, expected a string at line 1 column 40"
             ),
             "invalid type: integer `<redacted>`, expected a string at line 1 column 40"
