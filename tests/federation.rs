@@ -617,6 +617,102 @@ async fn a_partner_answering_about_another_holder_is_refused_and_logged() {
     fake.abort();
 }
 
+/// The 50-result bound holds across regions: 30 licences here and 30 at 运城 of one holder give
+/// 50 (here first), `more`, and the 10 left out counted by region in the entry. A partner
+/// answering with more than 50 is refused whole; refusals beyond the first 16 are counted.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cross_region_lookup_answers_with_at_most_50_licences() {
+    use zhengzhao::node::api::MAX_LOOKUP_RESULTS;
+    let mesh = Mesh::new();
+    let mut yuncheng = mesh.start("140802", |c| c);
+    let taian = mesh.start("370900", |c| c);
+    let mut window = taian.window();
+    let holder = holder_of("370900");
+    let (mut here, mut there) = (Vec::new(), Vec::new());
+    for _ in 0..30 {
+        here.push(
+            issue(&mut taian.bureau(), &fixture_request("370900"))
+                .await
+                .0,
+        );
+        there.push(
+            issue(&mut yuncheng.bureau(), &fixture_request("370900"))
+                .await
+                .0,
+        );
+    }
+    let ask = json!({"holder": holder, "matter": STATUTORY, "purpose": "跨省通办",
+                     "regions": ["370900", "140802"]});
+    let r = send(&mut window, "POST", "/v1/lookups", Some(&ask)).await;
+    let v = json_of(&r, 200);
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), MAX_LOOKUP_RESULTS, "{v}");
+    assert_eq!(v["more"], json!(true));
+    assert_eq!(v["partial"], json!([]));
+    let regions: Vec<&str> = results
+        .iter()
+        .map(|r| r["region"].as_str().unwrap())
+        .collect();
+    assert!(regions[..30].iter().all(|r| *r == "370900"), "here first");
+    assert!(regions[30..].iter().all(|r| *r == "140802"));
+    let (index, _) = receipt(&r).unwrap();
+    let e = entries(&taian)
+        .await
+        .into_iter()
+        .find(|e| e.index == index)
+        .unwrap();
+    assert_eq!(e.action(), "federation.forward");
+    assert_eq!(e.outcome(), "ok", "{}", e.text());
+    assert_eq!(e.detail("more"), &json!(true));
+    assert_eq!(e.detail("withheld"), &json!({"140802": 10}));
+    assert_eq!(
+        e.detail("results").as_array().unwrap().len(),
+        MAX_LOOKUP_RESULTS
+    );
+
+    // Asked alone, 运城 answers with all 30.
+    let ask_there = json!({"holder": holder, "matter": STATUTORY, "purpose": "跨省通办",
+                           "regions": ["140802"]});
+    let v = json_of(
+        &send(&mut window, "POST", "/v1/lookups", Some(&ask_there)).await,
+        200,
+    );
+    assert_eq!(v["results"].as_array().unwrap().len(), 30);
+    assert_eq!(v["more"], json!(false));
+    let mut item = v["results"][0].clone();
+    item.as_object_mut().unwrap().remove("region");
+
+    // Whatever answers as 运城 now answers with 51 results: refused whole.
+    yuncheng.stop();
+    let many = vec![item.clone(); MAX_LOOKUP_RESULTS + 1];
+    let fake = fake_yuncheng(
+        &mesh.addr("140802"),
+        &json!({"results": many, "more": false, "receipt": {"index": 0}}),
+    )
+    .await;
+    let e = emptied_lookup_at_yuncheng(&taian, &mut window, holder.clone(), None).await;
+    assert_eq!(
+        e.detail("partial"),
+        &json!([{"region": "140802", "error": "too_many_results"}]),
+        "{}",
+        e.text()
+    );
+    fake.abort();
+    let _ = fake.await; // the port is free again
+    // With 20 results about another holder: each refused, the first 16 named, all counted.
+    let fake = fake_yuncheng(
+        &mesh.addr("140802"),
+        &json!({"results": vec![item; 20], "more": false, "receipt": {"index": 0}}),
+    )
+    .await;
+    let e = emptied_lookup_at_yuncheng(&taian, &mut window, holder_of("140802"), None).await;
+    let dropped = e.detail("dropped").as_array().unwrap();
+    assert_eq!(dropped.len(), 16, "{}", e.text());
+    assert!(dropped.iter().all(|d| d["outcome"] == "wrong_holder"));
+    assert_eq!(e.detail("dropped_total"), &json!(20));
+    fake.abort();
+}
+
 /// The `federation.trust_list` entries about `partner` in `node`'s log.
 async fn trust_entries(node: &Node, partner: &str) -> Vec<(String, u64)> {
     entries(node)

@@ -966,3 +966,63 @@ async fn the_other_ecdsa_signature_of_a_licence_gets_its_live_status() {
     assert_eq!(v["status"], "revoked");
     assert_eq!(e.entry["licence"], id.as_str());
 }
+
+/// A lookup answers with at most `MAX_LOOKUP_RESULTS` licences: exactly that many is not "more";
+/// one beyond is, and the ones left out are the last in the holder index (by id) and get no
+/// usage copy. The entry lists what was handed out.
+#[tokio::test]
+async fn a_lookup_answers_with_at_most_50_licences_and_says_when_there_were_more() {
+    use zhengzhao::node::api::MAX_LOOKUP_RESULTS;
+    assert_eq!(MAX_LOOKUP_RESULTS, 50, "the docs say 50");
+    let node = Node::start(REGION);
+    let mut bureau = node.bureau();
+    let mut window = node.window();
+    let mut ids = Vec::new();
+    for _ in 0..MAX_LOOKUP_RESULTS {
+        ids.push(issue(&mut bureau, &fixture_request(REGION)).await.0);
+    }
+    let mut tail = AuditTail::new(&node).await;
+    let req = lookup_body("001", ORG, STATUTORY);
+    let (v, e) = expect(
+        &mut tail,
+        &mut window,
+        "POST",
+        "/v1/lookups",
+        Some(&req),
+        (200, "licence.lookup", "ok"),
+    )
+    .await;
+    assert_eq!(v["results"].as_array().unwrap().len(), MAX_LOOKUP_RESULTS);
+    assert_eq!(v["more"], false);
+    assert!(e.entry["detail"].get("more").is_none(), "{}", e.text());
+
+    for _ in 0..2 {
+        ids.push(issue(&mut bureau, &fixture_request(REGION)).await.0);
+    }
+    let mut tail = AuditTail::new(&node).await;
+    let (v, e) = expect(
+        &mut tail,
+        &mut window,
+        "POST",
+        "/v1/lookups",
+        Some(&req),
+        (200, "licence.lookup", "ok"),
+    )
+    .await;
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), MAX_LOOKUP_RESULTS);
+    assert_eq!(v["more"], true);
+    assert!(results.iter().all(|r| r["usage_copy"].is_string()));
+    let mut sorted = ids.clone();
+    sorted.sort();
+    let answered: Vec<&str> = results.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let first: Vec<&str> = sorted[..MAX_LOOKUP_RESULTS]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(answered, first, "the first 50 in id order");
+    assert_eq!(e.detail("more"), true);
+    let listed = e.detail("results").as_array().unwrap();
+    assert_eq!(listed.len(), MAX_LOOKUP_RESULTS);
+    assert!(listed.iter().all(|r| r["usage_copy"] == true));
+}

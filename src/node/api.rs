@@ -1408,12 +1408,43 @@ struct Ask<'a> {
     consent: Option<&'a String>,
 }
 
+/// The most licences one lookup answers with, here or across regions together. A holder with
+/// more (a large company over the years) is answered with the first ones and `more: true`; the
+/// department narrows the next lookup by `type_code`. The bound keeps every answer, and the
+/// audit entry listing what it handed out, a bounded size, and bounds the usage copies one
+/// request can have signed.
+pub const MAX_LOOKUP_RESULTS: usize = 50;
+
+/// The refusals of a partner's licences listed by name in a cross-region lookup's entry; the
+/// rest are counted (`dropped_total`).
+const MAX_DROPPED_LISTED: usize = 16;
+
 /// What a lookup found here.
 struct Found {
     results: Vec<Value>,
     ids: Vec<Value>,
+    /// More licences matched than [`MAX_LOOKUP_RESULTS`]; they were left out.
+    more: bool,
     writes: Vec<Write>,
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Found {
+    /// The answer to a lookup of one region: its results, whether there were more, and what
+    /// the entry records of them.
+    fn answer(self, ctx: &mut Ctx) -> Answer {
+        ctx.detail("results", self.ids);
+        if self.more {
+            ctx.detail("more", true);
+        }
+        let mut a = Answer::json(
+            StatusCode::OK,
+            json!({"results": self.results, "more": self.more}),
+        );
+        a.writes = self.writes;
+        a.guard = self.guard;
+        a
+    }
 }
 
 /// What every lookup checks first, each recorded in the entry as it passes: the matter's code
@@ -1561,6 +1592,7 @@ async fn lookup_here(ctx: &mut Ctx, who: &Requester, ask: &Ask<'_>) -> Result<Fo
         now + i64::try_from(ctx.node.config.limits.usage_copy.as_millis()).unwrap_or(600_000);
     let mut results = Vec::new();
     let mut ids = Vec::new();
+    let mut more = false;
     for (key, _) in records {
         let key = String::from_utf8_lossy(&key);
         let Some(id) = key.rsplit('/').next() else {
@@ -1577,6 +1609,10 @@ async fn lookup_here(ctx: &mut Ctx, who: &Requester, ask: &Ask<'_>) -> Result<Fo
                 .is_some_and(|ts| !ts.contains(&rec.type_code))
         {
             continue;
+        }
+        if results.len() == MAX_LOOKUP_RESULTS {
+            more = true;
+            break;
         }
         let copy = if rec.status == Status::Active {
             let c = UsageCopy {
@@ -1607,6 +1643,7 @@ async fn lookup_here(ctx: &mut Ctx, who: &Requester, ask: &Ask<'_>) -> Result<Fo
     Ok(Found {
         results,
         ids,
+        more,
         writes,
         guard,
     })
@@ -1645,11 +1682,7 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     };
     let Some(regions) = &req.regions else {
         let found = lookup_here(ctx, &who, &ask).await?;
-        ctx.detail("results", found.ids);
-        let mut a = Answer::json(StatusCode::OK, json!({"results": found.results}));
-        a.writes = found.writes;
-        a.guard = found.guard;
-        return Ok(a);
+        return Ok(found.answer(ctx));
     };
 
     // Across regions: which ones.
@@ -1734,30 +1767,19 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     // (to spend a consent), which must not be held while partners are waited for (every state
     // change here would wait for the slowest partner, and two nodes asking each other would
     // each hold the lock the other's forwarded lookup needs).
-    let mut partner_results = Vec::new();
-    let mut partner_ids = Vec::new();
+    let mut forwarded = Vec::new();
     let mut partner_partial = Vec::new();
     let mut answered = Vec::new();
-    let mut dropped = Vec::new();
     loop {
         match tokio::time::timeout_at(deadline, set.join_next()).await {
             Ok(Some(Ok((region, outcome)))) => {
                 answered.push(region);
                 match outcome {
                     Ok(fwd) => {
-                        for r in fwd.results {
-                            partner_ids.push(json!({
-                                "id": r.get("id"),
-                                "region": region.to_string(),
-                                "status": r.get("status"),
-                                "usage_copy": r.get("usage_copy").is_some_and(|c| !c.is_null()),
-                            }));
-                            partner_results.push(r);
-                        }
-                        dropped.extend(fwd.dropped);
                         if let Some(i) = fwd.receipt {
                             ctx.detail(&format!("receipt_{region}"), i);
                         }
+                        forwarded.push((region, fwd));
                     }
                     Err(error) => {
                         partner_partial.push(json!({"region": region.to_string(), "error": error}))
@@ -1782,9 +1804,11 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     let mut partial = Vec::new();
     let mut writes = Vec::new();
     let mut guard = None;
+    let mut more = false;
     if here {
         match lookup_here(ctx, &who, &ask).await {
             Ok(found) => {
+                more = found.more;
                 results.extend(found.results);
                 for mut id in found.ids {
                     id["region"] = json!(own.to_string());
@@ -1796,19 +1820,59 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
             Err(e) => partial.push(json!({"region": own.to_string(), "error": e.code})),
         }
     }
-    results.extend(partner_results);
-    ids.extend(partner_ids);
+    // The partners' results after this region's, in the order the regions were asked, up to
+    // the bound; what is left out is counted by region (`withheld`).
+    let mut dropped = Vec::new();
+    let mut dropped_total = 0usize;
+    let mut withheld = serde_json::Map::new();
+    for region in &asked {
+        let Some(i) = forwarded.iter().position(|(r, _)| r == region) else {
+            continue;
+        };
+        let (_, fwd) = forwarded.swap_remove(i);
+        more |= fwd.more;
+        dropped_total += fwd.dropped.len();
+        let room = MAX_DROPPED_LISTED.saturating_sub(dropped.len());
+        dropped.extend(fwd.dropped.into_iter().take(room));
+        let mut left_out = 0u64;
+        for r in fwd.results {
+            if results.len() == MAX_LOOKUP_RESULTS {
+                left_out += 1;
+                continue;
+            }
+            ids.push(json!({
+                "id": r.get("id"),
+                "region": region.to_string(),
+                "status": r.get("status"),
+                "usage_copy": r.get("usage_copy").is_some_and(|c| !c.is_null()),
+            }));
+            results.push(r);
+        }
+        if left_out > 0 {
+            more = true;
+            withheld.insert(region.to_string(), left_out.into());
+        }
+    }
     partial.extend(partner_partial);
     ctx.detail("results", ids);
+    if more {
+        ctx.detail("more", true);
+    }
+    if !withheld.is_empty() {
+        ctx.detail("withheld", Value::Object(withheld));
+    }
     if !partial.is_empty() {
         ctx.detail("partial", partial.clone());
     }
     if !dropped.is_empty() {
         ctx.detail("dropped", dropped.clone());
     }
+    if dropped_total > dropped.len() {
+        ctx.detail("dropped_total", dropped_total);
+    }
     let mut a = Answer::json(
         StatusCode::OK,
-        json!({"results": results, "partial": partial}),
+        json!({"results": results, "partial": partial, "more": more}),
     );
     if !partial.is_empty() || !dropped.is_empty() {
         a.outcome = "partial".into();
@@ -1821,6 +1885,8 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
 /// What a partner answered to a forwarded lookup, after checking.
 struct Forwarded {
     results: Vec<Value>,
+    /// The partner had more than it answered with.
+    more: bool,
     dropped: Vec<Value>,
     receipt: Option<u64>,
 }
@@ -1869,11 +1935,17 @@ async fn forward_lookup(
         .get("results")
         .and_then(|r| r.as_array())
         .ok_or_else(|| "bad_answer".to_owned())?;
+    // A partner answers with at most as many as any node does; more is not checked one by one.
+    if items.len() > MAX_LOOKUP_RESULTS {
+        tracing::warn!(partner = %region, results = items.len(), "a partner answered with too many licences");
+        return Err("too_many_results".to_owned());
+    }
+    let more = v.get("more").and_then(Value::as_bool).unwrap_or(false);
     let now = now_ms() / 1000;
     let mut results = Vec::new();
     let mut dropped = Vec::new();
     let region_s = region.to_string();
-    for item in items.iter().take(1000) {
+    for item in items {
         let id = item.get("id").and_then(Value::as_str).unwrap_or("");
         let licence = item.get("licence").and_then(Value::as_str).unwrap_or("");
         let status = item.get("status").and_then(Value::as_str).unwrap_or("");
@@ -1900,6 +1972,7 @@ async fn forward_lookup(
     }
     Ok(Forwarded {
         results,
+        more,
         dropped,
         receipt,
     })
@@ -2065,11 +2138,7 @@ async fn federated_lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiErro
         consent: req.consent.as_ref(),
     };
     let found = lookup_here(ctx, &who, &ask).await?;
-    ctx.detail("results", found.ids);
-    let mut a = Answer::json(StatusCode::OK, json!({"results": found.results}));
-    a.writes = found.writes;
-    a.guard = found.guard;
-    Ok(a)
+    Ok(found.answer(ctx))
 }
 
 // ---------------------------------------------------------------------------------------------
