@@ -178,3 +178,29 @@ fn a_checkpoint_of_the_empty_log_does_not_block_later_checkpoints() {
     assert_eq!(log.size(), 5);
     assert_eq!(log.latest_checkpoint().unwrap().checkpoint, next);
 }
+
+/// `entries_within` stops before the entry that would pass the byte limit, always sends the
+/// first entry even when it alone is larger, and never reads past `to`.
+#[test]
+fn a_bounded_read_stops_at_the_byte_limit_but_always_sends_one_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    log.append_many((0..10).map(|n| draft("read", n)).collect())
+        .unwrap();
+    let all = log.entries(0, 10).unwrap();
+    let len = |i: usize| all[i].1.len();
+    // Exactly the first three fit: three come.
+    let three = len(0) + len(1) + len(2);
+    let got = log.entries_within(0, 10, three).unwrap();
+    assert_eq!(got, all[..3].to_vec());
+    // One byte less: two.
+    assert_eq!(log.entries_within(0, 10, three - 1).unwrap().len(), 2);
+    // A limit below the first entry's size: that entry alone.
+    assert_eq!(log.entries_within(4, 10, 1).unwrap(), all[4..5].to_vec());
+    // No limit reached: up to `to`.
+    assert_eq!(
+        log.entries_within(7, 9, usize::MAX).unwrap(),
+        all[7..9].to_vec()
+    );
+    assert!(log.entries_within(9, 9, 1).unwrap().is_empty());
+}

@@ -713,6 +713,26 @@ async fn a_cross_region_lookup_answers_with_at_most_50_licences() {
     fake.abort();
 }
 
+/// A partner answering with more than `MAX_ANSWER_BYTES` is not read to its end: its answer is
+/// `bad_answer`, and the lookup goes on without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partner_answer_longer_than_the_limit_is_not_read_to_its_end() {
+    use zhengzhao::node::client::MAX_ANSWER_BYTES;
+    let mesh = Mesh::new();
+    let taian = mesh.start("370900", |c| c);
+    let huge = json!({"results": [], "more": false, "pad": "x".repeat(MAX_ANSWER_BYTES + 1)});
+    let fake = fake_yuncheng(&mesh.addr("140802"), &huge).await;
+    let e =
+        emptied_lookup_at_yuncheng(&taian, &mut taian.window(), holder_of("370900"), None).await;
+    assert_eq!(
+        e.detail("partial"),
+        &json!([{"region": "140802", "error": "bad_answer"}]),
+        "{}",
+        e.text()
+    );
+    fake.abort();
+}
+
 /// The `federation.trust_list` entries about `partner` in `node`'s log.
 async fn trust_entries(node: &Node, partner: &str) -> Vec<(String, u64)> {
     entries(node)

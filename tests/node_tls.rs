@@ -329,6 +329,16 @@ fn a_config_with_a_bad_key_exits_2_naming_the_key() {
             Box::new(|c, _| replace_once(&c, "body_ms = 10000", "body_ms = 0")),
         ),
         (
+            "`limits.audit_read_bytes`",
+            Box::new(|c, _| {
+                replace_once(
+                    &c,
+                    "audit_read_bytes = 8388608",
+                    "audit_read_bytes = 16777217",
+                )
+            }),
+        ),
+        (
             "`(syntax)`",
             Box::new(|c, _| replace_once(&c, "[limits]", "[limits")),
         ),
@@ -595,6 +605,50 @@ fn forged_state(good: &Value, size: u64) -> Value {
             .collect::<Vec<_>>()
     );
     state
+}
+
+/// With a small `limits.audit_read_bytes`, an entries answer ends early (at least one entry,
+/// within the limit, the entry saying where it ended) and the remote replay asks again from
+/// there, verifying everything.
+#[tokio::test]
+async fn entries_answers_end_early_past_the_read_limit_and_the_replay_follows() {
+    let node = Node::start_with(REGION, |c| {
+        replace_once(&c, "audit_read_bytes = 8388608", "audit_read_bytes = 2048")
+    });
+    let mut bureau = node.bureau();
+    for _ in 0..3 {
+        issue(&mut bureau, &fixture_request(REGION)).await;
+    }
+    let (_, cp) = checkpoint(&node, &mut bureau, 4).await;
+    let mut tail = AuditTail::new(&node).await;
+    let (entries, index) = tail.read(Some(0), Some(cp.size)).await;
+    assert!(!entries.is_empty());
+    assert!(
+        (entries.len() as u64) < cp.size,
+        "{} of {}",
+        entries.len(),
+        cp.size
+    );
+    let bytes: usize = entries.iter().map(|e| e.line.len()).sum();
+    assert!(bytes <= 2048 || entries.len() == 1, "{bytes} bytes");
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(e.index, i as u64);
+    }
+    let (read, _) = tail.read(Some(index), Some(index + 1)).await;
+    assert_eq!(read[0].action(), "audit.read");
+    assert_eq!(read[0].detail("sent_to"), &json!(entries.len()));
+
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("auditor.json");
+    let out = replay(&node, &state, &cert(REGION, "audit.vkey"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(read_state(&state)["size"].as_u64().unwrap() >= cp.size);
 }
 
 #[tokio::test]

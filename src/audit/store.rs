@@ -907,8 +907,20 @@ impl AuditLog {
 
     /// Entries `[from, to)` (clipped to the log), with their indexes.
     pub fn entries(&self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, AuditError> {
+        self.entries_within(from, to, usize::MAX)
+    }
+
+    /// Entries `[from, to)` as [`AuditLog::entries`], stopping before the entry that would make
+    /// their bytes more than `max_bytes` in all; the first entry is always included.
+    pub fn entries_within(
+        &self,
+        from: u64,
+        to: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, AuditError> {
         let to = to.min(self.size());
         let mut out = Vec::new();
+        let mut bytes = 0usize;
         if from >= to {
             return Ok(out);
         }
@@ -918,6 +930,10 @@ impl AuditLog {
             let (k, v) = item.map_err(db_err)?;
             let i = u64_of(&k, "entry key")?;
             if i >= to {
+                break;
+            }
+            bytes = bytes.saturating_add(v.len());
+            if bytes > max_bytes && !out.is_empty() {
                 break;
             }
             out.push((i, v.into_vec()));

@@ -1918,6 +1918,8 @@ async fn forward_lookup(
             tracing::info!(partner = %region, error = %e, "forwarded lookup failed");
             if e.starts_with("no answer within") {
                 "deadline".to_owned()
+            } else if e.starts_with(super::client::ANSWER_TOO_LARGE) {
+                "bad_answer".to_owned()
             } else {
                 "unreachable".to_owned()
             }
@@ -2161,7 +2163,17 @@ fn audit_entries(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
             format!("at most {MAX_ENTRIES_PER_READ} entries per request"),
         ));
     }
-    let entries = ctx.node.log.entries(from, to).map_err(unavailable)?;
+    // Like RFC 6962's get-entries, an answer may end early (past `limits.audit_read_bytes`);
+    // the reader asks again from where it ended.
+    let entries = ctx
+        .node
+        .log
+        .entries_within(from, to, ctx.node.config.limits.audit_read_bytes)
+        .map_err(unavailable)?;
+    let sent_to = from + entries.len() as u64;
+    if sent_to < to {
+        ctx.detail("sent_to", sent_to);
+    }
     let mut out = Vec::new();
     for (_, bytes) in entries {
         out.extend_from_slice(&bytes);

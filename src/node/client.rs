@@ -49,6 +49,14 @@ impl Reply {
     }
 }
 
+/// The largest answer a client reads, in bytes: more than any node answers with (a lookup's
+/// 50 results of the largest licences and usage copies, about 8 MiB; an entries page of at most
+/// 16 MiB), so that a partner or a node that says more cannot fill this one's memory.
+pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+
+/// How the error of an answer over the limit begins.
+pub const ANSWER_TOO_LARGE: &str = "the answer is larger than";
+
 /// A client of one node.
 pub struct Client {
     config: Arc<ClientConfig>,
@@ -56,6 +64,7 @@ pub struct Client {
     port: u16,
     sender: Option<SendRequest<Full<Bytes>>>,
     timeout: Duration,
+    max_answer: usize,
 }
 
 /// Splits `https://host:port[/]` into host and port.
@@ -100,6 +109,7 @@ impl Client {
             port,
             sender: None,
             timeout: Duration::from_secs(30),
+            max_answer: MAX_ANSWER_BYTES,
         })
     }
 
@@ -112,7 +122,14 @@ impl Client {
             port,
             sender: None,
             timeout: Duration::from_secs(30),
+            max_answer: MAX_ANSWER_BYTES,
         })
+    }
+
+    /// Sets the largest answer read (by default [`MAX_ANSWER_BYTES`]); a longer one is an error.
+    pub fn with_max_answer(mut self, bytes: usize) -> Client {
+        self.max_answer = bytes;
+        self
     }
 
     /// Sets the deadline of each request (connection included).
@@ -203,11 +220,17 @@ impl Client {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
-                    let body = resp
-                        .into_body()
+                    let limit = self.max_answer;
+                    let body = http_body_util::Limited::new(resp.into_body(), limit)
                         .collect()
                         .await
-                        .map_err(|e| format!("reading the answer: {e}"))?
+                        .map_err(|e| {
+                            if e.is::<http_body_util::LengthLimitError>() {
+                                format!("{ANSWER_TOO_LARGE} {limit} bytes")
+                            } else {
+                                format!("reading the answer: {e}")
+                            }
+                        })?
                         .to_bytes()
                         .to_vec();
                     self.sender = Some(sender);

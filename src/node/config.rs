@@ -255,6 +255,9 @@ pub struct Limits {
     pub request_bytes: usize,
     /// How long a usage copy (加注件) is valid.
     pub usage_copy: Duration,
+    /// The most bytes of entries one `GET /v1/audit/entries` answers with (at least one entry
+    /// is always sent): the rest of the range is asked for again.
+    pub audit_read_bytes: usize,
 }
 
 /// The largest request body the node accepts: 256 KiB.
@@ -269,6 +272,7 @@ impl Default for Limits {
             body: Duration::from_secs(10),
             request_bytes: MAX_REQUEST_BYTES,
             usage_copy: Duration::from_secs(600),
+            audit_read_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -504,6 +508,7 @@ struct RawLimits {
     header_ms: Option<u64>,
     body_ms: Option<u64>,
     usage_copy_secs: Option<u64>,
+    audit_read_bytes: Option<usize>,
 }
 
 /// A department id or matter code: 1 to 64 characters of `A-Z a-z 0-9 - _ .`.
@@ -942,6 +947,16 @@ impl Config {
                 return Err(err("limits.usage_copy_secs", "must be 1 to 86400 (a day)"));
             }
         };
+        let audit_read_bytes = match l.audit_read_bytes {
+            None => d.audit_read_bytes,
+            Some(n) if (1024..=16 * 1024 * 1024).contains(&n) => n,
+            Some(_) => {
+                return Err(err(
+                    "limits.audit_read_bytes",
+                    "must be 1024 to 16777216 (16 MiB)",
+                ));
+            }
+        };
         let limits = Limits {
             max_connections,
             handshake: millis("limits.handshake_ms", l.handshake_ms, d.handshake)?,
@@ -949,6 +964,7 @@ impl Config {
             body: millis("limits.body_ms", l.body_ms, d.body)?,
             request_bytes: MAX_REQUEST_BYTES,
             usage_copy,
+            audit_read_bytes,
         };
 
         Ok(Config {

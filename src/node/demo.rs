@@ -190,7 +190,9 @@ pub fn config_text(
          header_ms = 10000\n\
          body_ms = 10000\n\
          # How long a usage copy (加注件) stays valid, in seconds.\n\
-         usage_copy_secs = 600\n",
+         usage_copy_secs = 600\n\
+         # The most bytes of audit entries one read answers with (the rest is asked for again).\n\
+         audit_read_bytes = 8388608\n",
         st = q(DEMO_STATUTORY),
         co = q(DEMO_CONSENT),
         bureau = q(&format!("{}-bureau", r.code)),
