@@ -894,6 +894,68 @@ async fn a_request_head_over_64_kib_is_refused_without_an_entry() {
     tail.none().await;
 }
 
+/// A CRL of the demo CA `name` (`tls-ca`, `licence-root`) of this region, revoking nothing,
+/// issued an hour before `next_update`.
+fn crl_until(name: &str, next_update: time::OffsetDateTime) -> String {
+    use zhengzhao::pki::demo::{Ca, crl};
+    let read = |f: &str| std::fs::read_to_string(cert(REGION, f)).unwrap();
+    let ca = Ca::from_pem(&read(&format!("{name}.pem")), &read(&format!("{name}.key"))).unwrap();
+    crl(
+        &ca,
+        &[],
+        next_update - time::Duration::hours(1),
+        next_update,
+        7,
+    )
+    .unwrap()
+}
+
+/// A CRL past its `nextUpdate` cannot say what was revoked since: the node refuses to start on
+/// one (exit 2, naming the key), and a client CA's CRL that goes stale while the node runs fails
+/// the handshakes checked against it from then on.
+#[tokio::test]
+async fn stale_crls_are_refused_at_start_and_fail_handshakes_once_stale() {
+    let past = time::OffsetDateTime::now_utc() - time::Duration::minutes(5);
+    for (name, key) in [
+        ("tls-ca", "`tls.client_cas[0].crl`"),
+        ("licence-root", "`trust[0].crl`"),
+    ] {
+        let original = p(&cert(REGION, &format!("{name}.crl.pem"))).to_owned();
+        let out = serve_with(|c, d| {
+            let stale = d.join("stale.crl.pem");
+            std::fs::write(&stale, crl_until(name, past)).unwrap();
+            assert!(c.contains(&original), "{c}");
+            c.replace(&original, p(&stale))
+        });
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {err}");
+        assert!(err.contains(key), "{key} not named in:\n{err}");
+        assert!(err.contains("nextUpdate"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+
+    // Fresh for a few more seconds: served, then refused.
+    let until = time::OffsetDateTime::now_utc() + time::Duration::seconds(4);
+    let tmp = tempfile::tempdir().unwrap();
+    let crl_path = tmp.path().join("tls-ca.crl.pem");
+    std::fs::write(&crl_path, crl_until("tls-ca", until)).unwrap();
+    let original = p(&cert(REGION, "tls-ca.crl.pem")).to_owned();
+    let node = Node::start_with(REGION, |c| c.replace(&original, p(&crl_path)));
+    let tls13: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
+    let bureau = || client_config(REGION, tls13, Some(demo_identity(REGION, "370900-bureau")));
+    let ok = raw_get(&node, bureau()).await.unwrap();
+    assert!(ok.starts_with(b"HTTP/1.1 200"), "{}", text(&ok));
+    let wait = until - time::OffsetDateTime::now_utc() + time::Duration::milliseconds(1500);
+    tokio::time::sleep(Duration::from_millis(
+        u64::try_from(wait.whole_milliseconds()).unwrap_or(0),
+    ))
+    .await;
+    assert_no_answer(
+        "a client CA whose CRL went stale",
+        raw_get(&node, bureau()).await,
+    );
+}
+
 /// The client CA's CRL is honoured: with a CRL revoking the window's certificate, the window's
 /// handshake gets no answer while the bureau's, under the same CA, is served.
 #[tokio::test]

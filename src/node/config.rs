@@ -541,6 +541,43 @@ fn file(base: &Path, key: &str, p: &Path) -> Result<PathBuf, ConfigError> {
     }
 }
 
+/// A CRL file: one or more PEM `X509 CRL` blocks, each parseable and none past its
+/// `nextUpdate`. A stale CRL cannot say what was revoked since, so the node refuses to start on
+/// one (and its TLS refuses a handshake checked against one that goes stale while it runs).
+fn crl_file(base: &Path, key: &str, p: &Path) -> Result<PathBuf, ConfigError> {
+    use rustls_pki_types::CertificateRevocationListDer;
+    use rustls_pki_types::pem::PemObject as _;
+    let p = file(base, key, p)?;
+    let bytes = std::fs::read(&p).map_err(|e| err(key, format!("{}: {e}", p.display())))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let mut n = 0;
+    for der in CertificateRevocationListDer::pem_slice_iter(&bytes) {
+        let der = der.map_err(|e| err(key, format!("{}: {e}", p.display())))?;
+        let (_, crl) = x509_parser::parse_x509_crl(&der)
+            .map_err(|e| err(key, format!("{}: not a CRL: {e}", p.display())))?;
+        if let Some(next) = crl.next_update()
+            && next.timestamp() <= now
+        {
+            return Err(err(
+                key,
+                format!(
+                    "{}: the CRL's nextUpdate ({next}) has passed: it cannot say what was revoked \
+                     since; install a fresh one",
+                    p.display()
+                ),
+            ));
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return Err(err(key, format!("{}: no X509 CRL block", p.display())));
+    }
+    Ok(p)
+}
+
 fn millis(key: &str, v: Option<u64>, default: Duration) -> Result<Duration, ConfigError> {
     match v {
         None => Ok(default),
@@ -643,7 +680,7 @@ impl Config {
             client_cas.push(ClientCa {
                 cert: file(base, &format!("{k}.cert"), &ca.cert)?,
                 crl: match &ca.crl {
-                    Some(c) => Some(file(base, &format!("{k}.crl"), c)?),
+                    Some(c) => Some(crl_file(base, &format!("{k}.crl"), c)?),
                     None => None,
                 },
                 region: region(&format!("{k}.region"), &ca.region)?,
@@ -729,7 +766,7 @@ impl Config {
             trust.push(TrustAnchor {
                 cert: file(base, &format!("{k}.cert"), &t.cert)?,
                 crl: match &t.crl {
-                    Some(c) => Some(file(base, &format!("{k}.crl"), c)?),
+                    Some(c) => Some(crl_file(base, &format!("{k}.crl"), c)?),
                     None => None,
                 },
                 regions: t
@@ -832,7 +869,10 @@ impl Config {
                 let kk = format!("{k}.licence_roots[{j}]");
                 licence_roots.push((
                     file(base, &format!("{kk}.cert"), &r.cert)?,
-                    optional_file(base, &format!("{kk}.crl"), &r.crl)?,
+                    match &r.crl {
+                        Some(c) => Some(crl_file(base, &format!("{kk}.crl"), c)?),
+                        None => None,
+                    },
                 ));
             }
             let mut recognition = Vec::new();
@@ -877,7 +917,10 @@ impl Config {
                 url: p.url.clone(),
                 node_id: p.node_id.clone(),
                 tls_ca: file(base, &format!("{k}.tls_ca"), &p.tls_ca)?,
-                tls_crl: optional_file(base, &format!("{k}.tls_crl"), &p.tls_crl)?,
+                tls_crl: match &p.tls_crl {
+                    Some(c) => Some(crl_file(base, &format!("{k}.tls_crl"), c)?),
+                    None => None,
+                },
                 licence_roots,
                 audit_vkey: file(base, &format!("{k}.audit_vkey"), &p.audit_vkey)?,
                 audit_origin,

@@ -113,6 +113,8 @@ pub fn server_config(
     }
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
         .with_crls(crls)
+        // A CRL past its nextUpdate fails the handshake: fail closed (docs/node-config.md).
+        .enforce_revocation_expiration()
         .build()
         .map_err(|e| format!("client certificate verifier: {e}"))?;
     let mut config = ServerConfig::builder_with_provider(provider())
