@@ -210,7 +210,10 @@ struct Inner {
     verifier: NoteVerifier,
     state_file: PathBuf,
     head: RwLock<Head>,
-    /// Serialises checkpoint signing; holds the last checkpoint signed.
+    /// Serialises checkpoint signing, held through its writes and syncs.
+    signing: Mutex<()>,
+    /// The last checkpoint signed, published once it is on disk; held only to read or replace
+    /// it, so readers never wait for a checkpoint's sync.
     last: Mutex<Option<SignedCheckpoint>>,
     broken: AtomicBool,
     /// Appends announced and not yet submitted (see [`AuditLog::announce`]).
@@ -721,6 +724,7 @@ impl AuditLog {
             verifier,
             state_file: config.state_file,
             head: RwLock::new(Head { range, time_ms }),
+            signing: Mutex::new(()),
             last: Mutex::new(last),
             broken: AtomicBool::new(false),
             announced: Arc::new(Announcements::default()),
@@ -1049,7 +1053,9 @@ impl Drop for AuditLog {
 impl Inner {
     /// Sign a checkpoint if the log has grown (or if `always` and none exists for this size).
     fn checkpoint(&self, always: bool) -> Result<Option<SignedCheckpoint>, AuditError> {
-        let mut last = self.last.lock().map_err(|_| AuditError::Closed)?;
+        let _signing = self.signing.lock().map_err(|_| AuditError::Closed)?;
+        // Only a signer replaces `last`, and this one holds `signing`: the copy stays current.
+        let last = self.last.lock().map_err(|_| AuditError::Closed)?.clone();
         let (size, root) = {
             let h = self.head.read().map_err(|_| AuditError::Closed)?;
             (h.range.size(), h.range.root())
@@ -1112,7 +1118,7 @@ impl Inner {
             )
             .map_err(db_err)?;
         let signed = SignedCheckpoint { checkpoint, note };
-        *last = Some(signed.clone());
+        *self.last.lock().map_err(|_| AuditError::Closed)? = Some(signed.clone());
         Ok(Some(signed))
     }
 }
@@ -1330,6 +1336,43 @@ mod tests {
             let freed = tokio::time::timeout(Duration::from_secs(10), lock.lock()).await;
             assert!(freed.is_ok(), "the lock was not released after the write");
         });
+    }
+
+    /// Reading the last checkpoint does not wait for one being signed and synced: the signer
+    /// holds its own lock through its writes, and `last` only to publish the result.
+    #[test]
+    fn readers_of_the_last_checkpoint_do_not_wait_for_one_being_signed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (signer, _) = NoteSigner::generate("example.org/read-test").unwrap();
+        let log = AuditLog::open(
+            &dir.path().join("db"),
+            LogConfig {
+                origin: "example.org/read-test".into(),
+                signer,
+                state_file: dir.path().join("checkpoint.note"),
+                checkpoint_interval: None,
+                adopt_store: false,
+            },
+        )
+        .unwrap();
+        let first = log.checkpoint_now().unwrap();
+        // A signer in the middle of its writes.
+        let signing = log.inner.signing.lock().unwrap();
+        let read = std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel();
+            let log = &log;
+            scope.spawn(move || {
+                let _ = tx.send(log.latest_checkpoint());
+            });
+            let read = rx.recv_timeout(Duration::from_secs(10));
+            drop(signing);
+            read
+        });
+        assert_eq!(
+            read.expect("the reader waited for the signer")
+                .map(|c| c.note),
+            Some(first.note)
+        );
     }
 
     /// A writer thread that panics leaves the log marked broken, so health checks say so; one

@@ -2340,7 +2340,18 @@ async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessing, ApiError
                 cosigned_at: format_time(now),
             };
             let write = put_json(witness_key(&origin), &record).map_err(json_err)?;
-            node.log.write_state(vec![write]).map_err(|e| {
+            // A synced write: on a blocking thread, not on the async workers. The state lock goes
+            // with it and is released only once the write is done, even if this request is
+            // dropped meanwhile (a later checkpoint must read the state this one wrote).
+            let writer = node.clone();
+            let stored = tokio::task::spawn_blocking(move || {
+                let r = writer.log.write_state(vec![write]);
+                drop(guard);
+                r
+            })
+            .await
+            .map_err(|e| internal(format!("the witness write ended: {e}")))?;
+            stored.map_err(|e| {
                 tracing::error!(error = %e, "witness state not stored");
                 fail(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -2348,7 +2359,6 @@ async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessing, ApiError
                     "the cosigned state could not be stored, so nothing was cosigned",
                 )
             })?;
-            drop(guard);
             let mut r = Response::new(Body::from(cosignature));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
