@@ -894,6 +894,38 @@ async fn a_request_head_over_64_kib_is_refused_without_an_entry() {
     tail.none().await;
 }
 
+/// A client that sends requests and never reads the answers loses its connection once an
+/// answer has waited `limits.write_ms` for it: with one connection allowed, the next client is
+/// then served. Without the deadline it would wait in the backlog for ever.
+#[tokio::test]
+async fn a_client_that_stops_reading_loses_its_connection() {
+    let node = Node::start_with(REGION, |c| {
+        let c = replace_once(&c, "max_connections = 1024", "max_connections = 1");
+        replace_once(&c, "write_ms = 30000", "write_ms = 500")
+    });
+    let tls13: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
+    let bureau = || client_config(REGION, tls13, Some(demo_identity(REGION, "370900-bureau")));
+    let addr: std::net::SocketAddr = node.url.strip_prefix("https://").unwrap().parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(addr).await.unwrap();
+    let name = ServerName::try_from("127.0.0.1").unwrap();
+    let mut stalled = tokio_rustls::TlsConnector::from(bureau())
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    // A hundred answers of the OpenAPI description (about 15 MB), none of them read.
+    let one = b"GET /v1/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    stalled.write_all(&one.repeat(100)).await.unwrap();
+    stalled.flush().await.unwrap();
+
+    let started = std::time::Instant::now();
+    let ok = raw_get(&node, bureau()).await.unwrap();
+    assert!(ok.starts_with(b"HTTP/1.1 200"), "{}", text(&ok));
+    assert!(started.elapsed() < Duration::from_secs(15));
+    drop(stalled);
+}
+
 /// A CRL of the demo CA `name` (`tls-ca`, `licence-root`) of this region, revoking nothing,
 /// issued an hour before `next_update`.
 fn crl_until(name: &str, next_update: time::OffsetDateTime) -> String {

@@ -251,6 +251,9 @@ pub struct Limits {
     pub header: Duration,
     /// Time to read a request's body.
     pub body: Duration,
+    /// Time an answer's bytes may wait for the client to take them: a client that stops reading
+    /// loses its connection (and its place among `max_connections`).
+    pub write: Duration,
     /// Largest request body, in bytes.
     pub request_bytes: usize,
     /// How long a usage copy (加注件) is valid.
@@ -270,6 +273,7 @@ impl Default for Limits {
             handshake: Duration::from_secs(10),
             header: Duration::from_secs(10),
             body: Duration::from_secs(10),
+            write: Duration::from_secs(30),
             request_bytes: MAX_REQUEST_BYTES,
             usage_copy: Duration::from_secs(600),
             audit_read_bytes: 8 * 1024 * 1024,
@@ -507,6 +511,7 @@ struct RawLimits {
     handshake_ms: Option<u64>,
     header_ms: Option<u64>,
     body_ms: Option<u64>,
+    write_ms: Option<u64>,
     usage_copy_secs: Option<u64>,
     audit_read_bytes: Option<usize>,
 }
@@ -1005,6 +1010,7 @@ impl Config {
             handshake: millis("limits.handshake_ms", l.handshake_ms, d.handshake)?,
             header: millis("limits.header_ms", l.header_ms, d.header)?,
             body: millis("limits.body_ms", l.body_ms, d.body)?,
+            write: millis("limits.write_ms", l.write_ms, d.write)?,
             request_bytes: MAX_REQUEST_BYTES,
             usage_copy,
             audit_read_bytes,

@@ -189,6 +189,8 @@ pub fn config_text(
          handshake_ms = 10000\n\
          header_ms = 10000\n\
          body_ms = 10000\n\
+         # How long an answer may wait for the client to read it (milliseconds).\n\
+         write_ms = 30000\n\
          # How long a usage copy (加注件) stays valid, in seconds.\n\
          usage_copy_secs = 600\n\
          # The most bytes of audit entries one read answers with (the rest is asked for again).\n\

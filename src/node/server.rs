@@ -2,16 +2,22 @@
 //!
 //! The loop only accepts: each connection gets its own task at once, which does the TLS
 //! handshake under a deadline, names the caller from its certificate, and serves HTTP/1.1
-//! (keep-alive) with a deadline on each request's headers. A semaphore bounds the
+//! (keep-alive) with a deadline on each request's headers and on each answer's writes (a
+//! client that stops reading loses its connection). A semaphore bounds the
 //! connections served at once; beyond it, new ones wait in the listen backlog. On shutdown
 //! the loop stops accepting, every connection finishes its in-flight request and closes,
 //! and the caller then signs a final checkpoint.
 
+use std::future::Future as _;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
@@ -31,6 +37,97 @@ fn head_bytes<B>(req: &hyper::Request<B>) -> usize {
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum::<usize>()
         + line
+}
+
+/// A connection whose writes fail once they have waited `limit` for the peer to take their
+/// bytes: a client that sends requests and never reads the answers would otherwise hold its
+/// connection, and its place among the connections served, for ever.
+struct WriteDeadline<T> {
+    io: T,
+    limit: Duration,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<T> WriteDeadline<T> {
+    fn new(io: T, limit: Duration) -> Self {
+        WriteDeadline {
+            io,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// Passes on a write's result; a write still pending starts (or goes on with) the wait, and
+    /// fails once the wait has lasted `limit`.
+    fn waited<R>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+        match r {
+            Poll::Ready(v) => {
+                self.stalled = None;
+                Poll::Ready(v)
+            }
+            Poll::Pending => {
+                let limit = self.limit;
+                let wait = self
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                match wait.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client did not take the answer in time",
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.waited(cx, r)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.waited(cx, r)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_flush(cx);
+        this.waited(cx, r)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_shutdown(cx);
+        this.waited(cx, r)
+    }
 }
 
 /// How long a shutdown waits for connections to finish before it gives up on them.
@@ -128,7 +225,8 @@ pub async fn serve(
                 .keep_alive(true)
                 // Room for a 64 KiB head; `head_bytes` enforces the limit exactly.
                 .max_buf_size(2 * MAX_HEAD_BYTES);
-            let conn = builder.serve_connection(TokioIo::new(tls), service);
+            let io = WriteDeadline::new(tls, limits.write);
+            let conn = builder.serve_connection(TokioIo::new(io), service);
             tokio::pin!(conn);
             tokio::select! {
                 r = conn.as_mut() => {
