@@ -179,7 +179,7 @@ fn a_checkpoint_of_the_empty_log_does_not_block_later_checkpoints() {
     assert_eq!(log.latest_checkpoint().unwrap().checkpoint, next);
 }
 
-/// `entries_within` stops before the entry that would pass the byte limit, always sends the
+/// `entries_within` stops before the line (entry and newline) that would pass the byte limit, always sends the
 /// first entry even when it alone is larger, and never reads past `to`.
 #[test]
 fn a_bounded_read_stops_at_the_byte_limit_but_always_sends_one_entry() {
@@ -189,8 +189,8 @@ fn a_bounded_read_stops_at_the_byte_limit_but_always_sends_one_entry() {
         .unwrap();
     let all = log.entries(0, 10).unwrap();
     let len = |i: usize| all[i].1.len();
-    // Exactly the first three fit: three come.
-    let three = len(0) + len(1) + len(2);
+    // Exactly the first three lines (entry and newline) fit: three come.
+    let three = len(0) + len(1) + len(2) + 3;
     let got = log.entries_within(0, 10, three).unwrap();
     assert_eq!(got, all[..3].to_vec());
     // One byte less: two.

@@ -697,8 +697,47 @@ async fn a_cross_region_lookup_answers_with_at_most_50_licences() {
         "{}",
         e.text()
     );
+    assert_eq!(
+        e.detail("receipt_140802"),
+        &json!(0),
+        "the partner's entry is named"
+    );
     fake.abort();
     let _ = fake.await; // the port is free again
+
+    // One result and "more": passed on, and so is "more".
+    let fake = fake_yuncheng(
+        &mesh.addr("140802"),
+        &json!({"results": [item.clone()], "more": true, "receipt": {"index": 0}}),
+    )
+    .await;
+    let v = json_of(
+        &send(&mut window, "POST", "/v1/lookups", Some(&ask_there)).await,
+        200,
+    );
+    assert_eq!(v["results"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["more"], json!(true));
+    fake.abort();
+    let _ = fake.await;
+
+    // A status that is none of the three: refused as malformed.
+    let mut odd = item.clone();
+    odd["status"] = json!("x".repeat(300));
+    let fake = fake_yuncheng(
+        &mesh.addr("140802"),
+        &json!({"results": [odd], "more": false, "receipt": {"index": 0}}),
+    )
+    .await;
+    let e = emptied_lookup_at_yuncheng(&taian, &mut window, holder.clone(), None).await;
+    assert_eq!(
+        e.detail("dropped")[0]["outcome"],
+        json!("malformed"),
+        "{}",
+        e.text()
+    );
+    assert!(!e.text().contains(&"x".repeat(300)));
+    fake.abort();
+    let _ = fake.await;
     // With 20 results about another holder: each refused, the first 16 named, all counted.
     let fake = fake_yuncheng(
         &mesh.addr("140802"),

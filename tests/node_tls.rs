@@ -967,7 +967,7 @@ async fn stale_crls_are_refused_at_start_and_fail_handshakes_once_stale() {
     }
 
     // Fresh for a few more seconds: served, then refused.
-    let until = time::OffsetDateTime::now_utc() + time::Duration::seconds(4);
+    let until = time::OffsetDateTime::now_utc() + time::Duration::seconds(10);
     let tmp = tempfile::tempdir().unwrap();
     let crl_path = tmp.path().join("tls-ca.crl.pem");
     std::fs::write(&crl_path, crl_until("tls-ca", until)).unwrap();

@@ -915,7 +915,8 @@ impl AuditLog {
     }
 
     /// Entries `[from, to)` as [`AuditLog::entries`], stopping before the entry that would make
-    /// their bytes more than `max_bytes` in all; the first entry is always included.
+    /// their lines (each entry's bytes and a newline) more than `max_bytes` in all; the first
+    /// entry is always included.
     pub fn entries_within(
         &self,
         from: u64,
@@ -936,7 +937,7 @@ impl AuditLog {
             if i >= to {
                 break;
             }
-            bytes = bytes.saturating_add(v.len());
+            bytes = bytes.saturating_add(v.len() + 1);
             if bytes > max_bytes && !out.is_empty() {
                 break;
             }

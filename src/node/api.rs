@@ -1781,7 +1781,10 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
                         }
                         forwarded.push((region, fwd));
                     }
-                    Err(error) => {
+                    Err((error, receipt)) => {
+                        if let Some(i) = receipt {
+                            ctx.detail(&format!("receipt_{region}"), i);
+                        }
                         partner_partial.push(json!({"region": region.to_string(), "error": error}))
                     }
                 }
@@ -1899,11 +1902,11 @@ async fn forward_lookup(
     body: Vec<u8>,
     deadline: tokio::time::Instant,
     expected: &Expected,
-) -> Result<Forwarded, String> {
+) -> Result<Forwarded, (String, Option<u64>)> {
     let link = node
         .federation
         .partner(&region)
-        .ok_or_else(|| "not_a_partner".to_owned())?;
+        .ok_or_else(|| ("not_a_partner".to_owned(), None))?;
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
     let reply = link
         .call(
@@ -1916,31 +1919,39 @@ async fn forward_lookup(
         .await
         .map_err(|e| {
             tracing::info!(partner = %region, error = %e, "forwarded lookup failed");
-            if e.starts_with("no answer within") {
-                "deadline".to_owned()
+            let code = if e.starts_with("no answer within") {
+                "deadline"
             } else if e.starts_with(super::client::ANSWER_TOO_LARGE) {
-                "bad_answer".to_owned()
+                "bad_answer"
             } else {
-                "unreachable".to_owned()
-            }
+                "unreachable"
+            };
+            (code.to_owned(), None)
         })?;
-    let v = reply.json().map_err(|_| "bad_answer".to_owned())?;
+    let v = reply.json().map_err(|_| ("bad_answer".to_owned(), None))?;
+    // The partner's entry for this lookup, whatever it answered: an auditor finds both halves.
+    let receipt = v.pointer("/receipt/index").and_then(Value::as_u64);
+    let refuse = |code: &str| (code.to_owned(), receipt);
     if reply.status != 200 {
-        return Err(v
+        // The partner's error code, if it is one (it goes into this node's answer and entry).
+        let code = v
             .pointer("/error/code")
             .and_then(|c| c.as_str())
-            .unwrap_or("bad_answer")
-            .to_owned());
+            .filter(|c| {
+                (1..=64).contains(&c.len())
+                    && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            })
+            .unwrap_or("bad_answer");
+        return Err(refuse(code));
     }
-    let receipt = v.pointer("/receipt/index").and_then(Value::as_u64);
     let items = v
         .get("results")
         .and_then(|r| r.as_array())
-        .ok_or_else(|| "bad_answer".to_owned())?;
+        .ok_or_else(|| refuse("bad_answer"))?;
     // A partner answers with at most as many as any node does; more is not checked one by one.
     if items.len() > MAX_LOOKUP_RESULTS {
         tracing::warn!(partner = %region, results = items.len(), "a partner answered with too many licences");
-        return Err("too_many_results".to_owned());
+        return Err(refuse("too_many_results"));
     }
     let more = v.get("more").and_then(Value::as_bool).unwrap_or(false);
     let now = now_ms() / 1000;
@@ -1952,7 +1963,14 @@ async fn forward_lookup(
         let licence = item.get("licence").and_then(Value::as_str).unwrap_or("");
         let status = item.get("status").and_then(Value::as_str).unwrap_or("");
         let copy = item.get("usage_copy").and_then(Value::as_str);
-        let refusal = check_forwarded(node, link, (id, licence, copy), now, expected);
+        let refusal = if ["active", "suspended", "revoked"].contains(&status) {
+            check_forwarded(node, link, (id, licence, copy), now, expected)
+        } else {
+            Some((
+                "malformed",
+                "the status is not active, suspended or revoked".into(),
+            ))
+        };
         match refusal {
             None => results.push(json!({
                 "id": id,
@@ -1967,7 +1985,7 @@ async fn forward_lookup(
                     "region": region_s,
                     "id": id.chars().take(64).collect::<String>(),
                     "outcome": outcome,
-                    "detail": detail,
+                    "detail": detail.chars().take(256).collect::<String>(),
                 }));
             }
         }

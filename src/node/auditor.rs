@@ -25,6 +25,27 @@ use crate::audit::note::NoteVerifier;
 /// Entries fetched per request.
 const PAGE: u64 = 5_000;
 
+/// The lines of an answer to `GET /v1/audit/entries?from={index}&to={to}`: it may end early
+/// (the node's read limit), so at least one line and at most `to - index`; otherwise the node
+/// is not answering what it was asked, which is named.
+fn page_lines(body: &[u8], index: u64, to: u64) -> Result<Vec<&[u8]>, String> {
+    let lines: Vec<&[u8]> = if body.is_empty() {
+        Vec::new()
+    } else {
+        body.strip_suffix(b"\n")
+            .unwrap_or(body)
+            .split(|b| *b == b'\n')
+            .collect()
+    };
+    if lines.is_empty() || lines.len() as u64 > to.saturating_sub(index) {
+        return Err(format!(
+            "asked for entries [{index}, {to}), the node sent {}",
+            lines.len()
+        ));
+    }
+    Ok(lines)
+}
+
 /// What the auditor keeps between runs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -158,21 +179,10 @@ pub async fn replay_remote(
             ));
         }
         let body = reply.body;
-        let lines: Vec<&[u8]> = if body.is_empty() {
-            Vec::new()
-        } else {
-            body.strip_suffix(b"\n")
-                .unwrap_or(&body)
-                .split(|b| *b == b'\n')
-                .collect()
+        let lines = match page_lines(&body, index, to) {
+            Ok(lines) => lines,
+            Err(why) => return Ok(RemoteVerdict::Disagrees(why)),
         };
-        // An answer may end early (the node's read limit), but never be empty or too long.
-        if lines.is_empty() || lines.len() as u64 > to - index {
-            return Ok(RemoteVerdict::Disagrees(format!(
-                "asked for entries [{index}, {to}), the node sent {}",
-                lines.len()
-            )));
-        }
         for line in lines {
             let entry = match Entry::parse(line) {
                 Ok(e) => e,
@@ -251,4 +261,28 @@ pub async fn replay_remote(
         size: cp.size,
         root,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::page_lines;
+
+    /// An answer may end early but must hold at least one line and no more than asked for: an
+    /// empty answer would otherwise keep the replay asking for ever.
+    #[test]
+    fn a_page_ends_early_but_is_never_empty_or_too_long() {
+        assert_eq!(
+            page_lines(b"a\nb\n", 10, 15).unwrap(),
+            vec![&b"a"[..], b"b"]
+        );
+        assert_eq!(page_lines(b"a\nb\nc\n", 10, 13).unwrap().len(), 3);
+        let empty = page_lines(b"", 10, 15).unwrap_err();
+        assert!(
+            empty.contains("[10, 15)") && empty.contains("sent 0"),
+            "{empty}"
+        );
+        let long = page_lines(b"a\nb\nc\n", 10, 12).unwrap_err();
+        assert!(long.contains("sent 3"), "{long}");
+    }
 }

@@ -546,6 +546,9 @@ fn file(base: &Path, key: &str, p: &Path) -> Result<PathBuf, ConfigError> {
     }
 }
 
+/// How close a CRL's `nextUpdate` may come before the node warns at start: a week.
+const CRL_WARNING_SECS: i64 = 7 * 86_400;
+
 /// A CRL file: one or more PEM `X509 CRL` blocks, each parseable and none past its
 /// `nextUpdate`. A stale CRL cannot say what was revoked since, so the node refuses to start on
 /// one (and its TLS refuses a handshake checked against one that goes stale while it runs).
@@ -574,6 +577,11 @@ fn crl_file(base: &Path, key: &str, p: &Path) -> Result<PathBuf, ConfigError> {
                     p.display()
                 ),
             ));
+        }
+        if let Some(next) = crl.next_update()
+            && next.timestamp() - now < CRL_WARNING_SECS
+        {
+            tracing::warn!(key, %next, "a CRL's nextUpdate is less than a week away: once it passes, the node refuses the certificates it covers");
         }
         n += 1;
     }

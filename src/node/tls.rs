@@ -85,10 +85,16 @@ pub fn key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
         .map_err(|e| format!("{}: no private key: {e}", path.display()))
 }
 
-fn crl(path: &Path) -> Result<CertificateRevocationListDer<'static>, String> {
+/// Every CRL in a PEM file (one or more `X509 CRL` blocks).
+fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, String> {
     let pem = read(path)?;
-    CertificateRevocationListDer::from_pem_slice(&pem)
-        .map_err(|e| format!("{}: no X509 CRL block: {e}", path.display()))
+    let all = CertificateRevocationListDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if all.is_empty() {
+        return Err(format!("{}: no X509 CRL block", path.display()));
+    }
+    Ok(all)
 }
 
 /// The server side: our certificate, and client CAs (with CRLs) with their regions.
@@ -108,7 +114,7 @@ pub fn server_config(
                 .map_err(|e| format!("{}: {e}", ca.display()))?;
         }
         if let Some(c) = ca_crl {
-            crls.push(crl(c)?);
+            crls.extend(read_crls(c)?);
         }
     }
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
