@@ -506,6 +506,15 @@ async fn a_partner_answering_with_another_regions_licence_is_refused_and_logged(
 /// Answers every request on `addr` with `answer` (200, JSON), under 运城's node certificate and
 /// accepting 泰安's node: a partner that says whatever it likes. One request per connection.
 async fn fake_yuncheng(addr: &str, answer: &Value) -> tokio::task::JoinHandle<()> {
+    fake_yuncheng_answering(addr, "200 OK", answer).await
+}
+
+/// [`fake_yuncheng`] with another HTTP status (`"403 Forbidden"`).
+async fn fake_yuncheng_answering(
+    addr: &str,
+    status: &str,
+    answer: &Value,
+) -> tokio::task::JoinHandle<()> {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let region = "370900".parse().unwrap();
     let (config, _) = zhengzhao::node::tls::server_config(
@@ -518,7 +527,7 @@ async fn fake_yuncheng(addr: &str, answer: &Value) -> tokio::task::JoinHandle<()
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let body = answer.to_string();
     let response = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
          connection: close\r\n\r\n{body}",
         body.len()
     );
@@ -770,6 +779,33 @@ async fn a_partner_answer_longer_than_the_limit_is_not_read_to_its_end() {
         e.text()
     );
     fake.abort();
+}
+
+/// A partner's refusal is passed on by its error code, with the partner's receipt, when the code
+/// is one (1 to 64 of `a-z` and `_`); anything else the partner says there is `bad_answer`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partners_refusal_is_passed_on_by_its_code_with_its_receipt() {
+    let mesh = Mesh::new();
+    let taian = mesh.start("370900", |c| c);
+    let mut window = taian.window();
+    let odd = format!("Not a code: {PERSON}");
+    for (code, shown) in [
+        ("consent_used_up", "consent_used_up"),
+        (odd.as_str(), "bad_answer"),
+    ] {
+        let refusal = json!({"error": {"code": code, "message": "no"}, "receipt": {"index": 7}});
+        let fake = fake_yuncheng_answering(&mesh.addr("140802"), "403 Forbidden", &refusal).await;
+        let e = emptied_lookup_at_yuncheng(&taian, &mut window, holder_of("370900"), None).await;
+        assert_eq!(
+            e.detail("partial"),
+            &json!([{"region": "140802", "error": shown}]),
+            "{}",
+            e.text()
+        );
+        assert_eq!(e.detail("receipt_140802"), &json!(7), "{}", e.text());
+        fake.abort();
+        let _ = fake.await;
+    }
 }
 
 /// The `federation.trust_list` entries about `partner` in `node`'s log.

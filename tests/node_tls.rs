@@ -581,6 +581,19 @@ fn replay(node: &Node, state: &Path, vkey: &Path) -> Output {
     ])
 }
 
+/// [`replay`], which must exit 0.
+fn replay_ok(node: &Node, state: &Path, vkey: &Path) -> Output {
+    let out = replay(node, state, vkey);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
 fn read_state(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -640,14 +653,7 @@ async fn entries_answers_end_early_past_the_read_limit_and_the_replay_follows() 
 
     let work = tempfile::tempdir().unwrap();
     let state = work.path().join("auditor.json");
-    let out = replay(&node, &state, &cert(REGION, "audit.vkey"));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    replay_ok(&node, &state, &cert(REGION, "audit.vkey"));
     assert!(read_state(&state)["size"].as_u64().unwrap() >= cp.size);
 }
 
@@ -662,14 +668,7 @@ async fn remote_replay_follows_the_node_and_refuses_a_contradicted_state() {
     let (_, cp) = checkpoint(&node, &mut bureau, 2).await;
 
     // First run: everything up to the checkpoint.
-    let out = replay(&node, &state, &vkey);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    let out = replay_ok(&node, &state, &vkey);
     let first = read_state(&state);
     let size1 = first["size"].as_u64().unwrap();
     assert!(size1 >= cp.size);
@@ -683,14 +682,7 @@ async fn remote_replay_follows_the_node_and_refuses_a_contradicted_state() {
     // More happens; the second run continues from the state.
     issue(&mut bureau, &fixture_request(REGION)).await;
     checkpoint(&node, &mut bureau, size1 + 1).await;
-    let out = replay(&node, &state, &vkey);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    let out = replay_ok(&node, &state, &vkey);
     let second = read_state(&state);
     let size2 = second["size"].as_u64().unwrap();
     assert!(size2 > size1);
@@ -755,14 +747,7 @@ async fn remote_replay_follows_the_node_and_refuses_a_contradicted_state() {
     assert!(said.contains("do not hash to the root"), "{said}");
 
     // The genuine state still replays.
-    let out = replay(&node, &state, &vkey);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    replay_ok(&node, &state, &vkey);
 }
 
 /// A node whose handshake, header and body deadlines are 300 ms.

@@ -117,6 +117,8 @@ fn flush_run(run: &str, out: &mut String) {
 
 #[cfg(test)]
 mod privacy_tests {
+    //! `11010519491231002X` is the example number printed in GB 11643 itself, nobody's; the
+    //! other ID-shaped numbers here are mutations of it with a wrong check digit.
     use super::*;
 
     #[test]

@@ -1447,6 +1447,32 @@ impl Found {
     }
 }
 
+/// What [`lookup_scope`] established: the holder, its keyed hash, and the matter as configured.
+struct Scope {
+    holder: HolderCode,
+    hash: crate::audit::entry::HolderHash,
+    matter: super::config::Matter,
+}
+
+impl Scope {
+    /// The lookup of this scope for the type (if one), purpose and consent asked.
+    fn ask<'a>(
+        &'a self,
+        type_code: Option<&'a String>,
+        purpose: &'a str,
+        consent: Option<&'a String>,
+    ) -> Ask<'a> {
+        Ask {
+            holder: &self.holder,
+            hash: &self.hash,
+            type_code,
+            matter: &self.matter,
+            purpose,
+            consent,
+        }
+    }
+}
+
 /// What every lookup checks first, each recorded in the entry as it passes: the matter's code
 /// and the purpose, the holder, the matter configured here and among `matters` (the
 /// requester's), and the type asked for, if any, valid and among `types`.
@@ -1458,14 +1484,7 @@ fn lookup_scope(
     purpose: &str,
     matters: &std::collections::BTreeSet<String>,
     types: &super::config::Types,
-) -> Result<
-    (
-        HolderCode,
-        crate::audit::entry::HolderHash,
-        super::config::Matter,
-    ),
-    ApiError,
-> {
+) -> Result<Scope, ApiError> {
     if !is_code(matter) {
         return Err(bad(
             "invalid_request",
@@ -1485,7 +1504,11 @@ fn lookup_scope(
         .cloned()
         .ok_or_else(|| matter_refused(matter))?;
     check_type_code(ctx, type_code, types)?;
-    Ok((holder, hash, configured))
+    Ok(Scope {
+        holder,
+        hash,
+        matter: configured,
+    })
 }
 
 fn matter_refused(matter: &str) -> ApiError {
@@ -1656,7 +1679,7 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         .department()
         .cloned()
         .ok_or_else(|| internal("a consumer without a department"))?;
-    let (holder, hash, matter) = lookup_scope(
+    let scope = lookup_scope(
         ctx,
         &req.holder,
         req.type_code.as_ref(),
@@ -1672,14 +1695,7 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         types: dept.types.clone(),
         for_: dept.id.clone(),
     };
-    let ask = Ask {
-        holder: &holder,
-        hash: &hash,
-        type_code: req.type_code.as_ref(),
-        matter: &matter,
-        purpose: &req.purpose,
-        consent: req.consent.as_ref(),
-    };
+    let ask = scope.ask(req.type_code.as_ref(), &req.purpose, req.consent.as_ref());
     let Some(regions) = &req.regions else {
         let found = lookup_here(ctx, &who, &ask).await?;
         return Ok(found.answer(ctx));
@@ -2134,7 +2150,7 @@ async fn federated_lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiErro
         region: Some(partner_region),
         cert_sha256: None,
     });
-    let (holder, hash, matter) = lookup_scope(
+    let scope = lookup_scope(
         ctx,
         &req.holder,
         req.type_code.as_ref(),
@@ -2149,14 +2165,7 @@ async fn federated_lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiErro
         types: grant_types,
         for_: format!("{partner_region}/{}", req.department),
     };
-    let ask = Ask {
-        holder: &holder,
-        hash: &hash,
-        type_code: req.type_code.as_ref(),
-        matter: &matter,
-        purpose: &req.purpose,
-        consent: req.consent.as_ref(),
-    };
+    let ask = scope.ask(req.type_code.as_ref(), &req.purpose, req.consent.as_ref());
     let found = lookup_here(ctx, &who, &ask).await?;
     Ok(found.answer(ctx))
 }
