@@ -236,6 +236,7 @@ fn open_log(root: &Path, name: &str) -> (AuditLog, NoteVerifier, PathBuf) {
             state_file: root.join(format!("{name}.checkpoint")),
             checkpoint_interval: None,
             adopt_store: false,
+            holder_key: None,
         },
     )
     .unwrap();

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         state_file: PathBuf::from(state),
         checkpoint_interval: Some(Duration::from_millis(50)),
         adopt_store: false,
+        holder_key: None,
     };
     let log = match AuditLog::open(std::path::Path::new(dir), config) {
         Ok(l) => Arc::new(l),

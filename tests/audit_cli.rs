@@ -82,6 +82,7 @@ fn store(dir: &Path, key: &Path, origin: &str, checkpoint: u64, size: u64) {
             state_file: dir.with_extension("note"),
             checkpoint_interval: None,
             adopt_store: false,
+            holder_key: None,
         },
     )
     .unwrap();

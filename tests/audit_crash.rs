@@ -414,6 +414,7 @@ fn sigkill_at_any_moment_loses_no_acknowledged_append() {
             state_file: state.clone(),
             checkpoint_interval: None,
             adopt_store: false,
+            holder_key: None,
         },
     )
     .unwrap_or_else(|e| panic!("seed {seed}: the store does not open after the last kill: {e}"));
@@ -482,6 +483,7 @@ fn every_restart_continues_the_same_tree() {
                 state_file: tmp.path().join("checkpoint.note"),
                 checkpoint_interval: None,
                 adopt_store: false,
+                holder_key: None,
             },
         )
         .unwrap_or_else(|e| panic!("reopening at size {size}: {e}"));

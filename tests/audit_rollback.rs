@@ -48,6 +48,7 @@ impl Node {
             state_file: state.to_owned(),
             checkpoint_interval: None,
             adopt_store,
+            holder_key: None,
         }
     }
 

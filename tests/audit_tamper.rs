@@ -74,6 +74,7 @@ fn build_with(size: u64, checkpoints: &[u64]) -> Base {
             state_file: tmp.path().join("checkpoint.note"),
             checkpoint_interval: None,
             adopt_store: false,
+            holder_key: None,
         },
     )
     .unwrap();

@@ -6,8 +6,12 @@
 //! bytes, which [`Entry::parse`] checks.
 //!
 //! No holder code is ever stored: the `holder` member is an HMAC-SHA256 under a per-node secret
-//! ([`HolderKey`]). Free text (actor id, matter, purpose, the strings of `detail`) passes through
-//! [`crate::codes::redact_id_numbers`] before it is written.
+//! ([`HolderKey`]). Free text (actor id, matter, purpose, the strings and member names of
+//! `detail`) passes through [`crate::codes::redact_keyed`] before it is written: a holder code
+//! found there, however it is written, becomes `<holder:HASH>` with the same hash as the
+//! `holder` member (when the log has the node's key; `<redacted>` without), an ID-shaped run
+//! that is no code becomes `<redacted>`. A licence id whose serial holds such a code is written
+//! as `licence: null` and `detail.licence_hash: "<licence:HASH>"`.
 
 use std::fmt;
 use std::path::Path;
@@ -18,7 +22,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use crate::codes::{HolderCode, LicenceId, RegionCode, redact_id_numbers};
+use crate::codes::{
+    HolderCode, LicenceId, LicenceTypeCode, REDACTED, RegionCode, check_chars, holds_id_numbers,
+    make_visible, redact_id_numbers, redact_keyed,
+};
 use std::str::FromStr as _;
 
 /// Largest entry, in bytes of its serialised form.
@@ -271,6 +278,7 @@ impl fmt::Debug for HolderHash {
 
 /// The per-node secret that turns holder codes into [`HolderHash`]es. 32 random bytes, kept in
 /// a file of 64 hex digits. Its `Debug` never shows the secret.
+#[derive(Clone)]
 pub struct HolderKey {
     key: hmac::Key,
 }
@@ -321,6 +329,34 @@ impl HolderKey {
         let msg = format!("{}:{}", holder.holder_type().code(), holder.as_str());
         HolderHash(hex::encode(hmac::sign(&self.key, msg.as_bytes())))
     }
+
+    /// The keyed hash of a licence id, for a licence whose serial holds a personal code:
+    /// HMAC-SHA256 over `"licence:" <licence id>`, lower-case hex.
+    pub fn licence_hash(&self, id: &LicenceId) -> String {
+        let msg = format!("licence:{id}");
+        hex::encode(hmac::sign(&self.key, msg.as_bytes()))
+    }
+
+    /// `text` with every holder code found in it, however written, replaced by
+    /// `<holder:HASH>` ([`HolderKey::holder_hash`] of the code) and every ID-shaped run that is
+    /// no valid code by `<redacted>`; see [`crate::codes::redact_keyed`].
+    pub fn redact(&self, text: &str) -> String {
+        redact_keyed(text, &|code| self.holder_hash(code).0)
+    }
+}
+
+/// How an entry's text is redacted: with the node's key, or (no key) every code found becomes
+/// `<redacted>`.
+#[derive(Clone, Copy)]
+struct Redactor<'a>(Option<&'a HolderKey>);
+
+impl Redactor<'_> {
+    fn text(self, s: &str) -> String {
+        match self.0 {
+            Some(key) => key.redact(s),
+            None => redact_id_numbers(s),
+        }
+    }
 }
 
 fn is_hex(s: &str, len: usize) -> bool {
@@ -339,10 +375,7 @@ fn check_text(name: &'static str, s: &str, allow_empty: bool) -> Result<(), Entr
             format!("longer than {MAX_TEXT_CHARS} characters"),
         ));
     }
-    if s.chars().any(char::is_control) {
-        return Err(member(name, "contains a control character"));
-    }
-    Ok(())
+    check_chars(s).map_err(|fault| member(name, fault.to_string()))
 }
 
 fn check_outcome(s: &str) -> Result<(), EntryError> {
@@ -357,7 +390,7 @@ fn check_outcome(s: &str) -> Result<(), EntryError> {
     }
 }
 
-fn actor_value(name: &'static str, a: &Actor) -> Result<Value, EntryError> {
+fn actor_value(name: &'static str, a: &Actor, r: Redactor<'_>) -> Result<Value, EntryError> {
     check_text(name, &a.id, false)?;
     if let Some(c) = &a.cert_sha256 {
         if !is_hex(c, 64) {
@@ -365,7 +398,7 @@ fn actor_value(name: &'static str, a: &Actor) -> Result<Value, EntryError> {
         }
     }
     let mut m = Map::new();
-    m.insert("id".into(), Value::String(redact_id_numbers(&a.id)));
+    m.insert("id".into(), Value::String(r.text(&a.id)));
     m.insert(
         "region".into(),
         a.region
@@ -379,33 +412,30 @@ fn opt_string(s: Option<&str>) -> Value {
     s.map_or(Value::Null, |s| Value::String(s.to_owned()))
 }
 
-/// Replace ID-shaped runs in every string of a JSON value, keys included. A string that is,
-/// whole, a licence id or a licence type code is kept: both are validated codes with their own
-/// check characters, never a person's ID number, and an auditor needs them.
-fn redact_value(v: &Value) -> Value {
+/// Redact every string of a JSON value, keys included, and write out the characters a
+/// line-based or bidirectional reader would misread ([`make_visible`]). A string that is, whole,
+/// a licence type code is kept: a ministry's validated code with its own check characters,
+/// never a person's ID number, and an auditor needs it. (A licence id written out whole is kept
+/// by the redaction itself, unless its serial holds a code.)
+fn redact_value(v: &Value, r: Redactor<'_>) -> Value {
     match v {
         Value::String(s) => {
-            let redacted = redact_id_numbers(s);
-            // Only a string the redaction would change can be a code worth keeping whole.
-            if redacted != *s
-                && (LicenceId::from_str(s).is_ok()
-                    || crate::codes::LicenceTypeCode::from_str(s).is_ok())
-            {
+            if LicenceTypeCode::from_str(s).is_ok() {
                 Value::String(s.clone())
             } else {
-                Value::String(redacted)
+                Value::String(make_visible(&r.text(s)).into_owned())
             }
         }
-        Value::Array(a) => Value::Array(a.iter().map(redact_value).collect()),
-        Value::Object(m) => Value::Object(redact_map(m)),
+        Value::Array(a) => Value::Array(a.iter().map(|v| redact_value(v, r)).collect()),
+        Value::Object(m) => Value::Object(redact_map(m, r)),
         other => other.clone(),
     }
 }
 
 /// [`redact_value`] of every member, names included.
-fn redact_map(m: &Map<String, Value>) -> Map<String, Value> {
+fn redact_map(m: &Map<String, Value>, r: Redactor<'_>) -> Map<String, Value> {
     m.iter()
-        .map(|(k, v)| (redact_id_numbers(k), redact_value(v)))
+        .map(|(k, v)| (make_visible(&r.text(k)).into_owned(), redact_value(v, r)))
         .collect()
 }
 
@@ -423,7 +453,17 @@ pub struct PreparedEntry {
 
 impl EntryDraft {
     /// Checks every member, redacts ID-shaped text and serialises all but `index` and `time`.
+    /// Every holder code found becomes `<redacted>`: see [`EntryDraft::prepare_keyed`].
     pub fn prepare(&self) -> Result<PreparedEntry, EntryError> {
+        self.prepare_keyed(None)
+    }
+
+    /// Like [`EntryDraft::prepare`], a holder code found in the text becoming `<holder:HASH>`
+    /// under `key` (the same hash as the `holder` member) when there is one. A licence whose
+    /// serial holds a code is written as `licence: null` with `detail.licence_hash`
+    /// `<licence:HASH>` ([`HolderKey::licence_hash`]; `<redacted>` without a key).
+    pub fn prepare_keyed(&self, key: Option<&HolderKey>) -> Result<PreparedEntry, EntryError> {
+        let r = Redactor(key);
         /// Writes `,"name":value` (the caller opens the object).
         fn put(out: &mut Vec<u8>, name: &str, v: &Value) -> Result<(), EntryError> {
             out.extend_from_slice(b",\"");
@@ -432,9 +472,9 @@ impl EntryDraft {
             serde_json::to_writer(&mut *out, v).map_err(|e| EntryError::NotCanonical(e.to_string()))
         }
         let d = self;
-        let actor = actor_value("actor", &d.actor)?;
+        let actor = actor_value("actor", &d.actor, r)?;
         let on_behalf_of = match &d.on_behalf_of {
-            Some(a) => actor_value("on_behalf_of", a)?,
+            Some(a) => actor_value("on_behalf_of", a, r)?,
             None => Value::Null,
         };
         let mut texts = Vec::with_capacity(2);
@@ -442,7 +482,7 @@ impl EntryDraft {
             if let Some(s) = v {
                 check_text(name, s, false)?;
             }
-            texts.push(opt_string(v.as_deref().map(redact_id_numbers).as_deref()));
+            texts.push(opt_string(v.as_deref().map(|s| r.text(s)).as_deref()));
         }
         check_outcome(&d.outcome)?;
         if let Some(h) = &d.request_sha256 {
@@ -450,7 +490,27 @@ impl EntryDraft {
                 return Err(member("request_sha256", "must be 64 lower-case hex digits"));
             }
         }
-        let detail = Value::Object(redact_map(&d.detail));
+        let mut detail = redact_map(&d.detail, r);
+        // A licence id whose serial holds a code is logged by its keyed hash only.
+        let licence = match &d.licence {
+            Some(l) if holds_id_numbers(l.serial()) => {
+                let token = key.map_or_else(
+                    || REDACTED.to_owned(),
+                    |k| {
+                        format!(
+                            "{}{}>",
+                            crate::codes::LICENCE_TOKEN_PREFIX,
+                            k.licence_hash(l)
+                        )
+                    },
+                );
+                detail.insert("licence_hash".into(), Value::String(token));
+                Value::Null
+            }
+            Some(l) => Value::String(l.to_string()),
+            None => Value::Null,
+        };
+        let detail = Value::Object(detail);
         check_numbers(&detail)?;
         // The members in byte order of their names, as the canonical form wants them.
         let mut head = Vec::with_capacity(512);
@@ -463,7 +523,6 @@ impl EntryDraft {
         put(&mut head, "holder", &holder)?;
         head.extend_from_slice(b",\"index\":");
         let mut middle = Vec::with_capacity(256);
-        let licence = opt_string(d.licence.as_ref().map(|l| l.to_string()).as_deref());
         put(&mut middle, "licence", &licence)?;
         put(&mut middle, "matter", &texts[0])?;
         put(&mut middle, "on_behalf_of", &on_behalf_of)?;
@@ -785,6 +844,145 @@ mod tests {
         let mut e = sample();
         e.draft.matter = Some("a\nb".into());
         assert!(e.to_bytes().is_err());
+    }
+
+    /// The entry's bytes as a log with `key` writes them.
+    fn written(e: &Entry, key: Option<&HolderKey>) -> Vec<u8> {
+        e.draft
+            .prepare_keyed(key)
+            .unwrap()
+            .assemble(e.index, &e.time)
+            .unwrap()
+    }
+
+    #[test]
+    fn disguised_codes_become_the_holders_token_everywhere_and_replay() {
+        let key = HolderKey::from_bytes(&[3; 32]);
+        let person = HolderCode::parse(crate::codes::HolderType::Person, EXAMPLE_ID).unwrap();
+        let token = format!("<holder:{}>", key.holder_hash(&person).as_str());
+        let full_width = "１１０１０５１９４９１２３１００２Ｘ";
+        let mut e = sample();
+        e.draft.purpose = Some(format!("核验 {full_width}"));
+        e.draft.matter = Some("一一〇一〇五 一九四九 一二三一 〇〇二X".into());
+        e.draft.actor.id = "window-110105-19491231-002X".into();
+        e.draft.detail.insert(
+            "path".into(),
+            Value::from("/v1/x/%31%31%30%31%30%35%31%39%34%39%31%32%33%31%30%30%32%58"),
+        );
+        e.draft
+            .detail
+            .insert("110105\u{200B}19491231002X".into(), Value::from(1));
+        e.draft.holder = Some(key.holder_hash(&person));
+        let b = written(&e, Some(&key));
+        let text = std::str::from_utf8(&b).unwrap();
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(v["purpose"], Value::from(format!("核验 {token}")), "{text}");
+        assert_eq!(v["matter"], Value::from(token.clone()), "{text}");
+        assert_eq!(
+            v["actor"]["id"],
+            Value::from(format!("window-{token}")),
+            "{text}"
+        );
+        assert_eq!(
+            v["detail"]["path"],
+            Value::from(format!("/v1/x/{token}")),
+            "{text}"
+        );
+        assert_eq!(v["detail"][token.as_str()], Value::from(1), "{text}");
+        assert_eq!(v["holder"], Value::from(key.holder_hash(&person).as_str()));
+        // The replay, with no key, reads the same bytes back as canonical.
+        assert_eq!(Entry::parse(&b).unwrap().to_bytes().unwrap(), b);
+        // Without a key, every code is `<redacted>`.
+        let plain = String::from_utf8(written(&e, None)).unwrap();
+        assert!(!plain.contains("<holder:"), "{plain}");
+        assert!(plain.contains("核验 <redacted>"), "{plain}");
+    }
+
+    #[test]
+    fn a_licence_whose_serial_is_an_id_number_is_logged_by_its_keyed_hash() {
+        let key = HolderKey::from_bytes(&[3; 32]);
+        let id = LicenceId::new(
+            "11100000000013338W032".parse().unwrap(),
+            "11220000013544541J".parse().unwrap(),
+            EXAMPLE_ID,
+            1,
+        )
+        .unwrap();
+        let mut e = sample();
+        e.draft.licence = Some(id.clone());
+        let b = written(&e, Some(&key));
+        let text = std::str::from_utf8(&b).unwrap();
+        assert!(!text.contains(EXAMPLE_ID), "{text}");
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(v["licence"], Value::Null);
+        assert_eq!(
+            v["detail"]["licence_hash"],
+            Value::from(format!("<licence:{}>", key.licence_hash(&id)))
+        );
+        assert_eq!(Entry::parse(&b).unwrap().to_bytes().unwrap(), b);
+        // Without a key: null and `<redacted>`.
+        let v: Value = serde_json::from_slice(&written(&e, None)).unwrap();
+        assert_eq!(v["licence"], Value::Null);
+        assert_eq!(v["detail"]["licence_hash"], Value::from(REDACTED));
+        // An ordinary serial is logged in clear.
+        let mut e = sample();
+        let plain: LicenceId =
+            "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
+                .parse()
+                .unwrap();
+        e.draft.licence = Some(plain.clone());
+        let v: Value = serde_json::from_slice(&written(&e, Some(&key))).unwrap();
+        assert_eq!(v["licence"], Value::from(plain.as_str()));
+        assert_eq!(v["detail"].get("licence_hash"), None);
+    }
+
+    #[test]
+    fn free_text_members_refuse_line_breaks_bidi_and_invisible_characters() {
+        for bad in [
+            "a\u{2028}b",
+            "a\u{2029}b",
+            "a\u{85}b",
+            "a\u{202E}b",
+            "a\u{2066}b",
+            "a\u{200B}b",
+            "a\u{FEFF}b",
+        ] {
+            let mut e = sample();
+            e.draft.purpose = Some(bad.into());
+            assert!(
+                matches!(
+                    e.to_bytes(),
+                    Err(EntryError::Member {
+                        member: "purpose",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+            let mut e = sample();
+            e.draft.matter = Some(bad.into());
+            assert!(e.to_bytes().is_err(), "{bad:?}");
+            let mut e = sample();
+            e.draft.actor.id = bad.into();
+            assert!(e.to_bytes().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn detail_strings_show_line_separators_and_bidi_controls_written_out() {
+        let mut e = sample();
+        e.draft.detail.insert(
+            "message".into(),
+            Value::from("a\u{2028}b\u{202E}c\u{200B}d\u{85}"),
+        );
+        let b = e.to_bytes().unwrap();
+        let text = std::str::from_utf8(&b).unwrap();
+        assert!(
+            text.contains("a<U+2028>b<U+202E>c<U+200B>d<U+0085>"),
+            "{text}"
+        );
+        assert!(!text.contains('\u{2028}') && !text.contains('\u{85}'));
+        assert_eq!(Entry::parse(&b).unwrap().to_bytes().unwrap(), b);
     }
 
     /// Known answers computed with Python's `hmac` and `hashlib` over the documented message.

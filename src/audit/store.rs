@@ -37,7 +37,7 @@ use rocksdb::{
 use thiserror::Error;
 
 use super::checkpoint::Checkpoint;
-use super::entry::{EntryDraft, EntryError, PreparedEntry, format_time, now_unix_ms};
+use super::entry::{EntryDraft, EntryError, HolderKey, PreparedEntry, format_time, now_unix_ms};
 use super::merkle::{self, CompactRange, Hash, NodeId, ProofError, ProofPlan};
 use super::note::{NoteError, NoteSigner, NoteVerifier};
 use super::proof_file::TlogProof;
@@ -163,6 +163,9 @@ pub struct LogConfig {
     /// Accept a store whose checkpoints have no state file yet (first start with a new state
     /// file path for an existing store). Off by default: a missing state file is refused.
     pub adopt_store: bool,
+    /// The node's holder key: a holder code found in an entry's text is written as its keyed
+    /// hash (`<holder:HASH>`). Without one, as `<redacted>`.
+    pub holder_key: Option<HolderKey>,
 }
 
 impl fmt::Debug for LogConfig {
@@ -173,6 +176,7 @@ impl fmt::Debug for LogConfig {
             .field("state_file", &self.state_file)
             .field("checkpoint_interval", &self.checkpoint_interval)
             .field("adopt_store", &self.adopt_store)
+            .field("holder_key", &self.holder_key.is_some())
             .finish()
     }
 }
@@ -218,6 +222,8 @@ struct Inner {
     broken: AtomicBool,
     /// Appends announced and not yet submitted (see [`AuditLog::announce`]).
     announced: Arc<Announcements>,
+    /// The key entries' text is redacted with.
+    holder_key: Option<HolderKey>,
 }
 
 /// The appends announced to the writer, and how to wake it when the last is withdrawn.
@@ -728,6 +734,7 @@ impl AuditLog {
             last: Mutex::new(last),
             broken: AtomicBool::new(false),
             announced: Arc::new(Announcements::default()),
+            holder_key: config.holder_key,
         });
 
         let (tx, rx) = mpsc::channel::<Request>();
@@ -782,7 +789,7 @@ impl AuditLog {
         // each entry's parts with its index and time. A refused entry uses up no index.
         let entries = drafts
             .iter()
-            .map(EntryDraft::prepare)
+            .map(|d| d.prepare_keyed(self.inner.holder_key.as_ref()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(AuditError::Entry)?;
         let (reply, rx) = tokio::sync::oneshot::channel();
@@ -1353,6 +1360,7 @@ mod tests {
                 state_file: dir.path().join("checkpoint.note"),
                 checkpoint_interval: None,
                 adopt_store: false,
+                holder_key: None,
             },
         )
         .unwrap();

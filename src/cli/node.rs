@@ -1,13 +1,15 @@
 //! `zhengzhao serve` and `zhengzhao demo config`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use clap::Subcommand;
 
 use super::Failure;
-use crate::audit::entry::{Action, Actor, EntryDraft};
+use crate::audit::entry::{Action, Actor, EntryDraft, HolderKey};
+use crate::codes::{make_visible, redact_id_numbers};
 use crate::node::{Config, Node};
 
 #[derive(Debug, Subcommand)]
@@ -60,7 +62,46 @@ pub(crate) fn demo(cmd: DemoCommand) -> Result<ExitCode, Failure> {
     }
 }
 
-/// Logs to standard error; `RUST_LOG` sets the level (default `info`).
+/// The node's holder key, once loaded: log lines are redacted with it from then on.
+static LOG_KEY: OnceLock<HolderKey> = OnceLock::new();
+
+/// Standard error with every formatted log line redacted before it is written: a holder code
+/// found in it, however written, becomes `<holder:HASH>` once the node's holder key is loaded
+/// (`<redacted>` before), and characters that a line-based reader would misread (U+2028,
+/// bidirectional controls, zero-width characters…) are written out as `<U+XXXX>`.
+struct RedactedStderr;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactedStderr {
+    type Writer = RedactedLine;
+
+    fn make_writer(&'a self) -> RedactedLine {
+        RedactedLine
+    }
+}
+
+/// The writer of one log line. The formatter hands it each event whole, in one write.
+struct RedactedLine;
+
+impl Write for RedactedLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let redacted = match LOG_KEY.get() {
+            Some(key) => key.redact(&text),
+            None => redact_id_numbers(&text),
+        };
+        std::io::stderr()
+            .lock()
+            .write_all(make_visible(&redacted).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Logs to standard error, redacted ([`RedactedStderr`]); `RUST_LOG` sets the level (default
+/// `info`).
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -68,7 +109,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
+        .with_writer(RedactedStderr)
         .try_init();
 }
 
@@ -93,6 +134,8 @@ pub(crate) fn serve(config: PathBuf) -> Result<ExitCode, Failure> {
     let config = Config::load(&config).map_err(|e| Failure::Usage(e.to_string()))?;
     let listen = config.listen;
     let node = Node::open(config).map_err(|e| Failure::Usage(e.to_string()))?;
+    // Set once per process: `serve` runs once.
+    let _ = LOG_KEY.set(node.holder_key.clone());
     let node = Arc::new(node);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -10,7 +10,9 @@
 //! - [`RegionCode`]: 行政区划代码 (GB/T 2260);
 //! - [`LicenceTypeCode`]: a ministry's [`Uscc`] and a three-digit sequence;
 //! - [`LicenceId`]: 电子证照标识 (GB/T 36904-2018), built from the above;
-//! - [`HolderType`] and [`HolderCode`]: who holds a licence.
+//! - [`HolderType`] and [`HolderCode`]: who holds a licence;
+//! - [`redact_keyed`] and [`check_free_text`]: holder codes found in text however they are
+//!   written, and the rules for free text a caller gives.
 //!
 //! Every parser refuses rather than panics, on any input (including non-ASCII text), and
 //! reports the first fault as a [`CodeError`] naming the code, position and character.
@@ -19,6 +21,7 @@ mod check;
 mod error;
 mod holder;
 mod licence_id;
+mod redact;
 mod region;
 mod resident_id;
 mod type_code;
@@ -28,6 +31,10 @@ pub use check::mod37_36_check;
 pub use error::CodeError;
 pub use holder::{HolderCode, HolderType};
 pub use licence_id::LicenceId;
+pub use redact::{
+    HOLDER_TOKEN_PREFIX, LICENCE_TOKEN_PREFIX, REDACTED, TextFault, check_chars, check_free_text,
+    holds_id_numbers, make_visible, redact_id_numbers, redact_keyed,
+};
 pub use region::RegionCode;
 pub use resident_id::ResidentId;
 pub use type_code::LicenceTypeCode;
@@ -63,56 +70,6 @@ pub fn mask(code: &str) -> String {
     out.push_str(&"*".repeat(chars.len() - 10));
     out.extend(&chars[chars.len() - 4..]);
     out
-}
-
-/// Replaces what could be a holder's ID number in `text` with `<redacted>`, so messages that
-/// quote input (serde's, for example) cannot carry one into a report, a response or a log:
-///
-/// - every run of 15 or more characters from `0-9Xx` (the shape of a 居民身份证号, old or new);
-/// - every word (a run of ASCII letters and digits) with the shape of a 统一社会信用代码: 18
-///   characters of its alphabet in any case, with the right check character.
-pub fn redact_id_numbers(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(c) = rest.chars().next() {
-        let word = rest
-            .find(|c: char| !c.is_ascii_alphanumeric())
-            .unwrap_or(rest.len());
-        if word == 0 {
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-            continue;
-        }
-        let (w, tail) = rest.split_at(word);
-        if uscc::looks_like_uscc(w) {
-            out.push_str(REDACTED);
-        } else {
-            redact_digit_runs(w, &mut out);
-        }
-        rest = tail;
-    }
-    out
-}
-
-const REDACTED: &str = "<redacted>";
-
-/// Copies `word` to `out`, each run of 15 or more characters from `0-9Xx` replaced.
-fn redact_digit_runs(word: &str, out: &mut String) {
-    let mut run = 0;
-    for (i, c) in word.char_indices() {
-        if c.is_ascii_digit() || c == 'X' || c == 'x' {
-            run += 1;
-            continue;
-        }
-        flush_run(&word[i - run..i], out);
-        run = 0;
-        out.push(c);
-    }
-    flush_run(&word[word.len() - run..], out);
-}
-
-fn flush_run(run: &str, out: &mut String) {
-    out.push_str(if run.len() >= 15 { REDACTED } else { run });
 }
 
 #[cfg(test)]

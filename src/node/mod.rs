@@ -150,6 +150,7 @@ impl Node {
                 state_file: config.audit_state.clone(),
                 checkpoint_interval: Some(config.checkpoint_interval),
                 adopt_store: false,
+                holder_key: Some(holder_key.clone()),
             },
         )
         .map_err(|e| at("node.data_dir")(e.to_string()))?;

@@ -31,6 +31,7 @@ pub fn reopen_log(dir: &Path) -> AuditLog {
             state_file: dir.join("checkpoint.note"),
             checkpoint_interval: None,
             adopt_store: false,
+            holder_key: None,
         },
     )
     .expect("open the audit log")
