@@ -857,26 +857,26 @@ async fn big_head(node: &Node, kib: usize) -> String {
     got.lines().next().unwrap_or("(closed)").to_owned()
 }
 
-/// docs/api.md, limits: a request head (line and headers) over 64 KiB is "refused by the HTTP
-/// layer, before the application: no audit entry".
+/// docs/api.md, limits: a request head (line and headers) over 64 KiB is refused below the
+/// application, 431 `head_too_large`, with a `request.unknown` entry for its caller.
 #[tokio::test]
-async fn a_request_head_over_64_kib_is_refused_without_an_entry() {
+async fn a_request_head_over_64_kib_is_refused_with_an_entry() {
     let node = Node::start(REGION);
     let mut tail = AuditTail::new(&node).await;
     // Just under the limit: served, and recorded.
     let got = big_head(&node, 60).await;
     assert_eq!(got, "HTTP/1.1 200 OK");
     tail.one("api.describe", "ok").await;
-    // Far over it: refused by the HTTP layer, not recorded.
-    let got = big_head(&node, 200).await;
-    assert!(!got.starts_with("HTTP/1.1 2"), "a 200 KiB head: {got}");
-    tail.none().await;
-    // Over it by a little.
-    for kib in [65, 70, 100] {
+    // Far over it, and over it by a little: refused, each with its entry (written once the
+    // HTTP layer has closed the connection, for the largest).
+    for kib in [200, 65, 70, 100] {
         let got = big_head(&node, kib).await;
         assert!(!got.starts_with("HTTP/1.1 2"), "a {kib} KiB head: {got}");
+        let entries = entries_within(&mut tail, Duration::from_secs(10)).await;
+        assert_eq!(entries.len(), 1, "a {kib} KiB head");
+        assert_eq!(entries[0].action(), "request.unknown");
+        assert_eq!(entries[0].outcome(), "head_too_large");
     }
-    tail.none().await;
 }
 
 /// A client that sends requests and never reads the answers loses its connection once an

@@ -243,9 +243,21 @@ pub struct RevokedSigner {
 /// Time and size limits on connections and requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Connections served at once; more wait in the kernel's backlog until one ends.
+    /// Authenticated connections served at once (after the TLS handshake has named the
+    /// caller); a connection that finds none free waits for one within the handshake deadline.
     pub max_connections: usize,
-    /// Time for a TLS handshake.
+    /// Connections one caller (one client certificate) may hold at once.
+    pub max_connections_per_caller: usize,
+    /// Of `max_connections`, the slots kept for callers that hold no connection yet, so that a
+    /// caller always gets in while others fill the rest.
+    pub reserved_connections: usize,
+    /// Connections accepted and not yet authenticated (TLS handshake, then a wait for a slot);
+    /// when full, the oldest is closed to make room for a new one (silent ones first).
+    pub max_handshakes: usize,
+    /// Of `max_handshakes`, how many may come from one IP address; when full, that address's
+    /// oldest is closed first.
+    pub max_handshakes_per_ip: usize,
+    /// Time for a TLS handshake, and for the wait for a free slot after it, from the accept.
     pub handshake: Duration,
     /// Time to read a request's headers (and between requests on a kept-alive connection).
     pub header: Duration,
@@ -270,6 +282,10 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 1024,
+            max_connections_per_caller: 64,
+            reserved_connections: 32,
+            max_handshakes: 1024,
+            max_handshakes_per_ip: 128,
             handshake: Duration::from_secs(10),
             header: Duration::from_secs(10),
             body: Duration::from_secs(10),
@@ -508,6 +524,10 @@ struct RawMatter {
 #[serde(deny_unknown_fields)]
 struct RawLimits {
     max_connections: Option<usize>,
+    max_connections_per_caller: Option<usize>,
+    reserved_connections: Option<usize>,
+    max_handshakes: Option<usize>,
+    max_handshakes_per_ip: Option<usize>,
     handshake_ms: Option<u64>,
     header_ms: Option<u64>,
     body_ms: Option<u64>,
@@ -996,6 +1016,42 @@ impl Config {
             Some(n) if (1..=65_536).contains(&n) => n,
             Some(_) => return Err(err("limits.max_connections", "must be 1 to 65536")),
         };
+        let max_connections_per_caller = match l.max_connections_per_caller {
+            None => d.max_connections_per_caller.min(max_connections),
+            Some(n) if (1..=max_connections).contains(&n) => n,
+            Some(_) => {
+                return Err(err(
+                    "limits.max_connections_per_caller",
+                    format!("must be 1 to max_connections ({max_connections})"),
+                ));
+            }
+        };
+        let reserved_connections = match l.reserved_connections {
+            // A 32nd of the connections: 32 of the default 1024.
+            None => max_connections / 32,
+            Some(n) if n < max_connections => n,
+            Some(_) => {
+                return Err(err(
+                    "limits.reserved_connections",
+                    format!("must be 0 to max_connections - 1 ({})", max_connections - 1),
+                ));
+            }
+        };
+        let max_handshakes = match l.max_handshakes {
+            None => d.max_handshakes,
+            Some(n) if (1..=65_536).contains(&n) => n,
+            Some(_) => return Err(err("limits.max_handshakes", "must be 1 to 65536")),
+        };
+        let max_handshakes_per_ip = match l.max_handshakes_per_ip {
+            None => d.max_handshakes_per_ip.min(max_handshakes),
+            Some(n) if (1..=max_handshakes).contains(&n) => n,
+            Some(_) => {
+                return Err(err(
+                    "limits.max_handshakes_per_ip",
+                    format!("must be 1 to max_handshakes ({max_handshakes})"),
+                ));
+            }
+        };
         let usage_copy = match l.usage_copy_secs {
             None => d.usage_copy,
             Some(s) if (1..=86_400).contains(&s) => Duration::from_secs(s),
@@ -1015,6 +1071,10 @@ impl Config {
         };
         let limits = Limits {
             max_connections,
+            max_connections_per_caller,
+            reserved_connections,
+            max_handshakes,
+            max_handshakes_per_ip,
             handshake: millis("limits.handshake_ms", l.handshake_ms, d.handshake)?,
             header: millis("limits.header_ms", l.header_ms, d.header)?,
             body: millis("limits.body_ms", l.body_ms, d.body)?,
@@ -1086,5 +1146,64 @@ mod tests {
         assert!(e.problem.contains("line 1"), "{e}");
         let e = Config::parse("[node]\nregion = \"370900\"\n", Path::new(".")).unwrap_err();
         assert!(e.to_string().contains("missing field"), "{e}");
+    }
+
+    /// The demo config of region 370900 with `[limits]` lines added.
+    fn with_limits(lines: &str) -> Result<Config, ConfigError> {
+        let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs");
+        let data = std::env::temp_dir().join("zhengzhao-config-test-data");
+        let text =
+            super::super::demo::config_text("370900", &certs, &data, "127.0.0.1:0", &[]).unwrap();
+        let text = text.replacen("[limits]\n", &format!("[limits]\n{lines}\n"), 1);
+        Config::parse(&text, Path::new("/"))
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_bad_ones_name_their_key() {
+        let l = with_limits("").unwrap().limits;
+        assert_eq!(
+            (
+                l.max_connections,
+                l.max_connections_per_caller,
+                l.reserved_connections,
+                l.max_handshakes,
+                l.max_handshakes_per_ip
+            ),
+            (1024, 64, 32, 1024, 128)
+        );
+        // Defaults that follow smaller bounds.
+        let text = with_limits("max_handshakes = 16").unwrap().limits;
+        assert_eq!(text.max_handshakes_per_ip, 16);
+        let c = with_limits("").unwrap();
+        assert_eq!(c.limits.handshake, Duration::from_secs(10));
+        let ok = with_limits(
+            "max_connections_per_caller = 2\nreserved_connections = 0\nmax_handshakes = 8\n\
+             max_handshakes_per_ip = 8",
+        )
+        .unwrap()
+        .limits;
+        assert_eq!(ok.max_connections_per_caller, 2);
+        assert_eq!(ok.reserved_connections, 0);
+        for (line, key) in [
+            (
+                "max_connections_per_caller = 0",
+                "limits.max_connections_per_caller",
+            ),
+            (
+                "max_connections_per_caller = 1025",
+                "limits.max_connections_per_caller",
+            ),
+            ("reserved_connections = 1024", "limits.reserved_connections"),
+            ("max_handshakes = 0", "limits.max_handshakes"),
+            ("max_handshakes = 65537", "limits.max_handshakes"),
+            ("max_handshakes_per_ip = 0", "limits.max_handshakes_per_ip"),
+            (
+                "max_handshakes = 8\nmax_handshakes_per_ip = 9",
+                "limits.max_handshakes_per_ip",
+            ),
+        ] {
+            let e = with_limits(line).unwrap_err();
+            assert_eq!(e.key, key, "{line}: {e}");
+        }
     }
 }

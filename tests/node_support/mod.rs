@@ -849,3 +849,122 @@ impl Default for Mesh {
         Mesh::new()
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Raw connections: mutual TLS by hand, from a chosen loopback address.
+
+/// A TLS 1.3 client config presenting `certs/<region>/<name>.pem` (and its key), trusting the
+/// region's TLS CA, offering HTTP/1.1.
+pub fn raw_tls_config(region: &str, name: &str) -> Arc<rustls::ClientConfig> {
+    use rustls_pki_types::pem::PemObject as _;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(cert(region, "tls-ca.pem")).expect("the TLS CA") {
+        roots
+            .add(c.expect("a CA certificate"))
+            .expect("a usable CA");
+    }
+    let chain = CertificateDer::pem_file_iter(cert(region, &format!("{name}.pem")))
+        .expect("a certificate file")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("certificates");
+    let key =
+        PrivateKeyDer::from_pem_file(cert(region, &format!("{name}.key"))).expect("a private key");
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("TLS 1.3")
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .expect("a client identity");
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+/// The node's address.
+pub fn node_addr(node: &Node) -> std::net::SocketAddr {
+    node.url
+        .strip_prefix("https://")
+        .expect("an https URL")
+        .parse()
+        .expect("a socket address")
+}
+
+/// A TCP connection to the node from loopback address `from` (any port).
+pub async fn tcp_from(
+    node: &Node,
+    from: std::net::IpAddr,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(std::net::SocketAddr::new(from, 0))?;
+    socket.connect(node_addr(node)).await
+}
+
+/// A mutual-TLS connection to the node with `config`, from loopback address `from`.
+pub async fn tls_from(
+    node: &Node,
+    config: Arc<rustls::ClientConfig>,
+    from: std::net::IpAddr,
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let tcp = tcp_from(node, from).await?;
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").expect("a server name");
+    tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+}
+
+/// Everything the peer sends until it closes, a read fails, or `limit` passes (then `None`).
+pub async fn read_to_close(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    limit: Duration,
+) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt as _;
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let read_all = async {
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(limit, read_all).await.ok()?;
+    Some(out)
+}
+
+/// The entries written since the tail's last read, waiting up to `limit` for the first one
+/// (for entries written after an answer, or with none). Unlike [`AuditTail::new_entries`] it
+/// allows an entry written between a read and the read's own entry: it reads again, leaving out
+/// its own reads.
+pub async fn entries_within(tail: &mut AuditTail, limit: Duration) -> Vec<Logged> {
+    let deadline = Instant::now() + limit;
+    let from = tail.next;
+    let mut own = Vec::new();
+    loop {
+        let (entries, receipt) = tail.read(Some(from), None).await;
+        own.push(receipt);
+        // Every entry before the read's own one was returned: nothing was written meanwhile.
+        let complete = receipt == from + entries.len() as u64;
+        let others: Vec<Logged> = entries
+            .into_iter()
+            .filter(|e| !own.contains(&e.index))
+            .collect();
+        if complete && (!others.is_empty() || Instant::now() >= deadline) {
+            tail.next = receipt + 1;
+            return others;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The resident set size of process `pid`, in KiB (`VmRSS` of /proc/<pid>/status).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process's status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a VmRSS line")
+}
