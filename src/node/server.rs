@@ -306,7 +306,7 @@ impl Gate {
     /// Registers a connection just accepted from `ip`, closing the oldest pending one of the
     /// same address, then of all, when a bound is full (silent ones first). The receiver
     /// resolves when this one is closed the same way.
-    fn enter(self: &Arc<Self>, ip: IpAddr) -> (Ticket, oneshot::Receiver<()>) {
+    fn enter(self: &Arc<Self>, ip: IpAddr, spoken: bool) -> (Ticket, oneshot::Receiver<()>) {
         let (tx, rx) = oneshot::channel();
         let mut s = self.lock();
         let victim = s
@@ -330,10 +330,14 @@ impl Gate {
         let seq = s.next;
         s.next += 1;
         s.pending.insert(seq, Waiting { ip, _shed: tx });
-        s.silent.insert(seq);
+        if !spoken {
+            s.silent.insert(seq);
+        }
         let b = s.by_ip.entry(ip).or_default();
         b.all.insert(seq);
-        b.silent.insert(seq);
+        if !spoken {
+            b.silent.insert(seq);
+        }
         (
             Ticket {
                 gate: Arc::clone(self),
@@ -470,7 +474,7 @@ pub async fn serve(
             },
         };
         let _ = tcp.set_nodelay(true);
-        let (ticket, shed) = gate.enter(peer.ip());
+        let (ticket, shed) = gate.enter(peer.ip(), has_spoken(&tcp).await);
         let shared = shared.clone();
         let stop = stop_rx.clone();
         let alive = alive_tx.clone();
@@ -487,6 +491,17 @@ pub async fn serve(
     }
     let _ = summary.await;
     gate.counts.summarise(&gate);
+}
+
+/// Whether the peer has sent bytes already (a client sends its TLS hello at once), without
+/// waiting or reading them.
+async fn has_spoken(tcp: &TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    std::future::poll_fn(|cx| {
+        let mut buf = ReadBuf::new(&mut byte);
+        Poll::Ready(matches!(tcp.poll_peek(cx, &mut buf), Poll::Ready(Ok(n)) if n > 0))
+    })
+    .await
 }
 
 /// One connection, from its accept to its close.
@@ -769,13 +784,13 @@ mod tests {
     #[test]
     fn a_full_address_sheds_its_own_oldest_silent_connection_first() {
         let gate = Gate::new(limits(100, 3, 10, 10, 0));
-        let (a1, mut r1) = gate.enter(ip(2));
-        let (a2, mut r2) = gate.enter(ip(2));
-        let (_b, mut rb) = gate.enter(ip(3));
-        let (_a3, mut r3) = gate.enter(ip(2));
+        let (a1, mut r1) = gate.enter(ip(2), false);
+        let (a2, mut r2) = gate.enter(ip(2), false);
+        let (_b, mut rb) = gate.enter(ip(3), false);
+        let (_a3, mut r3) = gate.enter(ip(2), false);
         // a1 has spoken (a handshake under way): a2 is the oldest silent one of 127.0.0.2.
         gate.spoke(a1.seq);
-        let (_a4, mut r4) = gate.enter(ip(2));
+        let (_a4, mut r4) = gate.enter(ip(2), false);
         assert!(
             closed(&mut r2),
             "the oldest silent one of the address is shed"
@@ -791,18 +806,18 @@ mod tests {
     #[test]
     fn a_full_gate_sheds_the_oldest_silent_connection_of_all() {
         let gate = Gate::new(limits(3, 3, 10, 10, 0));
-        let (t1, mut r1) = gate.enter(ip(2));
-        let (_t2, mut r2) = gate.enter(ip(3));
-        let (t3, mut r3) = gate.enter(ip(4));
+        let (t1, mut r1) = gate.enter(ip(2), false);
+        let (_t2, mut r2) = gate.enter(ip(3), false);
+        let (t3, mut r3) = gate.enter(ip(4), false);
         gate.spoke(t1.seq);
-        let (t4, mut r4) = gate.enter(ip(5));
+        let (t4, mut r4) = gate.enter(ip(5), false);
         assert!(closed(&mut r2), "the oldest silent one is shed");
         assert!(!closed(&mut r1) && !closed(&mut r3) && !closed(&mut r4));
         assert_eq!(gate.occupancy().0, 3);
         // When every pending one has spoken, the oldest goes.
         gate.spoke(t3.seq);
         gate.spoke(t4.seq);
-        let (_t5, _r5) = gate.enter(ip(6));
+        let (_t5, _r5) = gate.enter(ip(6), false);
         assert!(closed(&mut r1), "with none silent, the oldest one is shed");
         assert!(!closed(&mut r3) && !closed(&mut r4));
         assert_eq!(gate.counts.shed.load(Ordering::Relaxed), 2);
