@@ -137,10 +137,11 @@ async fn issue_read_and_change_status() {
         hex::encode(ring::digest::digest(&ring::digest::SHA256, &body))
     );
 
-    // Read the status: active, issued, by the bureau.
+    // Read the status: active, issued, by the bureau (reasons and who made each change are
+    // shown to the issuer and the auditor; node_hardening.rs shows what others see).
     let (v, e) = expect(
         &mut tail,
-        &mut window,
+        &mut bureau,
         "GET",
         &status_path(&id),
         None,
@@ -157,7 +158,7 @@ async fn issue_read_and_change_status() {
     assert_eq!(h[0]["by"], "370900-bureau");
     assert!(h[0]["at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(e.entry["licence"], id.as_str());
-    assert_actor(&e, REGION, "370900-window");
+    assert_actor(&e, REGION, "370900-bureau");
 
     // Suspend, reinstate, revoke: each answer carries the whole history.
     let mut from = "active";
@@ -274,7 +275,7 @@ async fn a_new_version_supersedes_the_old() {
 
     let (v, _) = expect(
         &mut tail,
-        &mut window,
+        &mut bureau,
         "GET",
         &status_path(&old),
         None,
@@ -289,7 +290,7 @@ async fn a_new_version_supersedes_the_old() {
     assert_eq!(h[1]["reason"], format!("replaced by {new}"));
     let (v, _) = expect(
         &mut tail,
-        &mut window,
+        &mut bureau,
         "GET",
         &status_path(&new),
         None,

@@ -293,11 +293,10 @@ impl Signer {
         for (name, value) in &req.fields {
             text("fields key", name, MAX_FIELD_NAME_CHARS)?;
             if let FieldValue::Text(s) = value {
-                if s.chars().any(char::is_control) {
-                    return Err(bad(format!(
-                        "fields.{name}: control characters are not allowed"
-                    )));
-                }
+                // A field's value may be empty or long (the licence's size is bounded below),
+                // but takes no character that would hide or reorder text.
+                crate::codes::check_chars(s)
+                    .map_err(|fault| bad(format!("fields.{name}: {fault}")))?;
             }
         }
         let nbf = match &req.valid_from {
@@ -356,22 +355,12 @@ impl Signer {
     }
 }
 
-/// Checks a free-text request member: present, not too long, no control characters.
+/// Checks a free-text request member (a name, a field's name): not blank, at most `max`
+/// characters, without control, line-separator, bidirectional-control or invisible format
+/// characters ([`crate::codes::check_free_text`]).
 fn text(what: &str, s: &str, max: usize) -> Result<(), IssueError> {
-    let n = s.chars().count();
-    if s.trim().is_empty() {
-        Err(IssueError::Request(format!("{what}: must not be empty")))
-    } else if n > max {
-        Err(IssueError::Request(format!(
-            "{what}: {n} characters; at most {max}"
-        )))
-    } else if s.chars().any(char::is_control) {
-        Err(IssueError::Request(format!(
-            "{what}: control characters are not allowed"
-        )))
-    } else {
-        Ok(())
-    }
+    crate::codes::check_free_text(s, max)
+        .map_err(|fault| IssueError::Request(format!("{what}: {fault}")))
 }
 
 /// A random serial of [`SERIAL_LEN`] characters from `0-9A-Z`, without modulo bias.
@@ -475,22 +464,47 @@ mod tests {
     fn request_text_limits_name_the_member() {
         let mut r = request();
         r.type_name = "  ".into();
-        assert_eq!(refused(&r), "type_name: must not be empty");
+        assert_eq!(
+            refused(&r),
+            "type_name: must not be empty or only white space"
+        );
         let mut r = request();
         r.holder.name = "名".repeat(MAX_NAME_CHARS + 1);
         assert_eq!(
             refused(&r),
             format!(
-                "holder.name: {} characters; at most {MAX_NAME_CHARS}",
+                "holder.name: is {} characters long; the limit is {MAX_NAME_CHARS}",
                 MAX_NAME_CHARS + 1
             )
         );
         let mut r = request();
         r.type_name = "营业\n执照".into();
-        assert_eq!(refused(&r), "type_name: control characters are not allowed");
+        assert_eq!(
+            refused(&r),
+            "type_name: contains a line break (U+000A) at character 3; it must be one line"
+        );
+        // Characters that hide or reorder text are refused in names as in any free text.
+        for (name, fault) in [
+            (
+                "李\u{200B}四",
+                "contains an invisible character (U+200B) at character 2",
+            ),
+            (
+                "李\u{202E}四",
+                "contains a bidirectional control character (U+202E) at character 2",
+            ),
+            (
+                "李\u{2028}四",
+                "contains a line break (U+2028) at character 2; it must be one line",
+            ),
+        ] {
+            let mut r = request();
+            r.holder.name = name.into();
+            assert_eq!(refused(&r), format!("holder.name: {fault}"));
+        }
         let mut r = request();
         r.number = Some("x".repeat(65));
-        assert!(refused(&r).starts_with("number: 65 characters"));
+        assert!(refused(&r).starts_with("number: is 65 characters long"));
         let mut r = request();
         r.type_code = "11100000000013338W03".into();
         assert!(refused(&r).starts_with("type_code:"));
@@ -518,7 +532,15 @@ mod tests {
             .insert("备注".into(), FieldValue::Text("a\u{0}b".into()));
         assert_eq!(
             refused(&r),
-            "fields.备注: control characters are not allowed"
+            "fields.备注: contains a control character (U+0000) at character 2"
+        );
+        // A field's text takes no invisible or reordering character either.
+        let mut r = request();
+        r.fields
+            .insert("备注".into(), FieldValue::Text("整改\u{2066}完成".into()));
+        assert_eq!(
+            refused(&r),
+            "fields.备注: contains a bidirectional control character (U+2066) at character 3"
         );
     }
 

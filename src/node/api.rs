@@ -26,6 +26,7 @@ use serde_json::{Map, Value, json};
 
 use super::Node;
 use super::config::Role;
+use super::locks::KeyGuard;
 use super::state::{
     ConsentRecord, LicenceRecord, Status, StatusChange, consent_key, holder_key, holder_prefix,
     licence_key, put_empty, put_json,
@@ -214,7 +215,7 @@ struct Answer {
     writes: Vec<Write>,
     outcome: String,
     /// Held until the entry and the writes are on disk.
-    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    guard: Option<KeyGuard>,
 }
 
 enum Payload {
@@ -223,6 +224,8 @@ enum Payload {
     JsonBytes(Vec<u8>),
     /// Bytes of a content type; the receipt goes in headers.
     Raw(&'static str, Vec<u8>),
+    /// A streamed body of a content type; the receipt goes in headers.
+    Stream(&'static str, Body),
 }
 
 impl Answer {
@@ -558,7 +561,7 @@ async fn run(
             no_params(&q)?;
             witness_state(ctx)
         }
-        Route::AuditEntries => audit_entries(ctx, &q),
+        Route::AuditEntries => audit_entries(ctx, &q).await,
         Route::InclusionProof => inclusion(ctx, &q),
         Route::ConsistencyProof => consistency(ctx, &q),
         Route::Healthz
@@ -571,6 +574,53 @@ async fn run(
     }
 }
 
+/// The first leaf hash of a receipt, base64.
+fn leaf_b64(receipt: &crate::audit::store::Receipt) -> String {
+    receipt
+        .leaf_hashes
+        .first()
+        .map(|h| B64.encode(h))
+        .unwrap_or_default()
+}
+
+/// A JSON answer with the receipt of its entry as its last member.
+fn with_receipt(
+    status: StatusCode,
+    mut body: Map<String, Value>,
+    receipt: &crate::audit::store::Receipt,
+) -> Response {
+    body.insert(
+        "receipt".into(),
+        json!({"index": receipt.index, "leaf_hash": leaf_b64(receipt)}),
+    );
+    respond_json(status, &body)
+}
+
+/// The entry of a request whose own entry was refused: who, what and on which licence and
+/// holder, with none of the request's free text or details but its method and the start of its
+/// path, which always fits.
+fn reduced_draft(draft: &EntryDraft, status: StatusCode) -> EntryDraft {
+    let mut reduced = EntryDraft::new(draft.actor.clone(), draft.action, "unrecordable_request");
+    reduced.on_behalf_of = draft.on_behalf_of.clone();
+    reduced.licence = draft.licence.clone();
+    reduced.holder = draft.holder.clone();
+    reduced.request_sha256 = draft.request_sha256.clone();
+    for key in ["method", "path"] {
+        if let Some(Value::String(v)) = draft.detail.get(key) {
+            let v = cut_chars(v, 128);
+            let clean: String = v.chars().filter(|c| !c.is_control()).collect();
+            reduced.detail.insert(key.into(), clean.into());
+        }
+    }
+    reduced
+        .detail
+        .insert("status".into(), StatusCode::BAD_REQUEST.as_u16().into());
+    reduced
+        .detail
+        .insert("refused_status".into(), status.as_u16().into());
+    reduced
+}
+
 /// Appends the audit entry (with the answer's writes), then answers with its receipt.
 async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Response {
     let (status, payload, writes, guard) = match result {
@@ -580,10 +630,14 @@ async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Response {
         }
         Err(e) => {
             ctx.draft.outcome = e.code.to_owned();
-            ctx.detail("message", e.message.clone());
+            // What the caller sent may be quoted: redacted, then cut, so that no message can
+            // carry a holder code or push the entry past its limit.
+            let message = ctx.node.holder_key.redact(&e.message);
+            let message = cut_chars(&message, MAX_MESSAGE_CHARS);
+            ctx.detail("message", message.as_ref());
             (
                 e.status,
-                Payload::Json(error_body(e.code, &e.message)),
+                Payload::Json(error_body(e.code, &message)),
                 Vec::new(),
                 None,
             )
@@ -594,6 +648,7 @@ async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Response {
         &mut ctx.draft,
         EntryDraft::new(Actor::default(), Action::AuthDenied, ""),
     );
+    let reduced = reduced_draft(&draft, status);
     let pending = ctx.node.log.submit(vec![draft], writes);
     ctx.announced = None;
     // A state change keeps its lock until its write is on disk or has failed, even if this
@@ -606,6 +661,34 @@ async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Response {
     };
     let receipt = match receipt {
         Ok(r) => r,
+        Err(crate::audit::store::AuditError::Entry(refused)) => {
+            // The entry itself was refused (too large, or a member the log does not take):
+            // nothing of the request was written. The attempt is still an access, so it is
+            // recorded with what an entry can always hold, and refused.
+            tracing::warn!(error = %refused, "a request's entry was refused; recorded reduced");
+            let receipt = match ctx.node.log.submit(vec![reduced], Vec::new()) {
+                Ok(p) => p.recv().await,
+                Err(e) => Err(e),
+            };
+            let body = error_body(
+                "unrecordable_request",
+                "the request's audit entry could not hold what it would record, so it was not \
+                 served",
+            );
+            return match receipt {
+                Ok(r) => with_receipt(StatusCode::BAD_REQUEST, body, &r),
+                Err(e) => {
+                    tracing::error!(error = %e, "audit write failed; request refused");
+                    respond_json(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &error_body(
+                            "audit_unavailable",
+                            "the access could not be recorded, so it was not served",
+                        ),
+                    )
+                }
+            };
+        }
         Err(e) => {
             tracing::error!(error = %e, "audit write failed; request refused");
             return respond_json(
@@ -617,19 +700,9 @@ async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Response {
             );
         }
     };
-    let leaf = receipt
-        .leaf_hashes
-        .first()
-        .map(|h| B64.encode(h))
-        .unwrap_or_default();
+    let leaf = leaf_b64(&receipt);
     match payload {
-        Payload::Json(mut body) => {
-            body.insert(
-                "receipt".into(),
-                json!({"index": receipt.index, "leaf_hash": leaf}),
-            );
-            respond_json(status, &body)
-        }
+        Payload::Json(body) => with_receipt(status, body, &receipt),
         Payload::JsonBytes(mut bytes) => {
             // `{…}` → `{…,"receipt":{…}}`: the receipt joins a body serialised once.
             let receipt = json!({"index": receipt.index, "leaf_hash": leaf});
@@ -650,19 +723,33 @@ async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Response {
                 .into_response()
         }
         Payload::Raw(content_type, bytes) => {
-            let mut r = Response::new(Body::from(bytes));
-            *r.status_mut() = status;
-            let h = r.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            if let Ok(v) = HeaderValue::from_str(&receipt.index.to_string()) {
-                h.insert("zhengzhao-receipt-index", v);
-            }
-            if let Ok(v) = HeaderValue::from_str(&leaf) {
-                h.insert("zhengzhao-receipt-leaf-hash", v);
-            }
-            r
+            raw_with_receipt(status, content_type, Body::from(bytes), &receipt, &leaf)
+        }
+        Payload::Stream(content_type, body) => {
+            raw_with_receipt(status, content_type, body, &receipt, &leaf)
         }
     }
+}
+
+/// A non-JSON answer, its entry's receipt in headers.
+fn raw_with_receipt(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Body,
+    receipt: &crate::audit::store::Receipt,
+    leaf: &str,
+) -> Response {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&receipt.index.to_string()) {
+        h.insert("zhengzhao-receipt-index", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(leaf) {
+        h.insert("zhengzhao-receipt-leaf-hash", v);
+    }
+    r
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -692,7 +779,10 @@ fn parse_query(q: Option<&str>) -> Result<Query, ApiError> {
     for pair in q.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         if out.iter().any(|(seen, _)| seen == k) {
-            return Err(bad("invalid_query", format!("parameter {k:?} is repeated")));
+            return Err(bad(
+                "invalid_query",
+                format!("parameter {} is repeated", quoted(k)),
+            ));
         }
         out.push((k.to_owned(), v.to_owned()));
     }
@@ -702,7 +792,10 @@ fn parse_query(q: Option<&str>) -> Result<Query, ApiError> {
 fn no_params(q: &Query) -> Result<(), ApiError> {
     match q.first() {
         None => Ok(()),
-        Some((k, _)) => Err(bad("invalid_query", format!("unknown parameter {k:?}"))),
+        Some((k, _)) => Err(bad(
+            "invalid_query",
+            format!("unknown parameter {}", quoted(k)),
+        )),
     }
 }
 
@@ -714,7 +807,10 @@ fn int_params<const N: usize>(
 ) -> Result<[u64; N], ApiError> {
     for (k, _) in q {
         if !names.iter().any(|(n, _)| n == k) {
-            return Err(bad("invalid_query", format!("unknown parameter {k:?}")));
+            return Err(bad(
+                "invalid_query",
+                format!("unknown parameter {}", quoted(k)),
+            ));
         }
     }
     let mut out = [0u64; N];
@@ -744,16 +840,33 @@ fn is_code(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// A free text of 1 to `max` characters without control characters.
+/// A free text of 1 to `max` characters, not only white space, without control, line-separator,
+/// bidirectional-control or invisible format characters (docs/api.md, Free text).
 fn free_text(what: &str, s: &str, max: usize) -> Result<(), ApiError> {
-    let n = s.chars().count();
-    if s.trim().is_empty() || n > max || s.chars().any(char::is_control) {
-        return Err(bad(
-            "invalid_request",
-            format!("{what} must be 1 to {max} characters, without control characters"),
-        ));
+    crate::codes::check_free_text(s, max)
+        .map_err(|fault| bad("invalid_request", format!("{what}: {fault}")))
+}
+
+/// The most characters of a caller's input an error message quotes.
+const MAX_QUOTED_CHARS: usize = 64;
+/// The most characters of an error message, in the answer and in the entry.
+const MAX_MESSAGE_CHARS: usize = 512;
+
+/// `s` quoted for an error message: at most [`MAX_QUOTED_CHARS`] characters of it (`…` marks a
+/// cut), escaped as a Rust string literal so that control and invisible characters show.
+fn quoted(s: &str) -> String {
+    match s.char_indices().nth(MAX_QUOTED_CHARS) {
+        None => format!("{s:?}"),
+        Some((i, _)) => format!("{:?}…", &s[..i]),
     }
-    Ok(())
+}
+
+/// At most `max` characters of `s`, `…` marking a cut.
+fn cut_chars(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => s.into(),
+        Some((i, _)) => format!("{}…", &s[..i]).into(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -907,7 +1020,7 @@ fn issue(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
 async fn amend(ctx: &mut Ctx, id: &str, bytes: &[u8]) -> Result<Answer, ApiError> {
     let previous = licence_id(ctx, id)?;
     let req: IssuanceRequest = parse_json(bytes)?;
-    let guard = ctx.node.state_lock.clone().lock_owned().await;
+    let guard = ctx.node.locks.lock(super::locks::licence(id)).await;
     let Some(mut old) = load_licence(ctx, id)? else {
         return Err(fail(StatusCode::NOT_FOUND, "not_found", "no such licence"));
     };
@@ -977,15 +1090,16 @@ async fn set_status(ctx: &mut Ctx, id: &str, bytes: &[u8]) -> Result<Answer, Api
             return Err(bad(
                 "invalid_request",
                 format!(
-                    "status {other:?}: one of active, suspended, revoked (a new version \
-                     supersedes a licence)"
+                    "status {}: one of active, suspended, revoked (a new version supersedes \
+                     a licence)",
+                    quoted(other)
                 ),
             ));
         }
     };
     free_text("reason", &req.reason, MAX_REASON_CHARS)?;
     ctx.detail("to", to.as_str());
-    let guard = ctx.node.state_lock.clone().lock_owned().await;
+    let guard = ctx.node.locks.lock(super::locks::licence(id)).await;
     let Some(mut rec) = load_licence(ctx, id)? else {
         return Err(fail(StatusCode::NOT_FOUND, "not_found", "no such licence"));
     };
@@ -1004,7 +1118,8 @@ async fn set_status(ctx: &mut Ctx, id: &str, bytes: &[u8]) -> Result<Answer, Api
     rec.status = to;
     rec.history.push(StatusChange {
         status: to,
-        reason: req.reason,
+        // Free text by a department: a holder code in it is stored as its keyed hash only.
+        reason: ctx.node.holder_key.redact(&req.reason),
         at: format_time(now_ms()),
         by: ctx.caller.id.clone(),
     });
@@ -1017,17 +1132,36 @@ async fn set_status(ctx: &mut Ctx, id: &str, bytes: &[u8]) -> Result<Answer, Api
     Ok(a)
 }
 
+/// A licence's status and history. The reasons (free text written by the issuer, which may
+/// name people or circumstances) and who made each change are shown only to this region's
+/// issuers and auditors; every other caller, partners' nodes and departments included, sees
+/// each change's status and time.
 fn get_status(ctx: &mut Ctx, id: &str) -> Result<Answer, ApiError> {
     licence_id(ctx, id)?;
     let Some(rec) = load_licence(ctx, id)? else {
         return Err(fail(StatusCode::NOT_FOUND, "not_found", "no such licence"));
+    };
+    let full = ctx
+        .department()
+        .is_some_and(|d| d.roles.contains(&Role::Issuer) || d.roles.contains(&Role::Auditor));
+    ctx.detail("reasons_shown", full);
+    let history: Vec<Value> = if full {
+        rec.history
+            .iter()
+            .map(|c| json!({"status": c.status, "reason": c.reason, "at": c.at, "by": c.by}))
+            .collect()
+    } else {
+        rec.history
+            .iter()
+            .map(|c| json!({"status": c.status, "at": c.at}))
+            .collect()
     };
     Ok(Answer::json(
         StatusCode::OK,
         json!({
             "id": id,
             "status": rec.status,
-            "history": rec.history,
+            "history": history,
             "superseded_by": rec.superseded_by,
         }),
     ))
@@ -1224,8 +1358,8 @@ fn grant_consent(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
                 bad(
                     "unknown_grantee",
                     format!(
-                        "{:?} is not a consumer department of this region",
-                        req.grantee
+                        "{} is not a consumer department of this region",
+                        quoted(&req.grantee)
                     ),
                 )
             })?;
@@ -1241,9 +1375,9 @@ fn grant_consent(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
             return Err(bad(
                 "unknown_grantee",
                 format!(
-                    "{:?} of region {grantee_region} is not a department of a partner region \
+                    "{} of region {grantee_region} is not a department of a partner region \
                      that may look licences up here",
-                    req.grantee
+                    quoted(&req.grantee)
                 ),
             ));
         }
@@ -1256,7 +1390,7 @@ fn grant_consent(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     }
     for t in &req.type_codes {
         LicenceTypeCode::from_str(t)
-            .map_err(|e| bad("invalid_request", format!("type_codes: {t:?}: {e}")))?;
+            .map_err(|e| bad("invalid_request", format!("type_codes: {}: {e}", quoted(t))))?;
     }
     let now = now_ms() / 1000;
     let until_unix = match &req.until {
@@ -1318,7 +1452,7 @@ fn load_consent(ctx: &Ctx, id: &str) -> Result<Option<ConsentRecord>, ApiError> 
 }
 
 async fn withdraw_consent(ctx: &mut Ctx, id: &str) -> Result<Answer, ApiError> {
-    let guard = ctx.node.state_lock.clone().lock_owned().await;
+    let guard = ctx.node.locks.lock(super::locks::consent(id)).await;
     let Some(mut rec) = load_consent(ctx, id)? else {
         return Err(fail(StatusCode::NOT_FOUND, "not_found", "no such consent"));
     };
@@ -1426,7 +1560,7 @@ struct Found {
     /// More licences matched than [`MAX_LOOKUP_RESULTS`]; they were left out.
     more: bool,
     writes: Vec<Write>,
-    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    guard: Option<KeyGuard>,
 }
 
 impl Found {
@@ -1514,7 +1648,10 @@ fn lookup_scope(
 fn matter_refused(matter: &str) -> ApiError {
     forbidden(
         "matter_not_allowed",
-        format!("the department may not use licences for matter {matter:?}"),
+        format!(
+            "the department may not use licences for matter {}",
+            quoted(matter)
+        ),
     )
 }
 
@@ -1562,7 +1699,7 @@ async fn lookup_here(ctx: &mut Ctx, who: &Requester, ask: &Ask<'_>) -> Result<Fo
             ));
         };
         ctx.detail("consent_id", cid.clone());
-        guard = Some(ctx.node.state_lock.clone().lock_owned().await);
+        guard = Some(ctx.node.locks.lock(super::locks::consent(cid)).await);
         let Some(mut c) = load_consent(ctx, cid)? else {
             return Err(forbidden("consent_not_found", "no such consent"));
         };
@@ -1695,7 +1832,10 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         types: dept.types.clone(),
         for_: dept.id.clone(),
     };
-    let ask = scope.ask(req.type_code.as_ref(), &req.purpose, req.consent.as_ref());
+    // The purpose travels in usage copies and to partners: a holder code in it goes as its
+    // keyed hash (a fixed point: redacting it again changes nothing).
+    let purpose = ctx.node.holder_key.redact(&req.purpose);
+    let ask = scope.ask(req.type_code.as_ref(), &purpose, req.consent.as_ref());
     let Some(regions) = &req.regions else {
         let found = lookup_here(ctx, &who, &ask).await?;
         return Ok(found.answer(ctx));
@@ -1709,7 +1849,7 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         Regions::Word(w) => {
             return Err(bad(
                 "invalid_request",
-                format!("regions: {w:?}: \"all\" or a list of region codes"),
+                format!("regions: {}: \"all\" or a list of region codes", quoted(w)),
             ));
         }
         Regions::List(list) => {
@@ -1720,7 +1860,7 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
             let mut asked = Vec::new();
             for r in list {
                 let code = crate::codes::RegionCode::from_str(r)
-                    .map_err(|e| bad("invalid_request", format!("regions: {r:?}: {e}")))?;
+                    .map_err(|e| bad("invalid_request", format!("regions: {}: {e}", quoted(r))))?;
                 if code == own {
                     here = true;
                 } else if partners.contains(&code) {
@@ -1752,7 +1892,7 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         },
         type_code: req.type_code.clone(),
         matter: req.matter.clone(),
-        purpose: req.purpose.clone(),
+        purpose: purpose.clone(),
         consent: req.consent.clone(),
     };
     let body = serde_json::to_vec(&forward).map_err(json_err)?;
@@ -1765,7 +1905,7 @@ async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         types: dept.types.clone(),
         for_: format!("{own}/{}", dept.id),
         matter: req.matter.clone(),
-        purpose: req.purpose.clone(),
+        purpose: purpose.clone(),
     });
     let mut set = tokio::task::JoinSet::new();
     for region in &asked {
@@ -2165,7 +2305,8 @@ async fn federated_lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiErro
         types: grant_types,
         for_: format!("{partner_region}/{}", req.department),
     };
-    let ask = scope.ask(req.type_code.as_ref(), &req.purpose, req.consent.as_ref());
+    let purpose = ctx.node.holder_key.redact(&req.purpose);
+    let ask = scope.ask(req.type_code.as_ref(), &purpose, req.consent.as_ref());
     let found = lookup_here(ctx, &who, &ask).await?;
     Ok(found.answer(ctx))
 }
@@ -2173,7 +2314,14 @@ async fn federated_lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiErro
 // ---------------------------------------------------------------------------------------------
 // The audit log over HTTP.
 
-fn audit_entries(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
+/// The most bytes of entries an audit read reads from the store and holds at once.
+const AUDIT_READ_CHUNK: usize = 64 * 1024;
+/// How many chunks of one audit read may wait for the connection to take them.
+const AUDIT_READ_QUEUE: usize = 2;
+/// How long an audit read waits for one of the [`super::MAX_AUDIT_READS`] places.
+const AUDIT_READ_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn audit_entries(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
     let size = ctx.node.log.size();
     let [from, to] = int_params(q, [("from", Some(0)), ("to", Some(size))])?;
     ctx.detail("from", from);
@@ -2190,29 +2338,117 @@ fn audit_entries(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
             format!("at most {MAX_ENTRIES_PER_READ} entries per request"),
         ));
     }
+    // A bounded number of reads at once, each holding a bounded buffer: a hundred auditors
+    // cost the node no more memory than a few.
+    let permit = match tokio::time::timeout(
+        AUDIT_READ_WAIT,
+        ctx.node.audit_reads.clone().acquire_owned(),
+    )
+    .await
+    {
+        Ok(Ok(p)) => p,
+        _ => {
+            return Err(fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many audit reads at once; ask again shortly",
+            ));
+        }
+    };
     // Like RFC 6962's get-entries, an answer may end early (past `limits.audit_read_bytes`);
-    // the reader asks again from where it ended.
-    let entries = ctx
-        .node
-        .log
-        .entries_within(from, to, ctx.node.config.limits.audit_read_bytes)
+    // the reader asks again from where it ended. Where it ends is settled before the entry is
+    // written, a chunk at a time; the entries are then streamed, a chunk at a time.
+    let limit = ctx.node.config.limits.audit_read_bytes;
+    let node = ctx.node.clone();
+    let sent_to = tokio::task::spawn_blocking(move || read_end(&node.log, from, to, limit))
+        .await
+        .map_err(|e| internal(e.to_string()))?
         .map_err(unavailable)?;
-    let sent_to = from + entries.len() as u64;
     if sent_to < to {
         ctx.detail("sent_to", sent_to);
     }
-    let mut out = Vec::new();
-    for (_, bytes) in entries {
-        out.extend_from_slice(&bytes);
-        out.push(b'\n');
-    }
+    let (tx, rx) = tokio::sync::mpsc::channel(AUDIT_READ_QUEUE);
+    let node = ctx.node.clone();
+    // One blocking task per read, holding its place until the last chunk is taken or the
+    // connection goes away (a reader that stops reading loses its connection after
+    // `limits.write_ms`, and this task with it).
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let mut next = from;
+        while next < sent_to {
+            let lines = match node.log.entries_within(next, sent_to, AUDIT_READ_CHUNK) {
+                Ok(entries) if !entries.is_empty() => {
+                    next += entries.len() as u64;
+                    let mut out = Vec::with_capacity(AUDIT_READ_CHUNK + 1024);
+                    for (_, bytes) in entries {
+                        out.extend_from_slice(&bytes);
+                        out.push(b'\n');
+                    }
+                    Ok(axum::body::Bytes::from(out))
+                }
+                other => {
+                    tracing::error!(?other, "an audit read stopped: the store could not be read");
+                    Err(std::io::Error::other("the audit store could not be read"))
+                }
+            };
+            let failed = lines.is_err();
+            // The connection went away, or the store failed (the answer is then cut short,
+            // which the reader sees as a broken transfer, never as a shorter log).
+            if tx.blocking_send(lines).is_err() || failed {
+                break;
+            }
+        }
+    });
     Ok(Answer {
         status: StatusCode::OK,
-        body: Payload::Raw("application/jsonl", out),
+        body: Payload::Stream("application/jsonl", Body::new(ChunkBody(rx))),
         writes: Vec::new(),
         outcome: "ok".into(),
         guard: None,
     })
+}
+
+/// Where an audit read of `[from, to)` ends: before the entry that would take its lines past
+/// `limit` bytes, one entry at least. Reads a chunk at a time, keeping none.
+fn read_end(
+    log: &crate::audit::store::AuditLog,
+    from: u64,
+    to: u64,
+    limit: usize,
+) -> Result<u64, crate::audit::store::AuditError> {
+    let mut next = from;
+    let mut bytes = 0usize;
+    while next < to {
+        let chunk = log.entries_within(next, to, AUDIT_READ_CHUNK)?;
+        if chunk.is_empty() {
+            break;
+        }
+        for (_, entry) in chunk {
+            bytes = bytes.saturating_add(entry.len() + 1);
+            if bytes > limit && next > from {
+                return Ok(next);
+            }
+            next += 1;
+        }
+    }
+    Ok(next)
+}
+
+/// A response body fed, chunk by chunk, by the task that reads the store.
+struct ChunkBody(tokio::sync::mpsc::Receiver<Result<axum::body::Bytes, std::io::Error>>);
+
+impl axum::body::HttpBody for ChunkBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|c| c.map(|r| r.map(hyper::body::Frame::data)))
+    }
 }
 
 fn hashes(h: &[crate::audit::merkle::Hash]) -> Vec<String> {
@@ -2327,10 +2563,13 @@ async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessing, ApiError
         return Err(fail(
             StatusCode::NOT_FOUND,
             "unknown_log",
-            format!("this witness does not witness the log {origin_shown:?}"),
+            format!(
+                "this witness does not witness the log {}",
+                quoted(&origin_shown)
+            ),
         ));
     };
-    let guard = node.state_lock.clone().lock_owned().await;
+    let guard = node.locks.lock(super::locks::witnessed(&origin)).await;
     let current: Option<WitnessRecord> = match node.log.get(Table::State, &witness_key(&origin)) {
         Ok(Some(v)) => {
             Some(serde_json::from_slice(&v).map_err(|e| internal(format!("witness record: {e}")))?)

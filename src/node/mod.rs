@@ -5,6 +5,7 @@
 //! - [`server`]: the accept loop, handshakes off the loop, limits, graceful shutdown;
 //! - [`api`]: the routes, roles, the 用证清单, and one audit entry per request;
 //! - [`state`]: licences, the holder index and consents in the `state` column family;
+//! - [`locks`]: locks by record key for read-modify-write changes of the state table;
 //! - [`usage`]: usage copies (加注件);
 //! - [`auditor`]: the auditor's remote replay;
 //! - [`client`]: a small HTTPS client with a client certificate (auditors, tests, the demo);
@@ -17,6 +18,7 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod federation;
+pub mod locks;
 pub mod server;
 pub mod state;
 pub mod tls;
@@ -52,11 +54,17 @@ pub struct Node {
     pub tls: Arc<rustls::ServerConfig>,
     /// Client CAs and their regions.
     pub client_cas: Vec<tls::KnownCa>,
-    /// Serialises read-modify-write changes of the state table (status, consents, uses).
-    pub state_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Serialises read-modify-write changes of the state table per record (a licence's status,
+    /// a consent's uses, a witnessed log's state).
+    pub locks: Arc<locks::KeyedLocks>,
     /// Partner nodes, the witness key, the trust-list sequence.
     pub federation: federation::Federation,
+    /// Places for audit reads (`GET /v1/audit/entries`) streamed at once.
+    pub audit_reads: Arc<tokio::sync::Semaphore>,
 }
+
+/// Audit reads streamed at once; more wait (at most 30 s) for a place.
+pub const MAX_AUDIT_READS: usize = 8;
 
 fn at(key: &str) -> impl Fn(String) -> ConfigError + '_ {
     move |problem| ConfigError {
@@ -163,8 +171,9 @@ impl Node {
             holder_key,
             tls,
             client_cas,
-            state_lock: Arc::new(tokio::sync::Mutex::new(())),
+            locks: locks::KeyedLocks::new(),
             federation,
+            audit_reads: Arc::new(tokio::sync::Semaphore::new(MAX_AUDIT_READS)),
         })
     }
 }
