@@ -206,19 +206,17 @@ async fn a_message_quoting_unbounded_input_still_leaves_its_entry() {
     assert!(e.line.len() < 8 * 1024, "entry of {} bytes", e.line.len());
 }
 
-/// The node's resident set, from /proc.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_concurrent_audit_reads_keep_the_nodes_memory_flat() {
-    let node = Node::start(REGION);
+    // A hundred auditors, here all with the bureau's certificate: its share of connections is
+    // raised to let them in at once (tests/node_flood.rs tests the share itself).
+    let node = Node::start_with(REGION, |c| {
+        replace_once(
+            &c,
+            "max_connections = 1024\n",
+            "max_connections = 1024\nmax_connections_per_caller = 128\n",
+        )
+    });
     // About 3 MB of log: refused status reads with long paths make entries of about 1 KB.
     let bad_id = format!("1.2.156.{}", "A".repeat(600));
     let mut writers = Vec::new();
