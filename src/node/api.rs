@@ -2695,3 +2695,70 @@ fn witness_state(ctx: &mut Ctx) -> Result<Answer, ApiError> {
         json!({"logs": logs, "evidence": evidence}),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// The fail-safe entry of a request whose own entry the log refuses always fits: it keeps
+    /// who, what, the licence and the holder, and drops the details that made the entry too large.
+    #[test]
+    fn a_reduced_draft_fits_where_its_request_did_not() {
+        let actor = Actor {
+            id: "370900-window".into(),
+            region: Some("370900".parse().unwrap()),
+            cert_sha256: Some("ab".repeat(32)),
+        };
+        let mut draft = EntryDraft::new(actor.clone(), Action::LicenceLookup, "ok");
+        draft.detail.insert("method".into(), "POST".into());
+        draft.detail.insert(
+            "path".into(),
+            format!("/v1/lookups/{}", "p".repeat(600)).into(),
+        );
+        draft
+            .detail
+            .insert("huge".into(), "x".repeat(70 * 1024).into());
+        let refused = draft
+            .prepare()
+            .unwrap()
+            .assemble(7, "2026-12-01T00:00:00.000Z");
+        assert!(
+            matches!(refused, Err(crate::audit::entry::EntryError::TooLarge(_))),
+            "{refused:?}"
+        );
+
+        let reduced = reduced_draft(&draft, StatusCode::OK);
+        let bytes = reduced
+            .prepare()
+            .unwrap()
+            .assemble(7, "2026-12-01T00:00:00.000Z")
+            .unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["outcome"], "unrecordable_request");
+        assert_eq!(v["action"], "licence.lookup");
+        assert_eq!(v["actor"]["id"], "370900-window");
+        assert_eq!(v["detail"]["status"], 400);
+        assert_eq!(v["detail"]["refused_status"], 200);
+        assert_eq!(v["detail"]["method"], "POST");
+        assert_eq!(
+            v["detail"]["path"].as_str().unwrap().chars().count(),
+            129,
+            "128 characters and the cut mark"
+        );
+        assert!(v["detail"].get("huge").is_none());
+        assert!(bytes.len() < 2048, "{} bytes", bytes.len());
+    }
+
+    #[test]
+    fn quotes_and_messages_are_cut() {
+        assert_eq!(quoted("abc"), "\"abc\"");
+        let long = "é".repeat(100);
+        let q = quoted(&long);
+        assert_eq!(q, format!("{:?}…", "é".repeat(MAX_QUOTED_CHARS)));
+        // Invisible characters show in a quote.
+        assert_eq!(quoted("a\u{202E}b"), "\"a\\u{202e}b\"");
+        assert_eq!(cut_chars("abcdef", 3), "abc…");
+        assert_eq!(cut_chars("abc", 3), "abc");
+    }
+}
