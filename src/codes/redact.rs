@@ -83,6 +83,9 @@ pub fn redact_id_numbers(text: &str) -> String {
 /// valid code, and a code whose `hash` is not 64 lower-case hex digits, with `<redacted>`.
 /// Redacting the result again changes nothing.
 pub fn redact_keyed(text: &str, hash: &dyn Fn(&HolderCode) -> String) -> String {
+    if cannot_hold_a_code(text) {
+        return text.to_owned();
+    }
     let mut current = text.to_owned();
     for _ in 0..MAX_PASSES {
         // Read with percent-encoding decoded, and as written: a `%` just before a code would
@@ -788,6 +791,14 @@ pub fn check_chars(s: &str) -> Result<(), TextFault> {
     }
 }
 
+/// Whether `text` is too plain to hold a holder code, in any disguise: every code has at least
+/// six decimal digits (a credit code's region, and a resident ID's), and plain ASCII without `%`
+/// has no other way to write one. Most strings of an entry (methods, paths, outcome codes) are
+/// such text, and skip the full reading.
+fn cannot_hold_a_code(text: &str) -> bool {
+    text.is_ascii() && !text.contains('%') && text.bytes().filter(u8::is_ascii_digit).count() < 6
+}
+
 /// `s` with every character that a line-based or bidirectional reader would misread replaced
 /// by its code point written out (`<U+2028>`): line and paragraph separators, C1 controls,
 /// bidirectional controls, format and invisible characters, noncharacters, private use. C0
@@ -810,6 +821,7 @@ pub fn make_visible(s: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     //! `11010519491231002X` is the example number printed in GB 11643 itself, nobody's;
     //! `91110000600037341L` is a credit code from the domain notes' examples.
@@ -1421,5 +1433,19 @@ mod tests {
             let back = crate::audit::entry::Entry::parse(&bytes).unwrap();
             prop_assert_eq!(back.to_bytes().unwrap(), bytes);
         }
+    }
+
+    #[test]
+    fn plain_text_with_few_digits_skips_the_reading_and_codes_do_not() {
+        assert!(cannot_hold_a_code("POST /v1/verify 1234"));
+        assert!(!cannot_hold_a_code("110105"));
+        assert!(!cannot_hold_a_code("%31"));
+        assert!(!cannot_hold_a_code("１"));
+        // The smallest disguise of a code still reaches the reading.
+        assert_eq!(
+            redact_id_numbers("11010519491231002X"),
+            REDACTED,
+            "a whole code is found"
+        );
     }
 }
