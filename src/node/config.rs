@@ -1154,8 +1154,51 @@ mod tests {
         let data = std::env::temp_dir().join("zhengzhao-config-test-data");
         let text =
             super::super::demo::config_text("370900", &certs, &data, "127.0.0.1:0", &[]).unwrap();
-        let text = text.replacen("[limits]\n", &format!("[limits]\n{lines}\n"), 1);
+        // The demo config spells out the connection limits at their defaults: drop them, so
+        // that these tests see the node's own defaults (and how they follow smaller bounds),
+        // and drop any other line that `lines` sets again.
+        let mut keys: Vec<&str> = lines
+            .lines()
+            .filter_map(|l| l.split('=').next())
+            .map(str::trim)
+            .collect();
+        keys.extend([
+            "max_connections_per_caller",
+            "reserved_connections",
+            "max_handshakes",
+            "max_handshakes_per_ip",
+        ]);
+        let kept: String = text
+            .lines()
+            .filter(|l| !keys.contains(&l.split('=').next().unwrap_or("").trim()))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let text = kept.replacen("[limits]\n", &format!("[limits]\n{lines}\n"), 1);
         Config::parse(&text, Path::new("/"))
+    }
+
+    /// The demo config writes each connection limit with its default, so an operator sees
+    /// the knobs; what it writes is what the node would use without them.
+    #[test]
+    fn the_demo_config_spells_out_every_connection_limit_at_its_default() {
+        let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs");
+        let data = std::env::temp_dir().join("zhengzhao-config-test-data");
+        let text =
+            super::super::demo::config_text("370900", &certs, &data, "127.0.0.1:0", &[]).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let limits = table["limits"].as_table().unwrap();
+        let d = Limits::default();
+        for (key, default) in [
+            ("max_connections", d.max_connections),
+            ("max_connections_per_caller", d.max_connections_per_caller),
+            ("reserved_connections", d.reserved_connections),
+            ("max_handshakes", d.max_handshakes),
+            ("max_handshakes_per_ip", d.max_handshakes_per_ip),
+        ] {
+            let v = limits.get(key).and_then(|v| v.as_integer());
+            assert_eq!(v, Some(default as i64), "{key} in the demo config");
+        }
+        assert_eq!(Config::parse(&text, Path::new("/")).unwrap().limits, d);
     }
 
     #[test]

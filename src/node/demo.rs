@@ -186,6 +186,14 @@ pub fn config_text(
          # Connections served at once, and the deadlines of a handshake, of a request's\n\
          # headers and of its body (milliseconds). Request bodies are at most 256 KiB.\n\
          max_connections = 1024\n\
+         # Connections one client certificate may hold at once, and the slots kept for callers\n\
+         # that hold none yet (so a department always gets in while others fill the rest).\n\
+         max_connections_per_caller = 64\n\
+         reserved_connections = 32\n\
+         # Connections not yet authenticated (TLS handshake under way), in all and from one\n\
+         # address: when full, the oldest is closed, silent ones first.\n\
+         max_handshakes = 1024\n\
+         max_handshakes_per_ip = 128\n\
          handshake_ms = 10000\n\
          header_ms = 10000\n\
          body_ms = 10000\n\
