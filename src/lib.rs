@@ -14,6 +14,7 @@ pub mod audit;
 pub mod cli;
 pub mod codes;
 pub mod fuzzing;
+pub mod gm;
 pub mod licence;
 pub mod node;
 pub mod pki;
