@@ -1287,7 +1287,8 @@ impl Seal {
     }
 }
 
-/// The digest of `data` under the hash named as seals name them, if it is one known here.
+/// The digest of `data` under the hash named as seals name them (`SM3`, `SHA1`, `SHA-256`, in
+/// any case, or SM3's OID), if it is one known here.
 fn digest_by_name(name: &str, data: &[u8]) -> Option<Vec<u8>> {
     let n: String = name
         .chars()
