@@ -1203,3 +1203,42 @@ fn time_texts_read_as_written_and_impossible_ones_are_refused() {
         assert_eq!(parse_dashed_local(bad), None, "{bad}");
     }
 }
+
+#[test]
+fn signature_values_in_vendor_encodings_verify_inside_an_ses_signature() {
+    let (_, sig_der) = built_signature();
+    let value = Sm2Signature::parse(&ses(&sig_der).signature).unwrap();
+    let raw = value.to_raw();
+    // The same r and s with s's INTEGER given a superfluous leading zero (not minimal DER).
+    let der = value.to_der();
+    let r_len = usize::from(der[3]);
+    let (r_int, s_int) = der[2..].split_at(2 + r_len);
+    let mut s_padded = vec![0x02, s_int[1] + 1, 0x00];
+    s_padded.extend_from_slice(&s_int[2..]);
+    let lenient = cons(Tag::Sequence, &[r_int, &s_padded]);
+    for (bytes, encoding) in [
+        (raw.to_vec(), gm::SigEncoding::Raw),
+        (lenient, gm::SigEncoding::LenientDer),
+    ] {
+        let mut s = asn::SignatureV4::from_der(&sig_der).unwrap();
+        s.signature = BitStringRef::from_bytes(&bytes).unwrap();
+        let reassembled = ses(&s.to_der().unwrap());
+        assert_eq!(
+            Sm2Signature::parse(&reassembled.signature)
+                .unwrap()
+                .encoding(),
+            encoding
+        );
+        reassembled.verify_signature().unwrap();
+    }
+    // Garbage where the value should be is malformed, not a bad signature.
+    let mut s = asn::SignatureV4::from_der(&sig_der).unwrap();
+    s.signature = BitStringRef::from_bytes(b"garbage").unwrap();
+    assert!(matches!(
+        ses(&s.to_der().unwrap()).verify_signature(),
+        Err(SesError::Malformed {
+            what: "signature",
+            ..
+        })
+    ));
+}
