@@ -6,6 +6,7 @@
 //! - [`licence`]: the licence model, its JWS encoding, issuance and verification.
 //! - [`pki`]: trust anchors bound to regions, certificate path validation, and the demo PKI.
 //! - [`audit`]: the append-only audit log, its proofs and the auditor's replay.
+//! - [`ofd`]: OFD documents (GB/T 33190), read strictly within bounds.
 //! - [`node`]: the node: configuration, mutual TLS, the HTTP API, usage copies.
 //! - [`cli`]: the command line, a thin layer over the above.
 //! - [`fuzzing`]: fuzz target bodies, shared by `fuzz/` and the seed-replay tests.
@@ -17,4 +18,5 @@ pub mod fuzzing;
 pub mod gm;
 pub mod licence;
 pub mod node;
+pub mod ofd;
 pub mod pki;
