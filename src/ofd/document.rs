@@ -551,3 +551,601 @@ fn missing_element(path: &str, what: &'static str) -> OfdError {
         what,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::ofd::testutil::zip;
+
+    const NS: &str = "http://www.ofdspec.org/2016";
+    const VALID_ID: &str = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F";
+
+    fn ofd_xml(docinfo_extra: &str, body_extra: &str) -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="{NS}" Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo><ofd:DocID>abc</ofd:DocID><ofd:Title>T</ofd:Title><ofd:CreationDate>2024-01-02</ofd:CreationDate>{docinfo_extra}</ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot>{body_extra}</ofd:DocBody></ofd:OFD>"#
+        )
+    }
+
+    fn document_xml(pages: &str) -> String {
+        format!(
+            r#"<ofd:Document xmlns:ofd="{NS}"><ofd:CommonData><ofd:PublicRes>PublicRes.xml</ofd:PublicRes></ofd:CommonData><ofd:Pages>{pages}</ofd:Pages></ofd:Document>"#
+        )
+    }
+
+    const ONE_PAGE: &str = r#"<ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/>"#;
+
+    fn signatures_xml(entries: &str) -> String {
+        format!(r#"<ofd:Signatures xmlns:ofd="{NS}">{entries}</ofd:Signatures>"#)
+    }
+
+    fn signature_xml(references: &str) -> String {
+        format!(
+            r#"<ofd:Signature xmlns:ofd="{NS}"><ofd:SignedInfo><ofd:Provider ProviderName="p" Company="c" Version="1"/><ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod><ofd:SignatureDateTime>20240102030405Z</ofd:SignatureDateTime><ofd:References CheckMethod="1.2.156.10197.1.401">{references}</ofd:References><ofd:StampAnnot ID="9" PageRef="1" Boundary="10 10 40 40"/><ofd:Seal><ofd:BaseLoc>Seal.esl</ofd:BaseLoc></ofd:Seal></ofd:SignedInfo><ofd:SignedValue>SignedValue.dat</ofd:SignedValue></ofd:Signature>"#
+        )
+    }
+
+    const ONE_REF: &str = r#"<ofd:Reference FileRef="/Doc_0/Document.xml"><ofd:CheckValue>AAEC</ofd:CheckValue></ofd:Reference>"#;
+    const SIGNED: &str = "<ofd:Signatures>/Doc_0/Signs/Signatures.xml</ofd:Signatures>";
+    const ONE_SIGNATURE: &str =
+        r#"<ofd:Signature ID="s1" Type="Seal" BaseLoc="Sign_0/Signature.xml"/>"#;
+
+    /// A signed one-page package; `replace` swaps one file's content (or removes it with
+    /// `None`).
+    fn package(replace: &[(&str, Option<String>)]) -> Vec<u8> {
+        let mut files: Vec<(String, String)> = vec![
+            ("OFD.xml".into(), ofd_xml("", SIGNED)),
+            ("Doc_0/Document.xml".into(), document_xml(ONE_PAGE)),
+            (
+                "Doc_0/PublicRes.xml".into(),
+                format!(r#"<ofd:Res xmlns:ofd="{NS}"/>"#),
+            ),
+            (
+                "Doc_0/Pages/Page_0/Content.xml".into(),
+                format!(r#"<ofd:Page xmlns:ofd="{NS}"/>"#),
+            ),
+            (
+                "Doc_0/Signs/Signatures.xml".into(),
+                signatures_xml(ONE_SIGNATURE),
+            ),
+            (
+                "Doc_0/Signs/Sign_0/Signature.xml".into(),
+                signature_xml(ONE_REF),
+            ),
+            ("Doc_0/Signs/Sign_0/Seal.esl".into(), "seal".into()),
+            ("Doc_0/Signs/Sign_0/SignedValue.dat".into(), "value".into()),
+        ];
+        for (path, content) in replace {
+            match (files.iter().position(|(p, _)| p == path), content) {
+                (Some(i), Some(c)) => files[i].1 = c.clone(),
+                (Some(i), None) => {
+                    files.remove(i);
+                }
+                (None, Some(c)) => files.push(((*path).to_owned(), c.clone())),
+                (None, None) => {}
+            }
+        }
+        let refs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_bytes()))
+            .collect();
+        zip(&refs)
+    }
+
+    fn with(path: &str, content: String) -> Vec<u8> {
+        package(&[(path, Some(content))])
+    }
+
+    fn without(path: &str) -> Vec<u8> {
+        package(&[(path, None)])
+    }
+
+    fn refusal(bytes: &[u8]) -> OfdError {
+        read(bytes).expect_err("must be refused")
+    }
+
+    #[test]
+    fn a_signed_package_reads_with_every_location_resolved() {
+        let ofd = read(&package(&[])).unwrap();
+        assert_eq!(ofd.documents.len(), 1);
+        let doc = &ofd.documents[0];
+        assert_eq!(doc.doc_id.as_deref(), Some("abc"));
+        assert_eq!(doc.title.as_deref(), Some("T"));
+        assert_eq!(doc.creation_date.as_deref(), Some("2024-01-02"));
+        assert_eq!(
+            doc.pages,
+            vec![PageRef {
+                id: "1".into(),
+                path: "Doc_0/Pages/Page_0/Content.xml".into()
+            }]
+        );
+        assert_eq!(doc.resources, vec!["Doc_0/PublicRes.xml"]);
+        assert!(doc.missing.is_empty(), "{:?}", doc.missing);
+        let sig = &doc.signatures[0];
+        assert_eq!(sig.id, "s1");
+        assert_eq!(sig.signature_xml_path, "Doc_0/Signs/Sign_0/Signature.xml");
+        assert_eq!(sig.signed_value_path, "Doc_0/Signs/Sign_0/SignedValue.dat");
+        let info = &sig.signed_info;
+        assert_eq!(
+            info.seal_path.as_deref(),
+            Some("Doc_0/Signs/Sign_0/Seal.esl")
+        );
+        assert_eq!(info.check_method.as_deref(), Some("1.2.156.10197.1.401"));
+        assert_eq!(info.signature_date_time.as_deref(), Some("20240102030405Z"));
+        assert_eq!(
+            info.references,
+            vec![Reference {
+                file_ref_raw: "/Doc_0/Document.xml".into(),
+                file_ref: "Doc_0/Document.xml".into(),
+                check_value: vec![0, 1, 2],
+            }]
+        );
+        assert_eq!(
+            info.stamp_annots,
+            vec![StampAnnot {
+                id: "9".into(),
+                page_ref: "1".into(),
+                boundary: "10 10 40 40".into(),
+                clip: None
+            }]
+        );
+        // The report form: bytes of Signature.xml left out, CheckValue as base64.
+        let json = serde_json::to_value(doc).unwrap();
+        assert_eq!(json["signatures"][0]["type"], "Seal");
+        assert_eq!(
+            json["signatures"][0]["signed_info"]["references"][0]["check_value"],
+            "AAEC"
+        );
+        assert!(json["signatures"][0].get("signature_xml_bytes").is_none());
+        assert_eq!(json["licence_id"]["status"], "absent");
+    }
+
+    #[test]
+    fn the_old_namespace_and_unprefixed_elements_read_alike() {
+        let plain = |xml: String| {
+            xml.replace("ofd:", "")
+                .replace("xmlns:ofd=", "xmlns=")
+                .replace(NS, "http://www.ofdspec.org")
+        };
+        let files = [
+            "OFD.xml",
+            "Doc_0/Document.xml",
+            "Doc_0/Signs/Signatures.xml",
+            "Doc_0/Signs/Sign_0/Signature.xml",
+        ];
+        let reference = read(&package(&[])).unwrap();
+        let original = [
+            ofd_xml("", SIGNED),
+            document_xml(ONE_PAGE),
+            signatures_xml(ONE_SIGNATURE),
+            signature_xml(ONE_REF),
+        ];
+        let replaced: Vec<(&str, Option<String>)> = files
+            .iter()
+            .zip(original)
+            .map(|(p, x)| (*p, Some(plain(x))))
+            .collect();
+        let ofd = read(&package(&replaced)).unwrap();
+        let (a, b) = (&reference.documents[0], &ofd.documents[0]);
+        assert_eq!(a.pages, b.pages);
+        assert_eq!(a.signatures[0].signed_info, b.signatures[0].signed_info);
+        assert_ne!(
+            a.signatures[0].signature_xml_bytes,
+            b.signatures[0].signature_xml_bytes
+        );
+    }
+
+    #[test]
+    fn a_package_without_ofd_xml_is_refused() {
+        assert_eq!(
+            refusal(&without("OFD.xml")),
+            OfdError::MissingFile {
+                path: "OFD.xml".into(),
+                named_by: "the OFD standard".into()
+            }
+        );
+    }
+
+    #[test]
+    fn fatal_missing_files_are_refused_naming_who_names_them() {
+        for (path, named_by) in [
+            ("Doc_0/Document.xml", "OFD.xml"),
+            ("Doc_0/Signs/Signatures.xml", "OFD.xml"),
+            (
+                "Doc_0/Signs/Sign_0/Signature.xml",
+                "Doc_0/Signs/Signatures.xml",
+            ),
+        ] {
+            assert_eq!(
+                refusal(&without(path)),
+                OfdError::MissingFile {
+                    path: path.into(),
+                    named_by: named_by.into()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn other_missing_files_are_recorded_once_each() {
+        let bytes = package(&[
+            ("Doc_0/PublicRes.xml", None),
+            ("Doc_0/Pages/Page_0/Content.xml", None),
+            ("Doc_0/Signs/Sign_0/Seal.esl", None),
+            ("Doc_0/Signs/Sign_0/SignedValue.dat", None),
+            (
+                "Doc_0/Signs/Sign_0/Signature.xml",
+                Some(signature_xml(&format!(
+                    r#"{ONE_REF}<ofd:Reference FileRef="/Doc_0/Gone.xml"><ofd:CheckValue>AA==</ofd:CheckValue></ofd:Reference><ofd:Reference FileRef="/Doc_0/PublicRes.xml"><ofd:CheckValue>AA==</ofd:CheckValue></ofd:Reference>"#
+                ))),
+            ),
+        ]);
+        let doc = &read(&bytes).unwrap().documents[0];
+        assert_eq!(
+            doc.missing,
+            vec![
+                "Doc_0/PublicRes.xml",
+                "Doc_0/Pages/Page_0/Content.xml",
+                "Doc_0/Signs/Sign_0/SignedValue.dat",
+                "Doc_0/Gone.xml",
+                "Doc_0/Signs/Sign_0/Seal.esl",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_base_loc_pointing_outside_the_package_is_refused() {
+        let bytes = with(
+            "Doc_0/Document.xml",
+            document_xml(r#"<ofd:Page ID="1" BaseLoc="../../etc/passwd"/>"#),
+        );
+        assert_eq!(
+            refusal(&bytes),
+            OfdError::BadLocation {
+                path: "Doc_0/Document.xml".into(),
+                location: "../../etc/passwd".into(),
+                reason: "it climbs above the package root"
+            }
+        );
+        let bytes = with(
+            "Doc_0/Signs/Signatures.xml",
+            signatures_xml(r#"<ofd:Signature ID="s1" BaseLoc="/../Signature.xml"/>"#),
+        );
+        assert!(matches!(
+            refusal(&bytes),
+            OfdError::BadLocation { path, .. } if path == "Doc_0/Signs/Signatures.xml"
+        ));
+        let bytes = with(
+            "Doc_0/Signs/Sign_0/Signature.xml",
+            signature_xml(
+                r#"<ofd:Reference FileRef="file:///etc/passwd"><ofd:CheckValue>AA==</ofd:CheckValue></ofd:Reference>"#,
+            ),
+        );
+        assert!(matches!(
+            refusal(&bytes),
+            OfdError::BadLocation {
+                reason: "it names a scheme or a drive",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_dtd_in_any_xml_file_is_refused() {
+        let laughs = format!(
+            r#"<?xml version="1.0"?><!DOCTYPE ofd:OFD [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>{}"#,
+            ofd_xml("<ofd:Title>&b;</ofd:Title>", "")
+        );
+        assert_eq!(
+            refusal(&with("OFD.xml", laughs)),
+            OfdError::Dtd {
+                path: "OFD.xml".into()
+            }
+        );
+        let doctype = format!("<!DOCTYPE x>{}", signature_xml(ONE_REF));
+        assert_eq!(
+            refusal(&with("Doc_0/Signs/Sign_0/Signature.xml", doctype)),
+            OfdError::Dtd {
+                path: "Doc_0/Signs/Sign_0/Signature.xml".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_wrong_root_element_is_refused() {
+        assert_eq!(
+            refusal(&with("Doc_0/Document.xml", signatures_xml(""))),
+            OfdError::WrongRoot {
+                path: "Doc_0/Document.xml".into(),
+                expected: "Document"
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_xml_is_refused() {
+        assert!(matches!(
+            refusal(&with("Doc_0/Signs/Signatures.xml", "<ofd:Signatures".into())),
+            OfdError::Xml { path, .. } if path == "Doc_0/Signs/Signatures.xml"
+        ));
+    }
+
+    #[test]
+    fn required_elements_and_attributes_are_required() {
+        let cases: Vec<(&str, String, &str)> = vec![
+            (
+                "OFD.xml",
+                format!(r#"<ofd:OFD xmlns:ofd="{NS}"/>"#),
+                "OFD/DocBody",
+            ),
+            (
+                "OFD.xml",
+                ofd_xml("", "").replace("<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot>", ""),
+                "DocRoot",
+            ),
+            (
+                "OFD.xml",
+                ofd_xml(
+                    "<ofd:CustomDatas><ofd:CustomData>x</ofd:CustomData></ofd:CustomDatas>",
+                    "",
+                ),
+                "CustomData@Name",
+            ),
+            (
+                "Doc_0/Document.xml",
+                document_xml(r#"<ofd:Page ID="1"/>"#),
+                "Page@BaseLoc",
+            ),
+            (
+                "Doc_0/Document.xml",
+                document_xml(r#"<ofd:Page BaseLoc="a.xml"/>"#),
+                "Page@ID",
+            ),
+            (
+                "Doc_0/Signs/Signatures.xml",
+                signatures_xml(r#"<ofd:Signature ID="s1"/>"#),
+                "Signature@BaseLoc",
+            ),
+            (
+                "Doc_0/Signs/Sign_0/Signature.xml",
+                signature_xml(r#"<ofd:Reference FileRef="/OFD.xml"/>"#),
+                "Reference/CheckValue",
+            ),
+            (
+                "Doc_0/Signs/Sign_0/Signature.xml",
+                signature_xml(ONE_REF)
+                    .replace("<ofd:SignedValue>SignedValue.dat</ofd:SignedValue>", ""),
+                "SignedValue",
+            ),
+            (
+                "Doc_0/Signs/Sign_0/Signature.xml",
+                signature_xml(ONE_REF).replace(r#" PageRef="1""#, ""),
+                "StampAnnot@PageRef",
+            ),
+        ];
+        for (path, content, what) in cases {
+            let refused = refusal(&with(path, content));
+            assert!(
+                matches!(&refused, OfdError::MissingElement { what: w, .. } if *w == what),
+                "{what}: {refused:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_signature_type_is_refused() {
+        let bytes = with(
+            "Doc_0/Signs/Signatures.xml",
+            signatures_xml(
+                r#"<ofd:Signature ID="s1" Type="Stamp" BaseLoc="Sign_0/Signature.xml"/>"#,
+            ),
+        );
+        assert_eq!(
+            refusal(&bytes),
+            OfdError::UnknownSignatureType {
+                path: "Doc_0/Signs/Signatures.xml".into(),
+                found: "Stamp".into()
+            }
+        );
+    }
+
+    #[test]
+    fn signature_type_defaults_to_seal_and_reads_sign() {
+        let bytes = with(
+            "Doc_0/Signs/Signatures.xml",
+            signatures_xml(
+                r#"<ofd:Signature ID="a" BaseLoc="Sign_0/Signature.xml"/><ofd:Signature ID="b" Type="Sign" BaseLoc="/Doc_0/Signs/Sign_0/Signature.xml"/>"#,
+            ),
+        );
+        let doc = &read(&bytes).unwrap().documents[0];
+        let kinds: Vec<_> = doc
+            .signatures
+            .iter()
+            .map(|s| (s.id.as_str(), s.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![("a", SignatureType::Seal), ("b", SignatureType::Sign)]
+        );
+    }
+
+    #[test]
+    fn a_check_value_that_is_not_base64_is_refused() {
+        let bytes = with(
+            "Doc_0/Signs/Sign_0/Signature.xml",
+            signature_xml(
+                r#"<ofd:Reference FileRef="/OFD.xml"><ofd:CheckValue>not base64!</ofd:CheckValue></ofd:Reference>"#,
+            ),
+        );
+        assert_eq!(
+            refusal(&bytes),
+            OfdError::BadCheckValue {
+                path: "Doc_0/Signs/Sign_0/Signature.xml".into(),
+                file_ref: "/OFD.xml".into()
+            }
+        );
+        // Line breaks inside a CheckValue are allowed.
+        let bytes = with(
+            "Doc_0/Signs/Sign_0/Signature.xml",
+            signature_xml(
+                "<ofd:Reference FileRef=\"/OFD.xml\"><ofd:CheckValue>AA\n  EC</ofd:CheckValue></ofd:Reference>",
+            ),
+        );
+        let doc = &read(&bytes).unwrap().documents[0];
+        assert_eq!(
+            doc.signatures[0].signed_info.references[0].check_value,
+            vec![0, 1, 2]
+        );
+    }
+
+    fn custom(pairs: &[(&str, &str)]) -> Vec<u8> {
+        let items: String = pairs
+            .iter()
+            .map(|(n, v)| format!(r#"<ofd:CustomData Name="{n}">{v}</ofd:CustomData>"#))
+            .collect();
+        with(
+            "OFD.xml",
+            ofd_xml(
+                &format!("<ofd:CustomDatas>{items}</ofd:CustomDatas>"),
+                SIGNED,
+            ),
+        )
+    }
+
+    #[test]
+    fn custom_datas_keep_order_and_repeats() {
+        let bytes = custom(&[("证照名称", "营业执照"), ("a", "1"), ("a", "2")]);
+        let doc = &read(&bytes).unwrap().documents[0];
+        assert_eq!(
+            doc.custom_datas,
+            vec![
+                ("证照名称".to_owned(), "营业执照".to_owned()),
+                ("a".to_owned(), "1".to_owned()),
+                ("a".to_owned(), "2".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_licence_id_comes_from_its_custom_data() {
+        let doc = &read(&custom(&[(LICENCE_ID_NAME, VALID_ID)]))
+            .unwrap()
+            .documents[0];
+        assert_eq!(doc.licence_id.id().map(LicenceId::as_str), Some(VALID_ID));
+        assert!(!doc.licence_id.is_invalid());
+        let json = serde_json::to_value(&doc.licence_id).unwrap();
+        assert_eq!(json, serde_json::json!({"status": "valid", "id": VALID_ID}));
+    }
+
+    #[test]
+    fn a_wrong_check_character_makes_the_licence_id_invalid() {
+        let wrong = VALID_ID.replace(".F", ".G");
+        let doc = &read(&custom(&[(LICENCE_ID_NAME, &wrong)]))
+            .unwrap()
+            .documents[0];
+        assert_eq!(doc.licence_id.id(), None);
+        assert!(doc.licence_id.is_invalid());
+        match &doc.licence_id {
+            LicenceIdField::Invalid { error } => assert!(error.is_check_failure(), "{error}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_value_shaped_like_an_identifier_is_used_when_no_field_is_named() {
+        let doc = &read(&custom(&[("编号", VALID_ID), ("x", "1.2.3")]))
+            .unwrap()
+            .documents[0];
+        assert_eq!(doc.licence_id.id().map(LicenceId::as_str), Some(VALID_ID));
+        // The named field wins over a value elsewhere.
+        let other = "1.2.156.3005.2.x";
+        let doc = &read(&custom(&[("编号", other), (LICENCE_ID_NAME, VALID_ID)]))
+            .unwrap()
+            .documents[0];
+        assert_eq!(doc.licence_id.id().map(LicenceId::as_str), Some(VALID_ID));
+    }
+
+    #[test]
+    fn different_identifiers_conflict_and_repeats_of_one_do_not() {
+        let wrong = VALID_ID.replace(".F", ".G");
+        let doc = &read(&custom(&[
+            (LICENCE_ID_NAME, VALID_ID),
+            (LICENCE_ID_NAME, &wrong),
+        ]))
+        .unwrap()
+        .documents[0];
+        assert_eq!(doc.licence_id, LicenceIdField::Conflicting { count: 2 });
+        assert!(doc.licence_id.is_invalid());
+        let doc = &read(&custom(&[
+            (LICENCE_ID_NAME, VALID_ID),
+            (LICENCE_ID_NAME, VALID_ID),
+        ]))
+        .unwrap()
+        .documents[0];
+        assert!(doc.licence_id.id().is_some());
+    }
+
+    #[test]
+    fn every_doc_body_is_a_document() {
+        let two = ofd_xml("", SIGNED).replace(
+            "</ofd:OFD>",
+            "<ofd:DocBody><ofd:DocInfo/><ofd:DocRoot>/Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>",
+        );
+        let ofd = read(&with("OFD.xml", two)).unwrap();
+        assert_eq!(ofd.documents.len(), 2);
+        assert_eq!(ofd.documents[0].signatures.len(), 1);
+        assert!(ofd.documents[1].signatures.is_empty());
+    }
+
+    #[test]
+    fn hostile_containers_are_refused_through_read_too() {
+        assert_eq!(refusal(b""), OfdError::Empty);
+        assert_eq!(refusal(b"<ofd:OFD/>"), OfdError::NotAZip);
+        let bytes = package(&[]);
+        assert!(matches!(
+            refusal(&bytes[..bytes.len() - 5]),
+            OfdError::Corrupt { .. }
+        ));
+        let traversal = zip(&[("OFD.xml", b"<a/>"), ("../x", b"x")]);
+        assert_eq!(
+            refusal(&traversal),
+            OfdError::ParentSegment {
+                name: "../x".into()
+            }
+        );
+    }
+
+    #[test]
+    fn no_mutation_of_a_signed_package_makes_read_panic() {
+        // A deterministic sweep (an LCG, no dependency): flip, zero and truncate bytes of a
+        // signed package and read each result. Any outcome but a panic is fine.
+        let base = package(&[]);
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize
+        };
+        let mut refused = 0;
+        for _ in 0..3_000 {
+            let mut bytes = base.clone();
+            for _ in 0..(1 + next() % 4) {
+                let at = next() % bytes.len();
+                match next() % 3 {
+                    0 => bytes[at] ^= 1 << (next() % 8),
+                    1 => bytes[at] = 0,
+                    _ => bytes[at] = 0xff,
+                }
+            }
+            if next() % 10 == 0 {
+                bytes.truncate(next() % bytes.len());
+            }
+            if read(&bytes).is_err() {
+                refused += 1;
+            }
+        }
+        // Most single-byte changes hit deflated data or a header and are caught (CRC, sizes).
+        assert!(refused > 1_000, "only {refused} of 3000 refused");
+    }
+}
