@@ -226,13 +226,23 @@ fn show(file: &Path) -> Result<ExitCode, Failure> {
             println!("  named but absent: /{m}");
         }
         for s in &doc.signatures {
-            println!("  signature {} ({:?}) /{}", s.id, s.kind, s.signature_xml_path);
-            let value = ofd.package.get(&s.signed_value_path).map(ses::parse_signed_value);
+            println!(
+                "  signature {} ({:?}) /{}",
+                s.id, s.kind, s.signature_xml_path
+            );
+            let value = ofd
+                .package
+                .get(&s.signed_value_path)
+                .map(ses::parse_signed_value);
             match value {
                 None => println!("    value: /{} is absent", s.signed_value_path),
                 Some(Err(e)) => println!("    value: unreadable: {e}"),
                 Some(Ok(SignedValue::Ses(v))) => {
-                    println!("    format: {:?}, signed {}", v.format, rfc3339(v.time_info.unix));
+                    println!(
+                        "    format: {:?}, signed {}",
+                        v.format,
+                        rfc3339(v.time_info.unix)
+                    );
                     println!(
                         "    seal:   {} ({}), picture {} {}x{} mm, valid {} to {}",
                         v.seal.name,

@@ -209,16 +209,16 @@ impl OfdVerifier {
                     s.seal.verify_maker_signature(),
                     "the seal maker's SM2 signature on the seal",
                 ));
-                checks.push(check_of(
-                    "seal_validity",
-                    s.seal_valid_at_signing(),
-                    &format!(
-                        "the seal is valid from {} to {}, and it was applied at {}",
-                        rfc3339(s.seal.valid_start.unix),
-                        rfc3339(s.seal.valid_end.unix),
-                        rfc3339(at)
-                    ),
-                ));
+                let seal_dates = format!(
+                    "the seal is valid from {} to {}, and it was applied at {}",
+                    rfc3339(s.seal.valid_start.unix),
+                    rfc3339(s.seal.valid_end.unix),
+                    rfc3339(at)
+                );
+                checks.push(match s.seal_valid_at_signing() {
+                    Ok(()) => pass("seal_validity", &seal_dates),
+                    Err(_) => fail("seal_validity", OfdOutcome::Expired, &seal_dates),
+                });
                 checks.push(check_of(
                     "signer_in_seal",
                     s.signer_in_seal(),
@@ -306,8 +306,7 @@ impl OfdVerifier {
         // Covered by this signature: its references and signature hold, and its data hash
         // where it has one (a bare signature covers Signature.xml directly).
         let holds = |name: &str| checks.iter().any(|c| c.check == name && c.ok);
-        let data_hash_holds =
-            holds("data_hash") || !checks.iter().any(|c| c.check == "data_hash");
+        let data_hash_holds = holds("data_hash") || !checks.iter().any(|c| c.check == "data_hash");
         let intact = holds("references") && holds("signature") && data_hash_holds;
         out.outcome = SignatureReport::outcome_of(&checks);
         out.checks = checks;
@@ -352,7 +351,10 @@ impl OfdVerifier {
 fn references(ofd: &Ofd, entry: &SignatureEntry) -> OfdCheck {
     let info = &entry.signed_info;
     let method = info.check_method.as_deref().unwrap_or("");
-    if !SM3_NAMES.iter().any(|n| n.eq_ignore_ascii_case(method.trim())) {
+    if !SM3_NAMES
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(method.trim()))
+    {
         return fail(
             "references",
             OfdOutcome::UnsupportedAlgorithm,
@@ -440,7 +442,11 @@ fn validity(cert: &[u8], at: i64, now: i64) -> OfdCheck {
         fail(
             "signer_validity",
             OfdOutcome::Expired,
-            &format!("signed in the future: {} is after {}", rfc3339(at), rfc3339(now)),
+            &format!(
+                "signed in the future: {} is after {}",
+                rfc3339(at),
+                rfc3339(now)
+            ),
         )
     } else if at < from || at > until {
         fail("signer_validity", OfdOutcome::Expired, &dates)
