@@ -187,25 +187,22 @@ mod tests {
         for alg in SM2_ALGORITHMS {
             alg.verify_signature(&point, b"tbs", &sig.to_der()).unwrap();
             alg.verify_signature(&point, b"tbs", &sig.to_raw()).unwrap();
-            assert_eq!(
-                alg.verify_signature(&point, b"tbS", &sig.to_der()),
-                Err(InvalidSignature),
+            assert!(
+                alg.verify_signature(&point, b"tbS", &sig.to_der()).is_err(),
                 "another message"
             );
             let other = Sm2PrivateKey::generate().unwrap().public_key().to_sec1();
-            assert_eq!(
-                alg.verify_signature(&other, b"tbs", &sig.to_der()),
-                Err(InvalidSignature),
+            assert!(
+                alg.verify_signature(&other, b"tbs", &sig.to_der()).is_err(),
                 "another key"
             );
-            assert_eq!(
-                alg.verify_signature(&point[1..], b"tbs", &sig.to_der()),
-                Err(InvalidSignature),
+            assert!(
+                alg.verify_signature(&point[1..], b"tbs", &sig.to_der())
+                    .is_err(),
                 "a key that is not a point"
             );
-            assert_eq!(
-                alg.verify_signature(&point, b"tbs", &[0x30, 0x00]),
-                Err(InvalidSignature),
+            assert!(
+                alg.verify_signature(&point, b"tbs", &[0x30, 0x00]).is_err(),
                 "a signature that is no encoding of r and s"
             );
             assert!(!alg.fips());
@@ -223,9 +220,10 @@ mod tests {
         let sig: sm2::dsa::Signature =
             sm2::dsa::signature::Signer::try_sign(&other_id, b"tbs").unwrap();
         let sig = Sm2Signature::parse(&sig.to_bytes()).unwrap();
-        assert_eq!(
-            SM2_SM3.verify_signature(&point, b"tbs", &sig.to_der()),
-            Err(InvalidSignature)
+        assert!(
+            SM2_SM3
+                .verify_signature(&point, b"tbs", &sig.to_der())
+                .is_err()
         );
     }
 
