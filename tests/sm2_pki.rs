@@ -550,6 +550,24 @@ fn seal_usages_require_no_eku_but_a_key_usage_that_signs() {
     let why = untrusted(s.validate_for(&chain, reg.as_ref(), at, ChainUsage::Licence));
     assert!(why.contains("without licence signing"), "{why}");
 
+    // An EKU list whose entry is not an OID (an OCTET STRING of the same bytes), re-signed
+    // by the root: "any purpose" still means a well-formed list, so it is refused.
+    let eku_value = [
+        0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02,
+    ];
+    let good = der_of(&leaf.cert_pem);
+    let at_eku = good
+        .windows(eku_value.len())
+        .position(|w| w == eku_value)
+        .unwrap();
+    let mut bad = good.clone();
+    bad[at_eku + 2] = 0x04;
+    let bad = resign(&bad, root.key(), None, None);
+    for usage in [ChainUsage::SealSigner, ChainUsage::SealMaker] {
+        let why = untrusted(s.validate_for(&[bad.clone()], reg.as_ref(), at, usage));
+        assert!(why.contains("BadDer"), "{why}");
+    }
+
     // keyUsage keyCertSign only: no signature allowed, refused for both seal usages.
     let no_sign = Sm2LeafSpec {
         key_usage: vec![KeyUsages::KeyEncipherment],
