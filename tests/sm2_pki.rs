@@ -564,7 +564,7 @@ fn seal_usages_require_no_eku_but_a_key_usage_that_signs() {
     bad[at_eku + 2] = 0x04;
     let bad = resign(&bad, root.key(), None, None);
     for usage in [ChainUsage::SealSigner, ChainUsage::SealMaker] {
-        let why = untrusted(s.validate_for(&[bad.clone()], reg.as_ref(), at, usage));
+        let why = untrusted(s.validate_for(std::slice::from_ref(&bad), reg.as_ref(), at, usage));
         assert!(why.contains("BadDer"), "{why}");
     }
 
@@ -706,7 +706,12 @@ fn null_parameters_and_the_gmt0015_key_form_validate() {
             Some(spki) => resign(&root_der, key, None, Some(spki)),
         };
         let s = store(&pem_cert(&root), r.code, None);
-        let v = s.validate_for(&[leaf.clone()], reg.as_ref(), at, ChainUsage::SealSigner);
+        let v = s.validate_for(
+            std::slice::from_ref(leaf),
+            reg.as_ref(),
+            at,
+            ChainUsage::SealSigner,
+        );
         assert!(
             matches!(v, ChainVerdict::Trusted { .. }),
             "root key form {:?}: {v:?}",
