@@ -144,6 +144,13 @@ fn all_files(region: &DemoRegion) -> Vec<String> {
         "licence-root.crl.pem",
         "signer.pem",
         "signer.key",
+        "sm2-root.pem",
+        "sm2-root.key",
+        "sm2-root.crl.pem",
+        "seal-maker.pem",
+        "seal-maker.key",
+        "seal-signer.pem",
+        "seal-signer.key",
         "tls-ca.pem",
         "tls-ca.key",
         "tls-ca.crl.pem",
@@ -237,7 +244,8 @@ fn private_keys_are_mode_0600_and_pkcs8() {
                 .is_some_and(|n| n != "audit.key" && n != "witness.key")
         })
         .collect();
-    assert_eq!(keys.len(), DEMO_REGIONS.len() * 6);
+    // Six P-256 keys and three SM2 keys (the SM2 root, the seal maker, the seal signer).
+    assert_eq!(keys.len(), DEMO_REGIONS.len() * 9);
     for key in keys {
         let mode = fs::metadata(key).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", key.display());

@@ -387,6 +387,12 @@ impl Sm2PrivateKey {
             .map_err(|e| GmError::BadPrivateKey(format!("PKCS#8: {e}")))
     }
 
+    /// The RustCrypto signing key, for builders that take a `signature::Keypair` (the
+    /// x509-cert certificate and CRL builders). It signs under the default ID too.
+    pub(crate) fn signing_key(&self) -> &sm2::dsa::SigningKey {
+        &self.key
+    }
+
     /// The public half.
     pub fn public_key(&self) -> Sm2PublicKey {
         Sm2PublicKey {

@@ -40,7 +40,7 @@ use super::ses::{self, SesError, SesFormat, SignedValue};
 use crate::codes::RegionCode;
 use crate::gm::{self, Sm2PublicKey};
 use crate::licence::verify::{MAX_CLOCK_SKEW, rfc3339};
-use crate::pki::trust::{ChainVerdict, TrustStore};
+use crate::pki::trust::{ChainUsage, ChainVerdict, TrustStore};
 use std::collections::BTreeSet;
 
 /// Names of the digest method SM3 in `CheckMethod` (compared without case).
@@ -322,7 +322,12 @@ impl OfdVerifier {
         at: i64,
         who: &str,
     ) -> OfdCheck {
-        match self.trust.validate(&[cert.to_vec()], region, at) {
+        let usage = if name == "seal_maker_chain" {
+            ChainUsage::SealMaker
+        } else {
+            ChainUsage::SealSigner
+        };
+        match self.trust.validate_for(&[cert.to_vec()], region, at, usage) {
             ChainVerdict::Trusted { anchor } => pass(name, &format!("{who} chains to {anchor}")),
             ChainVerdict::NotBoundToRegion { anchor, .. } if region.is_none() => pass(
                 name,

@@ -7,6 +7,8 @@
 
 pub mod cert;
 pub mod demo;
+pub mod sm2;
+pub mod sm2_cert;
 pub mod trust;
 
 /// The licence-signing extended key usage, in dotted form.
