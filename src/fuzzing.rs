@@ -912,18 +912,18 @@ fn decode_http(data: &[u8], memory: &HttpMemory) -> Option<HttpCase> {
                 }
                 // Remove a member.
                 2 => {
-                    if let Some((parent, key)) = leaf.rsplit_once('/') {
-                        if let Some(serde_json::Value::Object(m)) = skeleton.pointer_mut(parent) {
-                            m.remove(&key.replace("~1", "/").replace("~0", "~"));
-                        }
+                    if let Some((parent, key)) = leaf.rsplit_once('/')
+                        && let Some(serde_json::Value::Object(m)) = skeleton.pointer_mut(parent)
+                    {
+                        m.remove(&key.replace("~1", "/").replace("~0", "~"));
                     }
                 }
                 // As it is, or with a member the request does not know.
                 _ => {
-                    if !value.is_empty() {
-                        if let serde_json::Value::Object(m) = &mut skeleton {
-                            m.insert(String::from_utf8_lossy(value).into_owned(), fill);
-                        }
+                    if !value.is_empty()
+                        && let serde_json::Value::Object(m) = &mut skeleton
+                    {
+                        m.insert(String::from_utf8_lossy(value).into_owned(), fill);
                     }
                 }
             }

@@ -398,10 +398,10 @@ fn check_outcome(s: &str) -> Result<(), EntryError> {
 
 fn actor_value(name: &'static str, a: &Actor, r: Redactor<'_>) -> Result<Value, EntryError> {
     check_text(name, &a.id, false)?;
-    if let Some(c) = &a.cert_sha256 {
-        if !is_hex(c, 64) {
-            return Err(member(name, "cert_sha256 must be 64 lower-case hex digits"));
-        }
+    if let Some(c) = &a.cert_sha256
+        && !is_hex(c, 64)
+    {
+        return Err(member(name, "cert_sha256 must be 64 lower-case hex digits"));
     }
     let mut m = Map::new();
     m.insert("id".into(), Value::String(r.text(&a.id)));
@@ -491,19 +491,19 @@ impl EntryDraft {
             texts.push(opt_string(v.as_deref().map(|s| r.text(s)).as_deref()));
         }
         check_outcome(&d.outcome)?;
-        if let Some(h) = &d.request_sha256 {
-            if !is_hex(h, 64) {
-                return Err(member("request_sha256", "must be 64 lower-case hex digits"));
-            }
+        if let Some(h) = &d.request_sha256
+            && !is_hex(h, 64)
+        {
+            return Err(member("request_sha256", "must be 64 lower-case hex digits"));
         }
         let mut detail = redact_map(&d.detail, r);
         // A digest the node computed of a file is kept whole: redacting a run of its digits
         // would break the one thing it is for, and nobody can choose a file whose digest spells
         // a holder code.
-        if let Some(Value::String(digest)) = d.detail.get(OFD_SM3) {
-            if is_hex(digest, 64) {
-                detail.insert(OFD_SM3.into(), Value::String(digest.clone()));
-            }
+        if let Some(Value::String(digest)) = d.detail.get(OFD_SM3)
+            && is_hex(digest, 64)
+        {
+            detail.insert(OFD_SM3.into(), Value::String(digest.clone()));
         }
         // A licence id whose serial holds a code is logged by its keyed hash only.
         let licence = match &d.licence {

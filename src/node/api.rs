@@ -1275,10 +1275,9 @@ async fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         if let (Ok(t), true) = (
             HolderType::from_str(&claims.lic.holder_type),
             report.outcome == Outcome::Valid,
-        ) {
-            if let Ok(h) = HolderCode::parse(t, &claims.sub) {
-                ctx.draft.holder = Some(ctx.node.holder_key.holder_hash(&h));
-            }
+        ) && let Ok(h) = HolderCode::parse(t, &claims.sub)
+        {
+            ctx.draft.holder = Some(ctx.node.holder_key.holder_hash(&h));
         }
         let node = ctx.node.clone();
         let partner = crate::codes::RegionCode::from_str(&claims.lic.region)
@@ -1510,10 +1509,10 @@ fn grant_consent(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
             Some(t)
         }
     };
-    if let Some(n) = req.uses {
-        if !(1..=1_000_000).contains(&n) {
-            return Err(bad("invalid_request", "uses: 1 to 1000000"));
-        }
+    if let Some(n) = req.uses
+        && !(1..=1_000_000).contains(&n)
+    {
+        return Err(bad("invalid_request", "uses: 1 to 1000000"));
     }
     let id = random_id()?;
     let record = ConsentRecord {
@@ -1832,13 +1831,13 @@ async fn lookup_here(ctx: &mut Ctx, who: &Requester, ask: &Ask<'_>) -> Result<Fo
             Some(n) => c.uses_left = Some(n - 1),
             None => {}
         }
-        if let Some(t) = type_code {
-            if !c.type_codes.contains(t) {
-                return Err(forbidden(
-                    "consent_mismatch",
-                    format!("the consent does not cover type {t}"),
-                ));
-            }
+        if let Some(t) = type_code
+            && !c.type_codes.contains(t)
+        {
+            return Err(forbidden(
+                "consent_mismatch",
+                format!("the consent does not cover type {t}"),
+            ));
         }
         consent_types = Some(c.type_codes.clone());
         ctx.detail("consent_uses_left", c.uses_left);

@@ -1130,10 +1130,10 @@ impl Config {
 /// `x``); otherwise `(syntax)`.
 fn key_of(msg: &str) -> String {
     for marker in ["unknown field `", "missing field `", "duplicate key `"] {
-        if let Some(rest) = msg.split(marker).nth(1) {
-            if let Some(name) = rest.split('`').next() {
-                return name.to_owned();
-            }
+        if let Some(rest) = msg.split(marker).nth(1)
+            && let Some(name) = rest.split('`').next()
+        {
+            return name.to_owned();
         }
     }
     "(syntax)".to_owned()
