@@ -1024,17 +1024,17 @@ fn parse_signed_data(bytes: &[u8]) -> Result<SignedData, SesError> {
         number: der::TagNumber(n.into()),
     };
     let mut certificates = Vec::new();
-    if it.peek().map(|a| a.tag()) == Some(context(0)) {
-        if let Some(certs) = it.next() {
-            for c in elements(certs, "SignedData.certificates")? {
-                if c.tag() != Tag::Sequence {
-                    return Err(malformed_msg(
-                        "SignedData.certificates",
-                        "an entry is not a certificate",
-                    ));
-                }
-                certificates.push(c.to_der().map_err(malformed("SignedData.certificates"))?);
+    if it.peek().map(|a| a.tag()) == Some(context(0))
+        && let Some(certs) = it.next()
+    {
+        for c in elements(certs, "SignedData.certificates")? {
+            if c.tag() != Tag::Sequence {
+                return Err(malformed_msg(
+                    "SignedData.certificates",
+                    "an entry is not a certificate",
+                ));
             }
+            certificates.push(c.to_der().map_err(malformed("SignedData.certificates"))?);
         }
     }
     if it.peek().map(|a| a.tag()) == Some(context(1)) {
