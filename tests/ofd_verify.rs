@@ -293,3 +293,52 @@ fn show_trusts_nothing_and_names_seals_pictures_and_certificates() {
         "the maker's certificate"
     );
 }
+
+/// The body of the fenced block of docs/ofd-verification.md whose info string is `tag`.
+fn doc_block(tag: &str) -> String {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ofd-verification.md"),
+    )
+    .unwrap();
+    let start = doc
+        .find(&format!("```{tag}\n"))
+        .unwrap_or_else(|| panic!("no ```{tag} block"));
+    let body = &doc[start + tag.len() + 4..];
+    body[..body.find("```").unwrap()].to_owned()
+}
+
+#[test]
+fn the_documented_example_is_what_the_command_prints() {
+    let (report, _) = verify("h.ofd", &[]);
+    let documented: Value = serde_json::from_str(&doc_block("json ofd-report-h")).unwrap();
+    assert_eq!(documented, report);
+    let out = Command::new(env!("CARGO_BIN_EXE_zhengzhao"))
+        .args(["ofd", "verify", "--at", "2026-12-01T00:00:00Z"])
+        .arg(fixture("h.ofd"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        doc_block("text ofd-verify-h"),
+        String::from_utf8(out.stdout).unwrap()
+    );
+}
+
+#[test]
+fn the_documented_precedence_is_the_codes() {
+    use zhengzhao::ofd::report::OfdOutcome::*;
+    let documented: Vec<String> = doc_block("text precedence")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let mut code = vec![
+        Expired,
+        Malformed,
+        BadSignature,
+        UntrustedIssuer,
+        Tampered,
+        UnsupportedAlgorithm,
+    ];
+    code.sort();
+    let code: Vec<String> = code.iter().map(|o| o.as_str().to_owned()).collect();
+    assert_eq!(documented, code);
+}
