@@ -41,16 +41,32 @@ use crate::codes::RegionCode;
 use crate::gm::{self, Sm2PublicKey};
 use crate::licence::verify::{MAX_CLOCK_SKEW, rfc3339};
 use crate::pki::trust::{ChainUsage, ChainVerdict, TrustStore};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::RwLock;
 
 /// Names of the digest method SM3 in `CheckMethod` (compared without case).
 const SM3_NAMES: [&str; 2] = ["sm3", gm::OID_SM3];
 
+/// Entries each cache holds before it is emptied.
+const CACHE_LIMIT: usize = 4096;
+
+/// A chain verdict worth keeping: a path found, for one certificate, region and usage.
+type ChainKey = ([u8; 32], Option<RegionCode>, u8);
+
 /// What a verification trusts: anchors and CRLs, and public keys given for bare signatures.
+///
+/// Two caches live and die with it (its anchors and CRLs never change): the paths found for a
+/// certificate (by the SM3 of its DER, the region and the usage), reused for a time inside
+/// that certificate's own validity — a seal signer's or maker's chain is that one certificate
+/// under an anchor, which has no validity of its own — and the seals whose maker's signature
+/// verified (by the SM3 of the exact bytes signed, the signature and the maker's certificate).
+/// Only successes are kept: a failure is judged again each time.
 #[derive(Debug, Default)]
 pub struct OfdVerifier {
     trust: TrustStore,
     keys: Vec<Sm2PublicKey>,
+    chains: RwLock<HashMap<ChainKey, (i64, i64, String)>>,
+    seals: RwLock<HashSet<[u8; 32]>>,
 }
 
 impl OfdVerifier {
@@ -58,7 +74,7 @@ impl OfdVerifier {
     pub fn new(trust: TrustStore) -> Self {
         OfdVerifier {
             trust,
-            keys: Vec::new(),
+            ..OfdVerifier::default()
         }
     }
 
@@ -206,7 +222,7 @@ impl OfdVerifier {
                 ));
                 checks.push(check_of(
                     "seal_signature",
-                    s.seal.verify_maker_signature(),
+                    self.seal_signature(&s.seal),
                     "the seal maker's SM2 signature on the seal",
                 ));
                 let seal_dates = format!(
@@ -313,6 +329,29 @@ impl OfdVerifier {
         (out, intact)
     }
 
+    /// The seal maker's signature, from the cache when these very bytes verified before.
+    fn seal_signature(&self, seal: &ses::Seal) -> Result<(), SesError> {
+        let key = gm::sm3_parts(&[
+            &seal.maker_signed_bytes,
+            &(seal.maker_signed_bytes.len() as u64).to_be_bytes(),
+            &seal.maker_signature,
+            &(seal.maker_signature.len() as u64).to_be_bytes(),
+            &seal.maker_cert_der,
+            seal.maker_signature_alg.as_bytes(),
+        ]);
+        if self.seals.read().is_ok_and(|c| c.contains(&key)) {
+            return Ok(());
+        }
+        seal.verify_maker_signature()?;
+        if let Ok(mut cache) = self.seals.write() {
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(key);
+        }
+        Ok(())
+    }
+
     /// A chain check of `cert` (alone: seals carry no intermediates) at `at`.
     fn chain(
         &self,
@@ -327,8 +366,29 @@ impl OfdVerifier {
         } else {
             ChainUsage::SealSigner
         };
+        let key: ChainKey = (gm::sm3(cert), region.copied(), usage as u8);
+        if let Ok(cache) = self.chains.read()
+            && let Some((from, until, anchor)) = cache.get(&key)
+            && (*from..=*until).contains(&at)
+        {
+            return pass(name, &format!("{who} chains to {anchor}"));
+        }
         match self.trust.validate_for(&[cert.to_vec()], region, at, usage) {
-            ChainVerdict::Trusted { anchor } => pass(name, &format!("{who} chains to {anchor}")),
+            ChainVerdict::Trusted { anchor } => {
+                if let Ok(c) = crate::pki::cert::parse_der(cert)
+                    && let Ok(mut cache) = self.chains.write()
+                {
+                    if cache.len() >= CACHE_LIMIT {
+                        cache.clear();
+                    }
+                    let window = (
+                        c.validity().not_before.timestamp(),
+                        c.validity().not_after.timestamp(),
+                    );
+                    cache.insert(key, (window.0, window.1, anchor.clone()));
+                }
+                pass(name, &format!("{who} chains to {anchor}"))
+            }
             ChainVerdict::NotBoundToRegion { anchor, .. } if region.is_none() => pass(
                 name,
                 &format!("{who} chains to {anchor} (the document names no region)"),
