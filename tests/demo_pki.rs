@@ -151,6 +151,7 @@ fn all_files(region: &DemoRegion) -> Vec<String> {
         "seal-maker.key",
         "seal-signer.pem",
         "seal-signer.key",
+        "seal.esl",
         "tls-ca.pem",
         "tls-ca.key",
         "tls-ca.crl.pem",
@@ -191,6 +192,18 @@ fn generate_demo_writes_every_file_and_a_warning_readme() {
             "{} is empty",
             path.display()
         );
+    }
+
+    // Each region's seal is made by its new seal maker for its new seal signer.
+    for region in &DEMO_REGIONS {
+        let seal = fs::read(out.join(region.code).join("seal.esl")).unwrap();
+        let seal = zhengzhao::ofd::ses::parse_seal(&seal).unwrap();
+        seal.verify_maker_signature().unwrap();
+        assert_eq!(
+            seal.maker_cert_der,
+            der(&read(out, region, "seal-maker.pem"))
+        );
+        assert!(seal.lists_certificate(&der(&read(out, region, "seal-signer.pem"))));
     }
 
     let readme = fs::read_to_string(out.join("README.md")).unwrap();

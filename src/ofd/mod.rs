@@ -15,6 +15,8 @@
 //!   cryptographic checks on them.
 //! - [`verify`]: every signature of a document checked, with the coverage of the package's
 //!   files, into a [`report::OfdReport`] (docs/ofd-verification.md).
+//! - [`write`]: a minimal OFD document written, and sealed with GB/T 38540 seals (one or
+//!   several), the other way round.
 //!
 //! Everything here is pure: bytes in, values out.
 
@@ -27,6 +29,7 @@ pub mod ses;
 #[cfg(test)]
 mod testutil;
 pub mod verify;
+pub mod write;
 mod xml;
 
 pub use document::{
