@@ -79,6 +79,21 @@ fn main() {
     let sig: Sm2Signature = key.sign(&msg).unwrap();
     public.verify(&msg, &sig).unwrap();
 
+    // For a profile of the verification alone: `ZZ_BENCH_OFD_ONLY=SECONDS` verifies the
+    // document in a loop for that long and prints nothing else.
+    if let Some(secs) = std::env::var("ZZ_BENCH_OFD_ONLY")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < Duration::from_secs(secs) {
+            black_box(verifier.verify(black_box(&bytes), AT));
+            n += 1;
+        }
+        println!("{n} verifications in {secs} s");
+        return;
+    }
     println!("machine: {} CPUs", std::thread::available_parallelism().unwrap());
     println!(
         "document: {} bytes, {} signature(s), {} pages",
