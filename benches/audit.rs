@@ -88,7 +88,7 @@ impl Material {
                 region: Some("370902".parse().unwrap()),
                 cert_sha256: Some(self.certs[window].clone()),
             },
-            if i % 4 == 0 {
+            if i.is_multiple_of(4) {
                 Action::LicenceLookup
             } else {
                 Action::LicenceVerify

@@ -6,6 +6,8 @@
 //! - [`licence`]: the licence model, its JWS encoding, issuance and verification.
 //! - [`pki`]: trust anchors bound to regions, certificate path validation, and the demo PKI.
 //! - [`audit`]: the append-only audit log, its proofs and the auditor's replay.
+//! - [`ofd`]: OFD documents (GB/T 33190), read strictly within bounds, their electronic seals
+//!   and signatures (GB/T 38540, GM/T 0031, GB/T 35275), and their verification.
 //! - [`node`]: the node: configuration, mutual TLS, the HTTP API, usage copies.
 //! - [`cli`]: the command line, a thin layer over the above.
 //! - [`fuzzing`]: fuzz target bodies, shared by `fuzz/` and the seed-replay tests.
@@ -14,6 +16,8 @@ pub mod audit;
 pub mod cli;
 pub mod codes;
 pub mod fuzzing;
+pub mod gm;
 pub mod licence;
 pub mod node;
+pub mod ofd;
 pub mod pki;

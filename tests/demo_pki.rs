@@ -144,6 +144,14 @@ fn all_files(region: &DemoRegion) -> Vec<String> {
         "licence-root.crl.pem",
         "signer.pem",
         "signer.key",
+        "sm2-root.pem",
+        "sm2-root.key",
+        "sm2-root.crl.pem",
+        "seal-maker.pem",
+        "seal-maker.key",
+        "seal-signer.pem",
+        "seal-signer.key",
+        "seal.esl",
         "tls-ca.pem",
         "tls-ca.key",
         "tls-ca.crl.pem",
@@ -184,6 +192,18 @@ fn generate_demo_writes_every_file_and_a_warning_readme() {
             "{} is empty",
             path.display()
         );
+    }
+
+    // Each region's seal is made by its new seal maker for its new seal signer.
+    for region in &DEMO_REGIONS {
+        let seal = fs::read(out.join(region.code).join("seal.esl")).unwrap();
+        let seal = zhengzhao::ofd::ses::parse_seal(&seal).unwrap();
+        seal.verify_maker_signature().unwrap();
+        assert_eq!(
+            seal.maker_cert_der,
+            der(&read(out, region, "seal-maker.pem"))
+        );
+        assert!(seal.lists_certificate(&der(&read(out, region, "seal-signer.pem"))));
     }
 
     let readme = fs::read_to_string(out.join("README.md")).unwrap();
@@ -237,7 +257,8 @@ fn private_keys_are_mode_0600_and_pkcs8() {
                 .is_some_and(|n| n != "audit.key" && n != "witness.key")
         })
         .collect();
-    assert_eq!(keys.len(), DEMO_REGIONS.len() * 6);
+    // Six P-256 keys and three SM2 keys (the SM2 root, the seal maker, the seal signer).
+    assert_eq!(keys.len(), DEMO_REGIONS.len() * 9);
     for key in keys {
         let mode = fs::metadata(key).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", key.display());

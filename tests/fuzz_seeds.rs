@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use zhengzhao::fuzzing::{fuzz_http, fuzz_identifiers, fuzz_licence, fuzz_notes, http_exchange};
+use zhengzhao::fuzzing::{
+    fuzz_http, fuzz_identifiers, fuzz_licence, fuzz_notes, fuzz_ofd, http_exchange,
+};
 
 /// Runs `body` on every file in `fuzz/corpus/<target>/` and returns how many it replayed.
 fn replay(target: &str, body: fn(&[u8])) -> usize {
@@ -84,6 +86,131 @@ fn note_seeds_reach_signature_and_proof_verification() {
     let proof = TlogProof::parse(&read("proof-extra")).unwrap();
     let entry = proof.extra.clone().unwrap();
     assert!(proof.verify(&entry, &log, None).is_ok());
+}
+
+#[test]
+fn ofd_seeds() {
+    let n = replay("ofd", fuzz_ofd);
+    // 13 of ofdrw's files, 3 of them re-packed without compression, 9 hand-made (`odd.*`).
+    assert!(n >= 25, "only {n} ofd seeds: the corpus went missing");
+}
+
+#[test]
+fn every_ofdrw_file_is_an_ofd_seed() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let corpus = root.join("fuzz/corpus/ofd");
+    let ofdrw = root.join("fixtures/ofd/ofdrw");
+    let mut names: Vec<String> = std::fs::read_dir(&ofdrw)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            [".ofd", ".esl", ".dat"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+        })
+        .map(|name| format!("ofdrw.{name}"))
+        .collect();
+    names.extend(
+        std::fs::read_dir(ofdrw.join("extracted"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".dat"))
+            .map(|name| format!("ofdrw.extracted.{name}")),
+    );
+    assert!(names.len() >= 13, "{names:?}");
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|name| !corpus.join(name).is_file())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "run python3 fuzz/make_ofd_seeds.py; missing: {missing:?}"
+    );
+}
+
+/// The seeds reach what their names say: each hand-made zip the refusal it shows, ofdrw's
+/// documents their outcomes (the re-packed ones the same as the originals), the bare signature
+/// `valid` with the key the target trusts, and the seal and signature files their parsers.
+#[test]
+fn ofd_seeds_reach_what_their_names_say() {
+    use zhengzhao::gm::Sm2PublicKey;
+    use zhengzhao::ofd::ses::{self, SignedValue};
+    use zhengzhao::ofd::verify::OfdVerifier;
+    use zhengzhao::pki::trust::TrustStore;
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/ofd");
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    for (name, code) in [
+        ("odd.zip-empty", "missing_file"),
+        ("odd.zip-one-entry", "missing_file"),
+        ("odd.zip-name-traversal", "parent_segment"),
+        ("odd.zip-name-absolute", "absolute_name"),
+        ("odd.zip-name-backslash", "backslash"),
+        ("odd.zip-name-duplicate", "duplicate_names"),
+        ("odd.zip-name-case-collision", "name_collision"),
+        ("odd.zip-bomb-1mib-of-zeros", "compression_ratio"),
+        ("odd.ofd-docroot-outside", "bad_location"),
+        ("ofdrw.UserV4.esl", "not_a_zip"),
+    ] {
+        match zhengzhao::ofd::read(&read(name)) {
+            Ok(_) => panic!("{name} was read"),
+            Err(e) => assert_eq!(e.code(), code, "{name}: {e}"),
+        }
+    }
+
+    let key = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/ofd/ofdrw/USER.pub.pem"),
+    )
+    .unwrap();
+    let plain = OfdVerifier::new(TrustStore::new());
+    let keyed = OfdVerifier::new(TrustStore::new()).with_key(Sm2PublicKey::from_pem(&key).unwrap());
+    let at = 1_796_083_200;
+    for (name, without_key, with_key) in [
+        (
+            "ofdrw.allprotected.ofd",
+            "untrusted_issuer",
+            "untrusted_issuer",
+        ),
+        (
+            "ofdrw.allprotected-stored.ofd",
+            "untrusted_issuer",
+            "untrusted_issuer",
+        ),
+        ("ofdrw.h.ofd", "tampered", "tampered"),
+        ("ofdrw.DigitalSign.ofd", "untrusted_issuer", "valid"),
+        ("ofdrw.DigitalSign-stored.ofd", "untrusted_issuer", "valid"),
+        ("ofdrw.helloworld-stored.ofd", "unsigned", "unsigned"),
+    ] {
+        let bytes = read(name);
+        assert_eq!(
+            plain.verify(&bytes, at).outcome.as_str(),
+            without_key,
+            "{name}"
+        );
+        assert_eq!(
+            keyed.verify(&bytes, at).outcome.as_str(),
+            with_key,
+            "{name}"
+        );
+    }
+
+    for name in ["ofdrw.UserV1.esl", "ofdrw.UserV4.esl", "ofdrw.UserV5.esl"] {
+        let seal = ses::parse_seal(&read(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(seal.verify_maker_signature().is_ok(), "{name}");
+    }
+    for name in [
+        "ofdrw.SignedValueV4.dat",
+        "ofdrw.extracted.allprotected-Sign_0-SignedValue.dat",
+    ] {
+        let value = ses::parse_signed_value(&read(name));
+        assert!(
+            matches!(value, Ok(SignedValue::Ses(_))),
+            "{name}: {value:?}"
+        );
+    }
+    let value =
+        ses::parse_signed_value(&read("ofdrw.extracted.DigitalSign-Sign_0-SignedValue.dat"));
+    assert!(matches!(value, Ok(SignedValue::BareSm2(_))), "{value:?}");
 }
 
 /// The http tests share one node (per process) and what it remembers (the latest licence and

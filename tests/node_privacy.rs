@@ -114,12 +114,12 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         let hex = |j: usize| b.get(j).and_then(|c| char::from(*c).to_digit(16));
-        if b[i] == b'%' {
-            if let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2)) {
-                out.push(u8::try_from(h * 16 + l).unwrap());
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2))
+        {
+            out.push(u8::try_from(h * 16 + l).unwrap());
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -143,10 +143,10 @@ fn answer_texts(reply: &zhengzhao::node::client::Reply) -> Vec<String> {
         match v {
             Value::String(s) => {
                 let parts: Vec<&str> = s.split('.').collect();
-                if parts.len() == 3 {
-                    if let Ok(payload) = B64URL.decode(parts[1]) {
-                        out.push(String::from_utf8_lossy(&payload).into_owned());
-                    }
+                if parts.len() == 3
+                    && let Ok(payload) = B64URL.decode(parts[1])
+                {
+                    out.push(String::from_utf8_lossy(&payload).into_owned());
                 }
             }
             Value::Array(a) => a.iter().for_each(|v| walk(v, out)),

@@ -96,13 +96,13 @@ impl Checkpoint {
     ) -> Result<Checkpoint, NoteError> {
         let body = verifier.verify(note)?;
         let checkpoint = Checkpoint::parse_body(body)?;
-        if let Some(want) = origin {
-            if checkpoint.origin != want {
-                return Err(NoteError::WrongOrigin {
-                    want: want.to_owned(),
-                    got: checkpoint.origin,
-                });
-            }
+        if let Some(want) = origin
+            && checkpoint.origin != want
+        {
+            return Err(NoteError::WrongOrigin {
+                want: want.to_owned(),
+                got: checkpoint.origin,
+            });
         }
         Ok(checkpoint)
     }

@@ -31,6 +31,12 @@ use std::str::FromStr as _;
 /// Largest entry, in bytes of its serialised form.
 pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
 
+/// The `detail` member naming a verified OFD file by its SM3 digest (64 lower-case hex
+/// digits). It is the one `detail` string kept as it is, unredacted: the node computes it, so
+/// no caller can make it spell a holder code, and an auditor must be able to compare it with
+/// the file's digest whatever digits it holds.
+pub const OFD_SM3: &str = "ofd_sm3";
+
 /// Longest free-text member (actor id, matter, purpose), in characters.
 pub const MAX_TEXT_CHARS: usize = 512;
 
@@ -392,10 +398,10 @@ fn check_outcome(s: &str) -> Result<(), EntryError> {
 
 fn actor_value(name: &'static str, a: &Actor, r: Redactor<'_>) -> Result<Value, EntryError> {
     check_text(name, &a.id, false)?;
-    if let Some(c) = &a.cert_sha256 {
-        if !is_hex(c, 64) {
-            return Err(member(name, "cert_sha256 must be 64 lower-case hex digits"));
-        }
+    if let Some(c) = &a.cert_sha256
+        && !is_hex(c, 64)
+    {
+        return Err(member(name, "cert_sha256 must be 64 lower-case hex digits"));
     }
     let mut m = Map::new();
     m.insert("id".into(), Value::String(r.text(&a.id)));
@@ -485,12 +491,20 @@ impl EntryDraft {
             texts.push(opt_string(v.as_deref().map(|s| r.text(s)).as_deref()));
         }
         check_outcome(&d.outcome)?;
-        if let Some(h) = &d.request_sha256 {
-            if !is_hex(h, 64) {
-                return Err(member("request_sha256", "must be 64 lower-case hex digits"));
-            }
+        if let Some(h) = &d.request_sha256
+            && !is_hex(h, 64)
+        {
+            return Err(member("request_sha256", "must be 64 lower-case hex digits"));
         }
         let mut detail = redact_map(&d.detail, r);
+        // A digest the node computed of a file is kept whole: redacting a run of its digits
+        // would break the one thing it is for, and nobody can choose a file whose digest spells
+        // a holder code.
+        if let Some(Value::String(digest)) = d.detail.get(OFD_SM3)
+            && is_hex(digest, 64)
+        {
+            detail.insert(OFD_SM3.into(), Value::String(digest.clone()));
+        }
         // A licence id whose serial holds a code is logged by its keyed hash only.
         let licence = match &d.licence {
             Some(l) if holds_id_numbers(l.serial()) => {
@@ -813,6 +827,42 @@ mod tests {
             v["detail"]["holders"],
             serde_json::json!(["见 <redacted>", {"<redacted>": 1}])
         );
+    }
+
+    /// An OFD file's SM3 whose digits happen to form an ID-shaped run (one in sixty do) is
+    /// kept whole under `ofd_sm3`, and only there, and only when it is a digest; the entry
+    /// still parses back to the same bytes.
+    #[test]
+    fn an_ofd_digest_is_kept_whole_and_nothing_else_is() {
+        let digest = format!("{}{}", "110105194912310038", "ab".repeat(23));
+        assert_eq!(digest.len(), 64);
+        assert!(
+            holds_id_numbers(&digest),
+            "the test needs a digest redaction would touch"
+        );
+        let mut e = sample();
+        e.draft
+            .detail
+            .insert(OFD_SM3.into(), Value::from(digest.clone()));
+        e.draft
+            .detail
+            .insert("other_sm3".into(), Value::from(digest.clone()));
+        let b = e.to_bytes().unwrap();
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(v["detail"][OFD_SM3], Value::from(digest.clone()));
+        assert_eq!(
+            v["detail"]["other_sm3"],
+            Value::from(format!("<redacted>{}", "ab".repeat(23)))
+        );
+        assert_eq!(Entry::parse(&b).unwrap().to_bytes().unwrap(), b);
+
+        // Not a digest: redacted as any text.
+        let mut e = sample();
+        e.draft
+            .detail
+            .insert(OFD_SM3.into(), Value::from(format!("见 {EXAMPLE_ID}")));
+        let v: Value = serde_json::from_slice(&e.to_bytes().unwrap()).unwrap();
+        assert_eq!(v["detail"][OFD_SM3], Value::from("见 <redacted>"));
     }
 
     #[test]

@@ -492,10 +492,10 @@ pub fn replay(
             for leaf in chunk.leaves {
                 let mut failed = None;
                 range.push(leaf, |id, h| {
-                    if failed.is_none() {
-                        if let Err(e) = levels.check(id, h) {
-                            failed = Some(e);
-                        }
+                    if failed.is_none()
+                        && let Err(e) = levels.check(id, h)
+                    {
+                        failed = Some(e);
                     }
                 });
                 if let Some((i, r)) = failed {

@@ -247,10 +247,9 @@ impl Drop for Announced {
         // it (an unpark before the park makes the park return at once).
         if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1
             && self.0.lingering.load(Ordering::SeqCst)
+            && let Some(writer) = self.0.writer.get()
         {
-            if let Some(writer) = self.0.writer.get() {
-                writer.unpark();
-            }
+            writer.unpark();
         }
     }
 }
@@ -682,13 +681,13 @@ impl AuditLog {
                         cp.size
                     )));
                 }
-                if let Some(s) = &last_stored {
-                    if s.checkpoint.size > cp.size {
-                        return Err(AuditError::Inconsistent(format!(
-                            "the store holds a checkpoint at size {} newer than the state file's {}",
-                            s.checkpoint.size, cp.size
-                        )));
-                    }
+                if let Some(s) = &last_stored
+                    && s.checkpoint.size > cp.size
+                {
+                    return Err(AuditError::Inconsistent(format!(
+                        "the store holds a checkpoint at size {} newer than the state file's {}",
+                        s.checkpoint.size, cp.size
+                    )));
                 }
                 // A crash between the state file and the store leaves the newest only in the file.
                 if last_stored.as_ref().map(|s| s.checkpoint.size) != Some(cp.size) {

@@ -7,6 +7,7 @@
 mod audit;
 mod licence;
 mod node;
+mod ofd;
 mod pki;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,9 @@ enum Command {
     /// The audit log: its signing key, and the auditor's replay, export and proofs.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// OFD documents (the national format) sealed with electronic seals: verify, show.
+    #[command(subcommand)]
+    Ofd(ofd::OfdCommand),
     /// Run the node: the mutual-TLS HTTPS API over its data directory.
     Serve {
         /// The node's configuration file (TOML; `zhengzhao demo config` prints an example).
@@ -66,6 +70,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Licence(cmd) => licence::run(cmd),
         Command::Pki(cmd) => pki::run(cmd),
+        Command::Ofd(cmd) => ofd::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
         Command::Serve { config } => node::serve(config),
         Command::Demo(cmd) => node::demo(cmd),

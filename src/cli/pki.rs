@@ -15,14 +15,27 @@ pub(crate) enum PkiCommand {
         /// Replace material already there.
         #[arg(long)]
         force: bool,
+        /// Only (re)make each region's electronic seal `seal.esl` from the seal maker's key and
+        /// certificate and the seal signer's certificate already in the directory; nothing else
+        /// is touched. The same keys always give the same seals.
+        #[arg(long, conflicts_with = "force")]
+        seals_only: bool,
     },
 }
 
 pub(crate) fn run(cmd: PkiCommand) -> Result<ExitCode, Failure> {
     match cmd {
-        PkiCommand::Demo { out, force } => {
-            let files = crate::pki::demo::generate_demo(&out, force)
-                .map_err(|e| Failure::Usage(e.to_string()))?;
+        PkiCommand::Demo {
+            out,
+            force,
+            seals_only,
+        } => {
+            let files = if seals_only {
+                crate::pki::demo_seal::write_demo_seals(&out)
+            } else {
+                crate::pki::demo::generate_demo(&out, force)
+            }
+            .map_err(|e| Failure::Usage(e.to_string()))?;
             println!("wrote {} files under {}", files.len(), out.display());
             Ok(ExitCode::SUCCESS)
         }

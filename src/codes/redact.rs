@@ -177,22 +177,21 @@ fn protected_spans(text: &str) -> Vec<(usize, usize)> {
     let mut i = 0;
     while i < b.len() {
         let rest = text.get(i..).unwrap_or("");
-        if b[i] == b'<' {
-            if let Some(len) = token_len(rest) {
-                out.push((i, i + len));
-                i += len;
-                continue;
-            }
+        if b[i] == b'<'
+            && let Some(len) = token_len(rest)
+        {
+            out.push((i, i + len));
+            i += len;
+            continue;
         }
         if b[i] == b'1'
             && rest.starts_with(LICENCE_ROOT)
             && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.'))
+            && let Some(len) = licence_len(rest)
         {
-            if let Some(len) = licence_len(rest) {
-                out.push((i, i + len));
-                i += len;
-                continue;
-            }
+            out.push((i, i + len));
+            i += len;
+            continue;
         }
         i += 1;
     }
@@ -205,10 +204,11 @@ fn token_len(s: &str) -> Option<usize> {
         return Some(REDACTED.len());
     }
     for prefix in [HOLDER_TOKEN_PREFIX, LICENCE_TOKEN_PREFIX] {
-        if let Some(rest) = s.strip_prefix(prefix) {
-            if rest.get(..64).is_some_and(is_hex64) && rest.as_bytes().get(64) == Some(&b'>') {
-                return Some(prefix.len() + 65);
-            }
+        if let Some(rest) = s.strip_prefix(prefix)
+            && rest.get(..64).is_some_and(is_hex64)
+            && rest.as_bytes().get(64) == Some(&b'>')
+        {
+            return Some(prefix.len() + 65);
         }
     }
     None

@@ -307,10 +307,10 @@ impl Signer {
             Some(s) => Some(parse_instant(s, true).map_err(|e| bad(format!("valid_until: {e}")))?),
             None => None,
         };
-        if let Some(exp) = exp {
-            if exp <= nbf {
-                return Err(bad("valid_until must be after valid_from".into()));
-            }
+        if let Some(exp) = exp
+            && exp <= nbf
+        {
+            return Err(bad("valid_until must be after valid_from".into()));
         }
         let (serial, version) = match serial_version {
             Some((serial, version)) => (serial.to_owned(), version),

@@ -418,20 +418,19 @@ impl Verifier {
     ) -> ChainVerdict {
         let in_window = chain.window.0 <= iat && iat <= chain.window.1;
         let key = region.copied();
-        if in_window {
-            if let Some(v) = chain.paths.read().ok().and_then(|p| p.get(&key).cloned()) {
-                return v;
-            }
+        if in_window && let Some(v) = chain.paths.read().ok().and_then(|p| p.get(&key).cloned()) {
+            return v;
         }
         let verdict = self.trust.validate(x5c, region, iat);
         // A found path holds for every time in the window; a failure may depend on the time.
-        if in_window && !matches!(verdict, ChainVerdict::Untrusted(_)) {
-            if let Ok(mut p) = chain.paths.write() {
-                if p.len() >= PATHS_PER_CHAIN_LIMIT {
-                    p.clear();
-                }
-                p.insert(key, verdict.clone());
+        if in_window
+            && !matches!(verdict, ChainVerdict::Untrusted(_))
+            && let Ok(mut p) = chain.paths.write()
+        {
+            if p.len() >= PATHS_PER_CHAIN_LIMIT {
+                p.clear();
             }
+            p.insert(key, verdict.clone());
         }
         verdict
     }

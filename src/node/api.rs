@@ -160,6 +160,14 @@ impl Route {
         }
     }
 
+    /// The largest body the route reads: `POST /v1/verify` may carry an OFD file.
+    fn body_limit(&self, limits: &super::config::Limits) -> usize {
+        match self {
+            Route::Verify => limits.verify_request_bytes,
+            _ => limits.request_bytes,
+        }
+    }
+
     fn takes_body(&self) -> bool {
         matches!(
             self,
@@ -414,7 +422,8 @@ async fn audited(
         // Cosigning (200) and the size answer (409) are protocol traffic about logs, with no
         // licence or personal data: not entries, or witnessing partners' logs would feed each
         // other forever. Every refusal is an entry.
-        let result = match read_body(&ctx.node, body).await {
+        let limit = route.body_limit(&ctx.node.config.limits);
+        let result = match read_body(&ctx.node, body, limit).await {
             Ok(bytes) => witness_add(&mut ctx, &bytes).await,
             Err(e) => Err(e),
         };
@@ -438,10 +447,14 @@ fn json_map(v: Value) -> Map<String, Value> {
     }
 }
 
-/// Reads a request body, bounded in size and time.
-async fn read_body(node: &super::Node, body: Body) -> Result<axum::body::Bytes, ApiError> {
+/// Reads a request body of at most `limit` bytes, bounded in time.
+async fn read_body(
+    node: &super::Node,
+    body: Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
     let limits = node.config.limits;
-    let limited = http_body_util::Limited::new(body, limits.request_bytes);
+    let limited = http_body_util::Limited::new(body, limit);
     let bytes = match tokio::time::timeout(limits.body, limited.collect()).await {
         Err(_) => {
             return Err(fail(
@@ -457,7 +470,7 @@ async fn read_body(node: &super::Node, body: Body) -> Result<axum::body::Bytes, 
                 return Err(fail(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
-                    format!("request bodies are at most {} bytes", limits.request_bytes),
+                    format!("request bodies of this endpoint are at most {limit} bytes"),
                 ));
             }
             return Err(bad("bad_body", format!("reading the request body: {e}")));
@@ -475,7 +488,7 @@ async fn run(
     query: Option<&str>,
     body: Body,
 ) -> Result<Answer, ApiError> {
-    let bytes = read_body(&ctx.node, body).await?;
+    let bytes = read_body(&ctx.node, body, route.body_limit(&ctx.node.config.limits)).await?;
     if !bytes.is_empty() {
         ctx.draft.request_sha256 = Some(sha256_hex(&bytes));
     }
@@ -1170,21 +1183,56 @@ fn get_status(ctx: &mut Ctx, id: &str) -> Result<Answer, ApiError> {
 // ---------------------------------------------------------------------------------------------
 // Verification.
 
+/// The body of `POST /v1/verify`: exactly one of `licence` and `ofd`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VerifyRequest {
-    licence: String,
+    /// A licence or a usage copy, compact JWS.
+    #[serde(default)]
+    licence: Option<String>,
+    /// An OFD file, standard base64.
+    #[serde(default)]
+    ofd: Option<String>,
     purpose: String,
+}
+
+/// What `POST /v1/verify` was given to verify.
+enum Document {
+    /// A licence or a usage copy, compact JWS.
+    Licence(String),
+    /// An OFD file, standard base64.
+    Ofd(String),
 }
 
 async fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     let req: VerifyRequest = parse_json(bytes)?;
+    let document = match (req.licence, req.ofd) {
+        (Some(licence), None) => Document::Licence(licence),
+        (None, Some(ofd)) => Document::Ofd(ofd),
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                "licence_or_ofd",
+                "give one document to verify, `licence` or `ofd`, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(bad(
+                "licence_or_ofd",
+                "give a document to verify: `licence` (a licence or usage copy) or `ofd` (an \
+                 OFD file, base64)",
+            ));
+        }
+    };
     free_text("purpose", &req.purpose, MAX_PURPOSE_CHARS)?;
-    ctx.draft.purpose = Some(req.purpose.clone());
+    ctx.draft.purpose = Some(req.purpose);
+    let licence = match document {
+        Document::Licence(licence) => licence,
+        Document::Ofd(ofd) => return verify_ofd(ctx, &ofd).await,
+    };
     let now = now_ms() / 1000;
     let mut body = Map::new();
-    let token = if usage::is_usage_copy(&req.licence) {
-        match usage::check(&req.licence, ctx.node.verifier.trust(), now) {
+    let token = if usage::is_usage_copy(&licence) {
+        match usage::check(&licence, ctx.node.verifier.trust(), now) {
             Ok(copy) => {
                 ctx.detail("usage_copy", true);
                 ctx.draft.matter = Some(copy.matter.clone());
@@ -1215,7 +1263,7 @@ async fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
             }
         }
     } else {
-        req.licence
+        licence
     };
     let report = ctx.node.verifier.verify(&token, now);
     let mut outcome = report.outcome.as_str().to_owned();
@@ -1227,10 +1275,9 @@ async fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         if let (Ok(t), true) = (
             HolderType::from_str(&claims.lic.holder_type),
             report.outcome == Outcome::Valid,
-        ) {
-            if let Ok(h) = HolderCode::parse(t, &claims.sub) {
-                ctx.draft.holder = Some(ctx.node.holder_key.holder_hash(&h));
-            }
+        ) && let Ok(h) = HolderCode::parse(t, &claims.sub)
+        {
+            ctx.draft.holder = Some(ctx.node.holder_key.holder_hash(&h));
         }
         let node = ctx.node.clone();
         let partner = crate::codes::RegionCode::from_str(&claims.lic.region)
@@ -1309,6 +1356,63 @@ async fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
         body: Payload::JsonBytes(bytes),
         writes: Vec::new(),
         outcome,
+        guard: None,
+    })
+}
+
+/// `POST /v1/verify` with `ofd`: the file decoded, verified against the node's anchors on a
+/// blocking thread (an OFD verification takes milliseconds: it inflates a zip, hashes every
+/// file and checks several SM2 signatures), and answered with its report. The entry names the
+/// file by its SM3 digest (never its bytes) and the licence the document's metadata names.
+async fn verify_ofd(ctx: &mut Ctx, b64: &str) -> Result<Answer, ApiError> {
+    let file = B64.decode(b64).map_err(|e| {
+        bad(
+            "invalid_base64",
+            format!("`ofd` is not standard base64 (RFC 4648, with padding): {e}"),
+        )
+    })?;
+    ctx.detail(
+        crate::audit::entry::OFD_SM3,
+        hex::encode(crate::gm::sm3(&file)),
+    );
+    ctx.detail("ofd_bytes", file.len());
+    let node = ctx.node.clone();
+    // Held by the verification itself, which runs to its end even if this request is dropped.
+    let place = node
+        .ofd_verifications
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| internal(format!("OFD verification places: {e}")))?;
+    let now = now_ms() / 1000;
+    let report = tokio::task::spawn_blocking(move || {
+        let _place = place;
+        node.ofd_verifier.verify(&file, now)
+    })
+    .await
+    .map_err(|e| internal(format!("the OFD verification ended: {e}")))?;
+    if let Some(id) = report.licence_id.as_deref() {
+        ctx.draft.licence = LicenceId::from_str(id).ok();
+    }
+    #[derive(serde::Serialize)]
+    struct OfdAnswer<'a> {
+        outcome: &'static str,
+        status: &'static str,
+        report: &'a crate::ofd::report::OfdReport,
+    }
+    let outcome = report.outcome.as_str();
+    let bytes = serde_json::to_vec(&OfdAnswer {
+        outcome,
+        // No live status: an OFD licence is not one of this node's records.
+        status: "not_checked",
+        report: &report,
+    })
+    .map_err(json_err)?;
+    Ok(Answer {
+        status: StatusCode::OK,
+        body: Payload::JsonBytes(bytes),
+        writes: Vec::new(),
+        outcome: outcome.to_owned(),
         guard: None,
     })
 }
@@ -1405,10 +1509,10 @@ fn grant_consent(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
             Some(t)
         }
     };
-    if let Some(n) = req.uses {
-        if !(1..=1_000_000).contains(&n) {
-            return Err(bad("invalid_request", "uses: 1 to 1000000"));
-        }
+    if let Some(n) = req.uses
+        && !(1..=1_000_000).contains(&n)
+    {
+        return Err(bad("invalid_request", "uses: 1 to 1000000"));
     }
     let id = random_id()?;
     let record = ConsentRecord {
@@ -1727,13 +1831,13 @@ async fn lookup_here(ctx: &mut Ctx, who: &Requester, ask: &Ask<'_>) -> Result<Fo
             Some(n) => c.uses_left = Some(n - 1),
             None => {}
         }
-        if let Some(t) = type_code {
-            if !c.type_codes.contains(t) {
-                return Err(forbidden(
-                    "consent_mismatch",
-                    format!("the consent does not cover type {t}"),
-                ));
-            }
+        if let Some(t) = type_code
+            && !c.type_codes.contains(t)
+        {
+            return Err(forbidden(
+                "consent_mismatch",
+                format!("the consent does not cover type {t}"),
+            ));
         }
         consent_types = Some(c.type_codes.clone());
         ctx.detail("consent_uses_left", c.uses_left);

@@ -219,30 +219,30 @@ pub async fn replay_remote(
             }
         )));
     }
-    if let Some(s) = &state {
-        if from > 0 && from < cp.size {
-            let path = format!("/v1/audit/proof/consistency?from={from}&to={}", cp.size);
-            let reply = client.request("GET", &path, None).await?;
-            let v = reply.json()?;
-            let hashes = v
-                .get("hashes")
-                .and_then(|h| h.as_array())
-                .ok_or_else(|| format!("GET {path}: no hashes in {v}"))?
-                .iter()
-                .map(|h| {
-                    h.as_str()
-                        .map(b64_hash)
-                        .unwrap_or(Err("not a string".into()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let old_root = b64_hash(&s.root)?;
-            if let Err(e) = merkle::verify_consistency(from, cp.size, &hashes, &old_root, &cp.root)
-            {
-                return Ok(RemoteVerdict::Disagrees(format!(
-                    "the node's consistency proof from {from} to {} does not verify: {e}",
-                    cp.size
-                )));
-            }
+    if let Some(s) = &state
+        && from > 0
+        && from < cp.size
+    {
+        let path = format!("/v1/audit/proof/consistency?from={from}&to={}", cp.size);
+        let reply = client.request("GET", &path, None).await?;
+        let v = reply.json()?;
+        let hashes = v
+            .get("hashes")
+            .and_then(|h| h.as_array())
+            .ok_or_else(|| format!("GET {path}: no hashes in {v}"))?
+            .iter()
+            .map(|h| {
+                h.as_str()
+                    .map(b64_hash)
+                    .unwrap_or(Err("not a string".into()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let old_root = b64_hash(&s.root)?;
+        if let Err(e) = merkle::verify_consistency(from, cp.size, &hashes, &old_root, &cp.root) {
+            return Ok(RemoteVerdict::Disagrees(format!(
+                "the node's consistency proof from {from} to {} does not verify: {e}",
+                cp.size
+            )));
         }
     }
     let root = B64.encode(range.root());

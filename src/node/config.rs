@@ -266,8 +266,10 @@ pub struct Limits {
     /// Time an answer's bytes may wait for the client to take them: a client that stops reading
     /// loses its connection (and its place among `max_connections`).
     pub write: Duration,
-    /// Largest request body, in bytes.
+    /// Largest request body, in bytes, but for `POST /v1/verify`.
     pub request_bytes: usize,
+    /// Largest body of `POST /v1/verify`, which may carry an OFD file, in bytes.
+    pub verify_request_bytes: usize,
     /// How long a usage copy (加注件) is valid.
     pub usage_copy: Duration,
     /// The most bytes of entries one `GET /v1/audit/entries` answers with (at least one entry
@@ -275,8 +277,15 @@ pub struct Limits {
     pub audit_read_bytes: usize,
 }
 
-/// The largest request body the node accepts: 256 KiB.
+/// The largest request body the node accepts: 256 KiB (but see
+/// [`MAX_VERIFY_REQUEST_BYTES`]).
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+
+/// The largest body of `POST /v1/verify`: 4 MiB. That request may carry an OFD licence file in
+/// base64: a one-page licence with its seal picture is 20 to 80 KB, a scanned page or several a
+/// megabyte or two, and base64 adds a third. Only this route reads bodies this large; every
+/// other keeps [`MAX_REQUEST_BYTES`].
+pub const MAX_VERIFY_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -291,6 +300,7 @@ impl Default for Limits {
             body: Duration::from_secs(10),
             write: Duration::from_secs(30),
             request_bytes: MAX_REQUEST_BYTES,
+            verify_request_bytes: MAX_VERIFY_REQUEST_BYTES,
             usage_copy: Duration::from_secs(600),
             audit_read_bytes: 8 * 1024 * 1024,
         }
@@ -1080,6 +1090,7 @@ impl Config {
             body: millis("limits.body_ms", l.body_ms, d.body)?,
             write: millis("limits.write_ms", l.write_ms, d.write)?,
             request_bytes: MAX_REQUEST_BYTES,
+            verify_request_bytes: MAX_VERIFY_REQUEST_BYTES,
             usage_copy,
             audit_read_bytes,
         };
@@ -1119,10 +1130,10 @@ impl Config {
 /// `x``); otherwise `(syntax)`.
 fn key_of(msg: &str) -> String {
     for marker in ["unknown field `", "missing field `", "duplicate key `"] {
-        if let Some(rest) = msg.split(marker).nth(1) {
-            if let Some(name) = rest.split('`').next() {
-                return name.to_owned();
-            }
+        if let Some(rest) = msg.split(marker).nth(1)
+            && let Some(name) = rest.split('`').next()
+        {
+            return name.to_owned();
         }
     }
     "(syntax)".to_owned()

@@ -184,7 +184,8 @@ pub fn config_text(
          {partners}\
          [limits]\n\
          # Connections served at once, and the deadlines of a handshake, of a request's\n\
-         # headers and of its body (milliseconds). Request bodies are at most 256 KiB.\n\
+         # headers and of its body (milliseconds). Request bodies are at most 256 KiB\n\
+         # (4 MiB for POST /v1/verify, which may carry an OFD file).\n\
          max_connections = 1024\n\
          # Connections one client certificate may hold at once, and the slots kept for callers\n\
          # that hold none yet (so a department always gets in while others fill the rest).\n\

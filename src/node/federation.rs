@@ -168,12 +168,11 @@ impl PartnerLink {
         };
         let mut client = client.with_timeout(deadline);
         let reply = client.raw(method, path, content_type, body).await;
-        if reply.is_ok() {
-            if let Ok(mut p) = self.pool.lock() {
-                if p.len() < POOL {
-                    p.push(client);
-                }
-            }
+        if reply.is_ok()
+            && let Ok(mut p) = self.pool.lock()
+            && p.len() < POOL
+        {
+            p.push(client);
         }
         reply
     }
@@ -289,12 +288,11 @@ impl Federation {
     pub fn cosigned(&self, note: &str, body: &str) -> String {
         let mut out = note.to_owned();
         for p in self.partners.values() {
-            if let Ok(g) = p.progress.lock() {
-                if let Some((b, lines)) = &g.cosigned {
-                    if b == body {
-                        out.push_str(lines);
-                    }
-                }
+            if let Ok(g) = p.progress.lock()
+                && let Some((b, lines)) = &g.cosigned
+                && b == body
+            {
+                out.push_str(lines);
             }
         }
         out
@@ -371,11 +369,11 @@ pub async fn publish_trust_list(node: &Node) -> Result<u64, String> {
         .get(Table::State, OWN_LIST_KEY)
         .map_err(|e| e.to_string())?
         .and_then(|v| serde_json::from_slice::<OwnSequence>(&v).ok());
-    if let Some(s) = &stored {
-        if s.content == content {
-            node.federation.sequence.store(s.sequence, Ordering::SeqCst);
-            return Ok(s.sequence);
-        }
+    if let Some(s) = &stored
+        && s.content == content
+    {
+        node.federation.sequence.store(s.sequence, Ordering::SeqCst);
+        return Ok(s.sequence);
     }
     let sequence = stored.map_or(1, |s| s.sequence + 1);
     let write = put_json(

@@ -31,6 +31,7 @@ use crate::audit::note::NoteSigner;
 use crate::audit::store::{AuditLog, LogConfig};
 use crate::licence::issue::Signer;
 use crate::licence::verify::Verifier;
+use crate::ofd::verify::OfdVerifier;
 use crate::pki::trust::TrustStore;
 
 pub use config::{Config, ConfigError};
@@ -48,6 +49,10 @@ pub struct Node {
     pub signer: Signer,
     /// Licence verification against the configured anchors.
     pub verifier: Verifier,
+    /// OFD verification against the same anchors and CRLs.
+    pub ofd_verifier: OfdVerifier,
+    /// Places for OFD verifications running at once ([`MAX_OFD_VERIFICATIONS`]).
+    pub ofd_verifications: Arc<tokio::sync::Semaphore>,
     /// The holder-hash key.
     pub holder_key: HolderKey,
     /// TLS server configuration.
@@ -65,6 +70,11 @@ pub struct Node {
 
 /// Audit reads streamed at once; more wait (at most 30 s) for a place.
 pub const MAX_AUDIT_READS: usize = 8;
+
+/// OFD verifications run at once; more wait for a place. Each may hold its file and up to
+/// [`crate::ofd::MAX_TOTAL_BYTES`] (64 MiB) of inflated package, so this bounds what OFD
+/// verification can cost the node's memory, whatever the number of callers.
+pub const MAX_OFD_VERIFICATIONS: usize = 4;
 
 fn at(key: &str) -> impl Fn(String) -> ConfigError + '_ {
     move |problem| ConfigError {
@@ -112,37 +122,10 @@ impl Node {
             )));
         }
 
-        let mut trust = TrustStore::new();
-        for (i, t) in config.trust.iter().enumerate() {
-            let k = format!("trust[{i}]");
-            let pem = read("trust", &t.cert)?;
-            trust
-                .add_pem(&pem, &t.regions, &k)
-                .map_err(|e| at(&k)(e.to_string()))?;
-            if let Some(c) = &t.crl {
-                let pem = read("trust", c)?;
-                trust
-                    .add_crl_pem(&pem, &k)
-                    .map_err(|e| at(&k)(e.to_string()))?;
-            }
-        }
-        // A partner's licence roots vouch for the partner's region only.
-        for (i, p) in config.partners.values().enumerate() {
-            let k = format!("partners[{i}].licence_roots");
-            for (cert, crl) in &p.licence_roots {
-                let pem = read("partners.licence_roots", cert)?;
-                trust
-                    .add_pem(&pem, std::slice::from_ref(&p.region), &k)
-                    .map_err(|e| at(&k)(e.to_string()))?;
-                if let Some(c) = crl {
-                    let pem = read("partners.licence_roots", c)?;
-                    trust
-                        .add_crl_pem(&pem, &k)
-                        .map_err(|e| at(&k)(e.to_string()))?;
-                }
-            }
-        }
-        let verifier = Verifier::new(trust);
+        // Licences and OFD documents are verified against the same anchors and CRLs: the store
+        // is built once for each verifier, from the same configuration.
+        let verifier = Verifier::new(trust_store(&config)?);
+        let ofd_verifier = OfdVerifier::new(trust_store(&config)?);
 
         let holder_key =
             HolderKey::from_file(&config.holder_secret).map_err(at("audit.holder_secret"))?;
@@ -168,6 +151,8 @@ impl Node {
             log,
             signer,
             verifier,
+            ofd_verifier,
+            ofd_verifications: Arc::new(tokio::sync::Semaphore::new(MAX_OFD_VERIFICATIONS)),
             holder_key,
             tls,
             client_cas,
@@ -176,4 +161,47 @@ impl Node {
             audit_reads: Arc::new(tokio::sync::Semaphore::new(MAX_AUDIT_READS)),
         })
     }
+}
+
+/// The trust anchors and CRLs the node verifies licences and OFD documents against: each
+/// `[[trust]]` (bound to its regions) and each partner's `licence_roots` (bound to the
+/// partner's region only).
+fn trust_store(config: &Config) -> Result<TrustStore, StartError> {
+    let read = |key: &'static str, p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| ConfigError {
+            key: key.into(),
+            problem: format!("{}: {e}", p.display()),
+        })
+    };
+    let mut trust = TrustStore::new();
+    for (i, t) in config.trust.iter().enumerate() {
+        let k = format!("trust[{i}]");
+        let pem = read("trust", &t.cert)?;
+        trust
+            .add_pem(&pem, &t.regions, &k)
+            .map_err(|e| at(&k)(e.to_string()))?;
+        if let Some(c) = &t.crl {
+            let pem = read("trust", c)?;
+            trust
+                .add_crl_pem(&pem, &k)
+                .map_err(|e| at(&k)(e.to_string()))?;
+        }
+    }
+    // A partner's licence roots vouch for the partner's region only.
+    for (i, p) in config.partners.values().enumerate() {
+        let k = format!("partners[{i}].licence_roots");
+        for (cert, crl) in &p.licence_roots {
+            let pem = read("partners.licence_roots", cert)?;
+            trust
+                .add_pem(&pem, std::slice::from_ref(&p.region), &k)
+                .map_err(|e| at(&k)(e.to_string()))?;
+            if let Some(c) = crl {
+                let pem = read("partners.licence_roots", c)?;
+                trust
+                    .add_crl_pem(&pem, &k)
+                    .map_err(|e| at(&k)(e.to_string()))?;
+            }
+        }
+    }
+    Ok(trust)
 }

@@ -314,17 +314,17 @@ impl Gate {
             .get(&ip)
             .filter(|b| b.all.len() >= self.limits.max_handshakes_per_ip)
             .and_then(|b| b.silent.first().or(b.all.first()).copied());
-        if let Some(v) = victim {
-            if s.remove(v) {
-                bump(&self.counts.shed_per_ip);
-            }
+        if let Some(v) = victim
+            && s.remove(v)
+        {
+            bump(&self.counts.shed_per_ip);
         }
         if s.pending.len() >= self.limits.max_handshakes {
             let victim = s.silent.first().or(s.pending.keys().next()).copied();
-            if let Some(v) = victim {
-                if s.remove(v) {
-                    bump(&self.counts.shed);
-                }
+            if let Some(v) = victim
+                && s.remove(v)
+            {
+                bump(&self.counts.shed);
             }
         }
         let seq = s.next;
@@ -351,10 +351,10 @@ impl Gate {
     fn spoke(&self, seq: u64) {
         let mut s = self.lock();
         s.silent.remove(&seq);
-        if let Some(ip) = s.pending.get(&seq).map(|w| w.ip) {
-            if let Some(b) = s.by_ip.get_mut(&ip) {
-                b.silent.remove(&seq);
-            }
+        if let Some(ip) = s.pending.get(&seq).map(|w| w.ip)
+            && let Some(b) = s.by_ip.get_mut(&ip)
+        {
+            b.silent.remove(&seq);
         }
     }
 

@@ -9,6 +9,10 @@
 //! - a **TLS CA** that issues the node's server/client certificate and the client certificates of
 //!   the departments that call it ([`issue_tls`]).
 //!
+//! - an **SM2 root** (国密, [`crate::pki::sm2_cert`]) that issues the region's **seal maker**
+//!   (制章者) and **seal signer** (签章者, the issuing authority, with its 统一社会信用代码), the
+//!   certificates of the electronic seals (GB/T 38540) on OFD licences.
+//!
 //! The two hierarchies are separate so that a TLS certificate can never pass as a licence signer
 //! and the reverse. CA certificates carry no extendedKeyUsage: rustls-webpki requires the
 //! wanted EKU on *every* certificate of a path that has the extension, so an EKU on a CA would
@@ -40,6 +44,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::pem::Pem;
 
+pub use crate::pki::sm2_cert::{self, Sm2LeafSpec};
 pub use crate::pki::{LICENCE_SIGNING_EKU_DER, LICENCE_SIGNING_EKU_OID};
 
 /// DER value bytes of id-kp-serverAuth, 1.3.6.1.5.5.7.3.1.
@@ -103,6 +108,12 @@ pub enum DemoError {
     /// The output already exists and overwriting was not asked for.
     #[error("{} already exists and is not empty; pass overwrite to replace it", .0.display())]
     Exists(PathBuf),
+    /// An SM2 certificate, key or CRL could not be made.
+    #[error("SM2 material: {0}")]
+    Sm2(#[from] crate::pki::sm2_cert::Sm2CertError),
+    /// The demo seal (or its picture) could not be made.
+    #[error("demo seal: {0}")]
+    Seal(String),
     /// Reading or writing a file failed.
     #[error("I/O error on {}: {source}", path.display())]
     Io {
@@ -545,6 +556,10 @@ pub fn department_tls(certs: &Path, region: &str, who: &str) -> [PathBuf; 3] {
 /// For each region, `out/<code>/` gets:
 /// `licence-root.pem`/`.key`/`.crl.pem` (licence root CA, its key, an empty CRL),
 /// `signer.pem`/`.key` ([`SignerSpec::standard`], ECDSA P-256),
+/// `sm2-root.pem`/`.key`/`.crl.pem` (the SM2 root, its key, an empty CRL),
+/// `seal-maker.pem`/`.key` ([`Sm2LeafSpec::seal_maker`]), `seal-signer.pem`/`.key`
+/// ([`Sm2LeafSpec::seal_signer`]), `seal.esl` (the region's electronic seal,
+/// [`crate::pki::demo_seal::demo_seal`]),
 /// `tls-ca.pem`/`.key`/`.crl.pem` (the TLS CA, its key, an empty CRL),
 /// `node.pem`/`.key` (CN `zhengzhao-<code>`, serverAuth+clientAuth, SAN DNS `localhost`, IP
 /// `127.0.0.1` and `::1`), and `<code>-bureau.pem`/`.key`, `<code>-window.pem`/`.key` (client
@@ -577,15 +592,15 @@ pub fn generate_demo(out: &Path, overwrite: bool) -> Result<Vec<PathBuf>, DemoEr
             path: dir.clone(),
             source,
         })?;
-        let mut put = |name: &str, contents: &str, secret: bool| -> Result<(), DemoError> {
+        let mut put = |name: &str, contents: &[u8], secret: bool| -> Result<(), DemoError> {
             let path = dir.join(name);
             write_file(&path, contents, secret)?;
             written.push(path);
             Ok(())
         };
         let mut put_pair = |stem: &str, pair: &CertAndKey| -> Result<(), DemoError> {
-            put(&format!("{stem}.pem"), &pair.cert_pem, false)?;
-            put(&format!("{stem}.key"), &pair.key_pem, true)
+            put(&format!("{stem}.pem"), pair.cert_pem.as_bytes(), false)?;
+            put(&format!("{stem}.key"), pair.key_pem.as_bytes(), true)
         };
 
         let (root, root_pair) = root_ca(
@@ -596,6 +611,17 @@ pub fn generate_demo(out: &Path, overwrite: bool) -> Result<Vec<PathBuf>, DemoEr
         put_pair("licence-root", &root_pair)?;
         let signer = issue_signer(&root, &SignerSpec::standard(region, KeyAlg::EcdsaP256))?;
         put_pair("signer", &signer)?;
+
+        let (sm2_root, sm2_root_pair) = sm2_cert::sm2_root_ca(
+            &format!("{}电子证照SM2根CA (demo)", region.name),
+            region.authority,
+            DEMO_CA_VALIDITY,
+        )?;
+        put_pair("sm2-root", &sm2_root_pair)?;
+        let maker = sm2_cert::issue_sm2_leaf(&sm2_root, &Sm2LeafSpec::seal_maker(region))?;
+        put_pair("seal-maker", &maker)?;
+        let seal_signer = sm2_cert::issue_sm2_leaf(&sm2_root, &Sm2LeafSpec::seal_signer(region))?;
+        put_pair("seal-signer", &seal_signer)?;
 
         let (tls_ca, tls_ca_pair) = root_ca(
             &format!("{}节点TLS CA (demo)", region.name),
@@ -635,37 +661,59 @@ pub fn generate_demo(out: &Path, overwrite: bool) -> Result<Vec<PathBuf>, DemoEr
             put_pair(&id, &client)?;
         }
 
+        // The region's electronic seal, made by its seal maker for its seal signer.
+        let seal = crate::pki::demo_seal::demo_seal(
+            region,
+            &maker.cert_pem,
+            &maker.key_pem,
+            &seal_signer.cert_pem,
+        )?;
+        put(crate::pki::demo_seal::DEMO_SEAL_FILE, &seal, false)?;
+
         // The node's audit checkpoint key and holder-hash secret (public demo material too).
         let (audit_signer, audit_key) = crate::audit::note::NoteSigner::generate(
             &crate::audit::store::default_origin(region.code),
         )
         .map_err(|_| DemoError::Random)?;
-        put("audit.key", &audit_key, true)?;
-        put("audit.vkey", &format!("{}\n", audit_signer.vkey()), false)?;
+        put("audit.key", audit_key.as_bytes(), true)?;
+        put(
+            "audit.vkey",
+            format!("{}\n", audit_signer.vkey()).as_bytes(),
+            false,
+        )?;
         let (witness, witness_key) = crate::audit::note::CosignatureSigner::generate(
             &crate::audit::witness_name(region.code),
         )
         .map_err(|_| DemoError::Random)?;
-        put("witness.key", &witness_key, true)?;
-        put("witness.vkey", &format!("{}\n", witness.vkey()), false)?;
+        put("witness.key", witness_key.as_bytes(), true)?;
+        put(
+            "witness.vkey",
+            format!("{}\n", witness.vkey()).as_bytes(),
+            false,
+        )?;
         let (_, holder_secret) =
             crate::audit::entry::HolderKey::generate().map_err(|_| DemoError::Random)?;
-        put("holder.secret", &holder_secret, true)?;
+        put("holder.secret", holder_secret.as_bytes(), true)?;
 
         let (this_update, next_update) = DEMO_CRL_VALIDITY;
         put(
             "licence-root.crl.pem",
-            &crl(&root, &[], this_update, next_update, 1)?,
+            crl(&root, &[], this_update, next_update, 1)?.as_bytes(),
             false,
         )?;
         put(
             "tls-ca.crl.pem",
-            &crl(&tls_ca, &[], this_update, next_update, 1)?,
+            crl(&tls_ca, &[], this_update, next_update, 1)?.as_bytes(),
+            false,
+        )?;
+        put(
+            "sm2-root.crl.pem",
+            sm2_cert::sm2_crl(&sm2_root, &[], this_update, next_update, 1)?.as_bytes(),
             false,
         )?;
     }
 
-    write_file(&readme, &readme_text(), false)?;
+    write_file(&readme, readme_text().as_bytes(), false)?;
     written.push(readme);
     Ok(written)
 }
@@ -688,6 +736,11 @@ fn readme_text() -> String {
          | `licence-root.pem`, `licence-root.key` | licence root CA (self-signed, ECDSA P-256) and its PKCS#8 key |\n\
          | `licence-root.crl.pem` | empty CRL signed by the licence root |\n\
          | `signer.pem`, `signer.key` | licence signer: keyUsage digitalSignature, EKU 2.25.91810980038859142214668408484851701763 only, SAN `urn:gbt2260:<code>` and `urn:gb32100:<issuer USCC>` |\n\
+         | `sm2-root.pem`, `sm2-root.key` | SM2 root CA (国密, self-signed, SM2-with-SM3, distinguishing ID 1234567812345678) and its PKCS#8 key |\n\
+         | `sm2-root.crl.pem` | empty CRL signed by the SM2 root |\n\
+         | `seal-maker.pem`, `seal-maker.key` | seal maker (制章者) under the SM2 root: keyUsage digitalSignature + nonRepudiation, no EKU, SAN `urn:gbt2260:<code>` |\n\
+         | `seal-signer.pem`, `seal-signer.key` | seal signer (签章者, the issuing authority) under the SM2 root: keyUsage digitalSignature + nonRepudiation, no EKU, the authority's USCC as `organizationIdentifier` and SAN `urn:gb32100:<USCC>`, SAN `urn:gbt2260:<code>` |\n\
+         | `seal.esl` | the authority's electronic seal (电子印章): GB/T 38540 v4 `SES_Seal` made (signed) by the seal maker, listing the seal signer's certificate, named `<authority>电子印章`, esID `<code>-demo-seal`, valid 2026-01-01 to 2031-01-01, picture a 160×160 PNG (red ring and star) shown 40×40 mm |\n\
          | `tls-ca.pem`, `tls-ca.key` | the node TLS CA (self-signed, ECDSA P-256) and its key |\n\
          | `tls-ca.crl.pem` | empty CRL signed by the TLS CA |\n\
          | `node.pem`, `node.key` | node certificate, CN `zhengzhao-<code>`, serverAuth + clientAuth, SAN DNS `localhost`, IP `127.0.0.1`, `::1` |\n\
@@ -701,6 +754,16 @@ fn readme_text() -> String {
          The licence and TLS hierarchies have separate roots, so neither kind of certificate\n\
          passes as the other. CA certificates carry no extendedKeyUsage: rustls-webpki requires\n\
          the wanted EKU on every certificate of a path that has the extension.\n\
+         \n\
+         Check an SM2 certificate's or CRL's signature with OpenSSL 3 over its TBS, with the ID\n\
+         (`openssl dgst -sm3 -verify PUB -sigopt distid:1234567812345678 -signature SIG TBS`):\n\
+         OpenSSL 3.0's `openssl verify` checks SM2 certificate signatures without the ID and\n\
+         refuses them.\n\
+         \n\
+         `seal.esl` is a function of `seal-maker.pem`, `seal-maker.key` and `seal-signer.pem`\n\
+         (fixed dates, deterministic SM2 nonce): `zhengzhao pki demo --out DIR --seals-only`\n\
+         remakes every region's seal from the keys already in DIR, byte for byte the same, and\n\
+         touches nothing else. Regenerating the whole PKI makes new keys, hence new seals.\n\
          \n\
          ## Fixed validity dates\n\
          \n\
@@ -816,7 +879,7 @@ fn is_non_empty_dir(dir: &Path) -> Result<bool, DemoError> {
 
 /// Writes `contents` to `path`, replacing it. A `secret` file is created with mode 0600 on unix,
 /// and an existing one is narrowed to 0600 before anything is written into it.
-fn write_file(path: &Path, contents: &str, secret: bool) -> Result<(), DemoError> {
+fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), DemoError> {
     let io = |source| DemoError::Io {
         path: path.to_owned(),
         source,
@@ -837,8 +900,8 @@ fn write_file(path: &Path, contents: &str, secret: bool) -> Result<(), DemoError
     write_all(options.open(path).map_err(io)?, contents).map_err(io)
 }
 
-fn write_all(mut file: fs::File, contents: &str) -> std::io::Result<()> {
-    file.write_all(contents.as_bytes())?;
+fn write_all(mut file: fs::File, contents: &[u8]) -> std::io::Result<()> {
+    file.write_all(contents)?;
     file.sync_all()
 }
 

@@ -3,10 +3,14 @@
 //! - [`cert`] reads the facts a verifier needs from a document-signer certificate.
 //! - [`trust`] holds trust anchors, each bound to the regions it may vouch for, with the CRLs
 //!   to honour, and validates a signer's chain with rustls-webpki.
-//! - [`demo`] makes the public test PKI of the four demo regions with rcgen.
+//! - [`demo`] makes the public test PKI of the four demo regions with rcgen, and
+//!   [`demo_seal`] each region's electronic seal (`seal.esl`).
 
 pub mod cert;
 pub mod demo;
+pub mod demo_seal;
+pub mod sm2;
+pub mod sm2_cert;
 pub mod trust;
 
 /// The licence-signing extended key usage, in dotted form.

@@ -10,6 +10,24 @@
 //! an EKU extension passes, one whose EKU leaves licence signing out fails. That the leaf
 //! itself carries the EKU, and keyUsage digitalSignature (webpki does not read keyUsage), is
 //! checked by the verifier from [`crate::pki::cert::SignerFacts`].
+//!
+//! **SM2 chains.** The chain algorithms include SM2-with-SM3 ([`crate::pki::sm2`]), so SM2
+//! roots can be anchors (bound to regions like the others), and SM2 certificates and
+//! SM2-signed CRLs validate through the same rustls-webpki path building.
+//!
+//! **Seal chains** ([`TrustStore::validate_for`] with [`ChainUsage::SealSigner`] or
+//! [`ChainUsage::SealMaker`]): the certificates of electronic seals (GB/T 38540) come from
+//! many vendors' CAs, and their extendedKeyUsage is whatever the vendor chose (ofdrw's seal
+//! signer has only clientAuth; others have none, or private OIDs). No EKU identifies a seal
+//! signer or maker, so the licence-signing rule cannot apply, and none replaces it: these
+//! chains are validated with *no EKU requirement*. rustls-webpki 0.103 takes any
+//! [`ExtendedKeyUsageValidator`]; [`AnyPurpose`] accepts every well-formed EKU list and an
+//! absent extension (a present but empty or malformed one is still refused by webpki). What
+//! still binds the certificate to its use: the path to an anchor of the region, validity at
+//! the signing time, the CRLs, basicConstraints (a CA certificate cannot be the leaf), and a
+//! keyUsage that, when present, allows signing (digitalSignature or nonRepudiation, checked
+//! here since webpki ignores keyUsage). That the signer is one the seal lists is the seal
+//! verifier's check, not this one's.
 
 use crate::codes::RegionCode;
 use crate::pki::{LICENCE_SIGNING_EKU_DER, PkiError, cert::parse_der};
@@ -18,8 +36,9 @@ use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, TrustAnchor
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use webpki::{
-    CertRevocationList, EndEntityCert, ExpirationPolicy, KeyUsage, OwnedCertRevocationList,
-    RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
+    CertRevocationList, EndEntityCert, ExpirationPolicy, ExtendedKeyUsageValidator,
+    KeyPurposeIdIter, KeyUsage, OwnedCertRevocationList, RevocationCheckDepth,
+    RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
 /// Signature algorithms accepted on certificates and CRLs in a signer's chain.
@@ -35,7 +54,57 @@ static CHAIN_ALGS: &[&dyn rustls_pki_types::SignatureVerificationAlgorithm] = &[
     webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
     webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
     webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+    crate::pki::sm2::SM2_SM3,
+    crate::pki::sm2::SM2_SM3_NULL,
+    crate::pki::sm2::SM2_SM3_GMT0015_KEY,
+    crate::pki::sm2::SM2_SM3_NULL_GMT0015_KEY,
+    crate::pki::sm2::SM2_SM3_GMT0015_KEY_NULL,
+    crate::pki::sm2::SM2_SM3_NULL_GMT0015_KEY_NULL,
 ];
+
+/// What a chain is validated for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChainUsage {
+    /// A licence signer: the licence-signing EKU, required if present, on every certificate.
+    Licence,
+    /// The signer of an electronic seal signature (签章者): no EKU requirement, keyUsage
+    /// allowing signatures when present.
+    SealSigner,
+    /// The maker of an electronic seal (制章者): as [`ChainUsage::SealSigner`].
+    SealMaker,
+}
+
+/// An EKU validator that accepts any well-formed list of purposes, or none.
+///
+/// For seal chains (see the module doc): vendors' seal certificates carry arbitrary EKUs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnyPurpose;
+
+impl ExtendedKeyUsageValidator for AnyPurpose {
+    fn validate(&self, iter: KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        // Every entry must still be an OID: a malformed extension is refused.
+        for id in iter {
+            id?;
+        }
+        Ok(())
+    }
+}
+
+/// The EKU rule of a usage.
+enum EkuRule {
+    Licence(KeyUsage),
+    Any(AnyPurpose),
+}
+
+impl ExtendedKeyUsageValidator for EkuRule {
+    fn validate(&self, iter: KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        match self {
+            EkuRule::Licence(k) => k.validate(iter),
+            EkuRule::Any(a) => a.validate(iter),
+        }
+    }
+}
 
 /// One trust anchor: a licence root CA and the regions it may vouch for.
 #[derive(Debug, Clone)]
@@ -211,8 +280,37 @@ impl TrustStore {
         region: Option<&RegionCode>,
         time: i64,
     ) -> ChainVerdict {
+        self.validate_for(chain, region, time, ChainUsage::Licence)
+    }
+
+    /// Validates `chain` (DER, leaf first) at `time` (seconds since the Unix epoch, the
+    /// signing time) for `usage` in `region`.
+    ///
+    /// The region binding is [`TrustStore::validate`]'s: a path to an anchor bound to
+    /// `region` first, then to any anchor (`NotBoundToRegion`). CRLs are honoured; validity is
+    /// judged at `time`. [`ChainUsage::Licence`] is exactly [`TrustStore::validate`]; the seal
+    /// usages require no EKU and refuse a leaf whose keyUsage allows no signature (see the
+    /// module doc).
+    pub fn validate_for(
+        &self,
+        chain: &[Vec<u8>],
+        region: Option<&RegionCode>,
+        time: i64,
+        usage: ChainUsage,
+    ) -> ChainVerdict {
         let Some((leaf, rest)) = chain.split_first() else {
             return ChainVerdict::Untrusted("no certificate".into());
+        };
+        let eku = match usage {
+            ChainUsage::Licence => {
+                EkuRule::Licence(KeyUsage::required_if_present(LICENCE_SIGNING_EKU_DER))
+            }
+            ChainUsage::SealSigner | ChainUsage::SealMaker => {
+                if let Err(why) = allows_signing(leaf) {
+                    return ChainVerdict::Untrusted(why);
+                }
+                EkuRule::Any(AnyPurpose)
+            }
         };
         let Ok(secs) = u64::try_from(time) else {
             return ChainVerdict::Untrusted("signing time is before 1970".into());
@@ -240,7 +338,7 @@ impl TrustStore {
                 anchors,
                 &intermediates,
                 time,
-                KeyUsage::required_if_present(LICENCE_SIGNING_EKU_DER),
+                &eku,
                 revocation,
                 None,
             )
@@ -282,6 +380,19 @@ impl TrustStore {
     }
 }
 
+/// Whether a seal certificate's keyUsage, when present, allows signatures.
+fn allows_signing(der: &[u8]) -> Result<(), String> {
+    let cert = parse_der(der).map_err(|e| e.to_string())?;
+    match cert.key_usage() {
+        Ok(None) => Ok(()),
+        Ok(Some(ku)) if ku.value.digital_signature() || ku.value.non_repudiation() => Ok(()),
+        Ok(Some(_)) => Err(
+            "the certificate's keyUsage allows neither digitalSignature nor nonRepudiation".into(),
+        ),
+        Err(e) => Err(format!("the certificate's keyUsage is malformed: {e}")),
+    }
+}
+
 /// Says what a webpki error means for a document signer.
 fn describe(e: &webpki::Error) -> String {
     use webpki::Error as E;
@@ -298,6 +409,18 @@ fn describe(e: &webpki::Error) -> String {
             "a certificate in the chain has an extendedKeyUsage without licence signing".into()
         }
         E::CaUsedAsEndEntity => "the signer certificate is a CA certificate".into(),
+        E::InvalidSignatureForPublicKey => {
+            "a certificate's signature does not verify under its issuer's key \
+             (tampered, or an issuer of the same name with another key)"
+                .into()
+        }
+        E::InvalidCrlSignatureForPublicKey => {
+            "a CRL's signature does not verify under its issuer's key".into()
+        }
+        E::UnsupportedSignatureAlgorithmContext(_)
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
+            format!("a certificate is signed with an algorithm not accepted: {e:?}")
+        }
         other => format!("chain validation failed: {other:?}"),
     }
 }

@@ -52,9 +52,9 @@ pub fn draft(tag: &str, n: u64) -> EntryDraft {
     let mut d = EntryDraft::new(
         Actor::named(format!("{tag}-actor-{}", n % 7)),
         ACTIONS[(n % ACTIONS.len() as u64) as usize],
-        if n % 5 == 0 { "denied" } else { "ok" },
+        if n.is_multiple_of(5) { "denied" } else { "ok" },
     );
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         d.matter = Some(format!("营业执照查验 {n}"));
     }
     if n % 4 == 1 {

@@ -1,0 +1,133 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark panics on setup failure by design
+//! OFD verifications per second on one core, next to the raw SM2 verification rates of the
+//! crate the verifier uses (RustCrypto `sm2`, through `gm`) and of OpenSSL (`openssl speed
+//! sm2`), measured in the same run. Run with `cargo bench --bench ofd`.
+//!
+//! The document is `fixtures/ofd/generated/valid.one-seal.ofd`: a one-page demo licence of
+//! region 370900 with one GB/T 38540 seal, verified under the region's demo SM2 root, with the
+//! verifier's caches warm (the signer's and the seal maker's paths, and the seal maker's
+//! signature, found in an earlier verification), as a node verifying its partners' licences
+//! all day would have them. Each verification still reads the zip and its XML, recomputes
+//! every reference's SM3, the data hash, and verifies the document's SM2 signature.
+//! Rounds alternate between the loops so that noise from a shared machine falls on all; the
+//! median round of each is reported. OpenSSL's figure is the median of three one-second
+//! `openssl speed` runs taken between the rounds.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use zhengzhao::gm::{Sm2PrivateKey, Sm2Signature};
+use zhengzhao::ofd::report::OfdOutcome;
+use zhengzhao::ofd::verify::OfdVerifier;
+use zhengzhao::pki::trust::TrustStore;
+
+const ROUND: Duration = Duration::from_millis(800);
+const ROUNDS: usize = 5;
+/// The time the fixtures are verified at.
+const AT: i64 = 1_796_083_200; // 2026-12-01T00:00:00Z
+
+fn rate(mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < ROUND {
+        for _ in 0..8 {
+            f();
+        }
+        n += 8;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// OpenSSL's SM2 verifications per second (one process, one thread), or None without it.
+fn openssl_sm2_verify_rate() -> Option<f64> {
+    let out = Command::new("openssl")
+        .args(["speed", "-seconds", "1", "sm2"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // " 256 bits SM2 (CurveSM2)   0.0006s   0.0006s   1684.8   1815.2"
+    let line = text.lines().find(|l| l.contains("SM2 (CurveSM2)"))?;
+    line.split_whitespace().last()?.parse().ok()
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(root.join("fixtures/ofd/generated/valid.one-seal.ofd")).unwrap();
+    let mut trust = TrustStore::new();
+    trust
+        .add_pem(
+            &std::fs::read(root.join("certs/370900/sm2-root.pem")).unwrap(),
+            &["370900".parse().unwrap()],
+            "sm2-root",
+        )
+        .unwrap();
+    let verifier = OfdVerifier::new(trust);
+    let report = verifier.verify(&bytes, AT);
+    assert_eq!(report.outcome, OfdOutcome::Valid, "{report:#?}");
+
+    // The raw operation: one SM2 verification (distinguishing ID, SM3 of Z ‖ M) of a short
+    // message, with a key already decoded.
+    let key = Sm2PrivateKey::generate().unwrap();
+    let public = key.public_key();
+    let msg = [7u8; 32];
+    let sig: Sm2Signature = key.sign(&msg).unwrap();
+    public.verify(&msg, &sig).unwrap();
+
+    // For a profile of the verification alone: `ZZ_BENCH_OFD_ONLY=SECONDS` verifies the
+    // document in a loop for that long and prints nothing else.
+    if let Some(secs) = std::env::var("ZZ_BENCH_OFD_ONLY")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < Duration::from_secs(secs) {
+            black_box(verifier.verify(black_box(&bytes), AT));
+            n += 1;
+        }
+        println!("{n} verifications in {secs} s");
+        return;
+    }
+    println!("machine: {} CPUs", std::thread::available_parallelism().unwrap());
+    println!(
+        "document: {} bytes, {} signature(s), {} pages",
+        bytes.len(),
+        report.signatures.len(),
+        zhengzhao::ofd::read(&bytes).unwrap().documents[0].pages.len()
+    );
+    let (mut ofd, mut raw, mut ossl) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        ofd.push(rate(|| {
+            black_box(verifier.verify(black_box(&bytes), AT));
+        }));
+        raw.push(rate(|| {
+            black_box(public.verify(black_box(&msg), &sig)).unwrap();
+        }));
+        if round % 2 == 0
+            && let Some(r) = openssl_sm2_verify_rate()
+        {
+            ossl.push(r);
+        }
+    }
+    let (ofd, raw) = (median(ofd), median(raw));
+    println!("OFD verification (whole document, caches warm), one core: {ofd:.0} /s");
+    println!("raw SM2 verify, RustCrypto sm2 0.14 (gm), one core:      {raw:.0} /s");
+    if ossl.is_empty() {
+        println!("openssl speed sm2: not available");
+        return;
+    }
+    let ossl = median(ossl);
+    println!("raw SM2 verify, openssl speed sm2, one core:              {ossl:.0} /s");
+    println!(
+        "OFD verification = {:.1} % of OpenSSL's raw SM2 verify (goal >= 40 %); \
+         the crate's raw SM2 = {:.1} % of OpenSSL's",
+        100.0 * ofd / ossl,
+        100.0 * raw / ossl
+    );
+}

@@ -1,0 +1,285 @@
+//! `zhengzhao ofd`: verify and inspect OFD documents sealed with electronic seals.
+
+use super::{Failure, now, read_file, read_input};
+use crate::codes::RegionCode;
+use crate::gm::Sm2PublicKey;
+use crate::licence::verify::rfc3339;
+use crate::ofd::report::{OfdOutcome, OfdReport};
+use crate::ofd::ses::{self, SignedValue};
+use crate::ofd::verify::OfdVerifier;
+use crate::pki::trust::TrustStore;
+use clap::Subcommand;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+
+/// `zhengzhao ofd ...`
+#[derive(Debug, Subcommand)]
+pub enum OfdCommand {
+    /// Verify an OFD document's seals and signatures: exit 0 when valid, 1 for any other
+    /// outcome (a file that is not an OFD document is `malformed`), 2 on usage or I/O errors.
+    Verify {
+        /// A trust anchor (SM2 root, PEM), and the regions whose licences it may vouch for:
+        /// `root.pem=370900[,370115...]`; without `=REGION` it vouches only for documents that
+        /// name no region. Repeatable.
+        #[arg(long = "trust", value_name = "PEM[=REGION,...]")]
+        trust: Vec<String>,
+        /// A CRL to honour (PEM); repeatable.
+        #[arg(long = "crl", value_name = "PEM")]
+        crls: Vec<PathBuf>,
+        /// An SM2 public key (PEM) trusted for bare SM2 signatures, which carry no
+        /// certificate; repeatable.
+        #[arg(long = "key", value_name = "PEM")]
+        keys: Vec<PathBuf>,
+        /// Verify as of this instant (RFC 3339) instead of now.
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<String>,
+        /// Print the whole report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The OFD file; `-` for standard input.
+        #[arg(value_name = "FILE|-")]
+        file: PathBuf,
+    },
+    /// Show an OFD document's pages, signatures, seals, certificates and metadata, WITHOUT
+    /// verifying or trusting anything.
+    Show {
+        /// The OFD file; `-` for standard input.
+        #[arg(value_name = "FILE|-")]
+        file: PathBuf,
+    },
+}
+
+/// Runs an `ofd` subcommand.
+pub(crate) fn run(cmd: OfdCommand) -> Result<ExitCode, Failure> {
+    match cmd {
+        OfdCommand::Verify {
+            trust,
+            crls,
+            keys,
+            at,
+            json,
+            file,
+        } => verify(&trust, &crls, &keys, at.as_deref(), json, &file),
+        OfdCommand::Show { file } => show(&file),
+    }
+}
+
+fn verify(
+    trust: &[String],
+    crls: &[PathBuf],
+    keys: &[PathBuf],
+    at: Option<&str>,
+    json: bool,
+    file: &Path,
+) -> Result<ExitCode, Failure> {
+    let mut store = TrustStore::new();
+    for arg in trust {
+        let (path, regions) = match arg.rsplit_once('=') {
+            Some((path, regions)) => (PathBuf::from(path), regions_arg(arg, regions)?),
+            None => (PathBuf::from(arg), Vec::new()),
+        };
+        let pem = read_file(&path)?;
+        let what = path.display().to_string();
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Failure::Usage(format!("{what}: {e}")))?;
+        if certs.is_empty() {
+            return Err(Failure::Usage(format!("{what}: no CERTIFICATE block")));
+        }
+        for der in &certs {
+            store
+                .add_der(der, &regions, &what)
+                .map_err(|e| Failure::Usage(e.to_string()))?;
+        }
+    }
+    for path in crls {
+        store
+            .add_crl_pem(&read_file(path)?, &path.display().to_string())
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+    }
+    let mut verifier = OfdVerifier::new(store);
+    for path in keys {
+        let pem = read_file(path)?;
+        let key = Sm2PublicKey::from_pem(&String::from_utf8_lossy(&pem))
+            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+        verifier = verifier.with_key(key);
+    }
+    let at = match at {
+        Some(s) => crate::licence::issue::parse_instant(s, false)
+            .map_err(|e| Failure::Usage(format!("--at: {e}")))?,
+        None => now(),
+    };
+    let bytes = read_input(file)?;
+    let report = verifier.verify(&bytes, at);
+    if json {
+        let text =
+            serde_json::to_string_pretty(&report).map_err(|e| Failure::Usage(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print_report(&report);
+    }
+    Ok(if report.outcome == OfdOutcome::Valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn regions_arg(arg: &str, regions: &str) -> Result<Vec<RegionCode>, Failure> {
+    regions
+        .split(',')
+        .map(|r| {
+            RegionCode::from_str(r.trim())
+                .map_err(|e| Failure::Usage(format!("--trust {arg:?}: {e}")))
+        })
+        .collect()
+}
+
+/// The report as a clerk reads it: the outcome, then each signature with each check on its
+/// own line.
+fn print_report(r: &OfdReport) {
+    println!("outcome: {}", r.outcome.as_str());
+    if let Some(e) = &r.error {
+        println!("why:     {e}");
+    }
+    if let Some(id) = &r.licence_id {
+        println!("licence: {id}");
+    }
+    println!("checked: {}", r.verified_at);
+    if r.signatures.is_empty() && r.error.is_none() {
+        println!("no seal and no signature: nothing vouches for this document");
+    }
+    for s in &r.signatures {
+        println!();
+        println!(
+            "signature {} ({}, {}): {}",
+            s.id,
+            s.kind,
+            s.format.unwrap_or("unreadable"),
+            s.outcome.as_str()
+        );
+        if let Some(seal) = &s.seal {
+            println!(
+                "  seal:   {} ({}), valid {} to {}",
+                seal.name, seal.es_id, seal.valid_from, seal.valid_until
+            );
+        }
+        if let Some(signer) = &s.signer {
+            println!("  signer: {} (serial {})", signer.subject, signer.serial);
+        }
+        if let Some(at) = &s.signed_at {
+            println!("  signed: {at}");
+        }
+        for c in &s.checks {
+            println!(
+                "  [{}] {:<17} {}",
+                if c.ok { " ok " } else { "FAIL" },
+                c.check,
+                c.detail
+            );
+        }
+    }
+    if !r.uncovered.is_empty() {
+        println!();
+        println!("not covered by any verifying signature:");
+        for f in &r.uncovered {
+            println!("  {f}");
+        }
+    }
+    if !r.metadata.is_empty() {
+        println!();
+        println!("metadata (CustomDatas):");
+        for m in &r.metadata {
+            println!("  {}: {}", m.name, m.value);
+        }
+    }
+}
+
+/// `ofd show`: what the document holds, trusting nothing.
+fn show(file: &Path) -> Result<ExitCode, Failure> {
+    let bytes = read_input(file)?;
+    let ofd = crate::ofd::document::read(&bytes).map_err(|e| Failure::No(e.to_string()))?;
+    println!("NOT VERIFIED: what the file says, nothing checked or trusted.");
+    for doc in &ofd.documents {
+        println!();
+        println!("document /{}", doc.doc_root);
+        if let Some(t) = &doc.title {
+            println!("  title:   {t}");
+        }
+        if let Some(id) = &doc.doc_id {
+            println!("  id:      {id}");
+        }
+        println!("  pages:   {}", doc.pages.len());
+        for p in &doc.pages {
+            println!("    {} /{}", p.id, p.path);
+        }
+        if !doc.custom_datas.is_empty() {
+            println!("  metadata:");
+            for (name, value) in &doc.custom_datas {
+                println!("    {name}: {value}");
+            }
+        }
+        for m in &doc.missing {
+            println!("  named but absent: /{m}");
+        }
+        for s in &doc.signatures {
+            println!(
+                "  signature {} ({:?}) /{}",
+                s.id, s.kind, s.signature_xml_path
+            );
+            let value = ofd
+                .package
+                .get(&s.signed_value_path)
+                .map(ses::parse_signed_value);
+            match value {
+                None => println!("    value: /{} is absent", s.signed_value_path),
+                Some(Err(e)) => println!("    value: unreadable: {e}"),
+                Some(Ok(SignedValue::Ses(v))) => {
+                    println!(
+                        "    format: {:?}, signed {}",
+                        v.format,
+                        rfc3339(v.time_info.unix)
+                    );
+                    println!(
+                        "    seal:   {} ({}), picture {} {}x{} mm, valid {} to {}",
+                        v.seal.name,
+                        v.seal.es_id,
+                        v.seal.picture.kind,
+                        v.seal.picture.width,
+                        v.seal.picture.height,
+                        rfc3339(v.seal.valid_start.unix),
+                        rfc3339(v.seal.valid_end.unix)
+                    );
+                    print_cert("signer", &v.signer_cert_der);
+                    print_cert("maker", &v.seal.maker_cert_der);
+                }
+                Some(Ok(SignedValue::SignedData(d))) => {
+                    println!("    format: GB/T 35275 SignedData");
+                    if let Some(c) = &d.signer_cert_der {
+                        print_cert("signer", c);
+                    }
+                }
+                Some(Ok(SignedValue::BareSm2(_))) => {
+                    println!("    format: a bare SM2 signature (no certificate)");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_cert(role: &str, der: &[u8]) {
+    match crate::pki::cert::parse_der(der) {
+        Ok(c) => println!(
+            "    {role}: {} (serial {}), valid {} to {}",
+            c.subject(),
+            c.raw_serial_as_string().replace(':', "").to_uppercase(),
+            rfc3339(c.validity().not_before.timestamp()),
+            rfc3339(c.validity().not_after.timestamp())
+        ),
+        Err(e) => println!("    {role}: certificate unreadable: {e}"),
+    }
+}
