@@ -94,12 +94,17 @@ fn main() {
         println!("{n} verifications in {secs} s");
         return;
     }
-    println!("machine: {} CPUs", std::thread::available_parallelism().unwrap());
+    println!(
+        "machine: {} CPUs",
+        std::thread::available_parallelism().unwrap()
+    );
     println!(
         "document: {} bytes, {} signature(s), {} pages",
         bytes.len(),
         report.signatures.len(),
-        zhengzhao::ofd::read(&bytes).unwrap().documents[0].pages.len()
+        zhengzhao::ofd::read(&bytes).unwrap().documents[0]
+            .pages
+            .len()
     );
     let (mut ofd, mut raw, mut ossl) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..ROUNDS {
