@@ -79,7 +79,7 @@ fn every_committed_seal_is_its_regions_seal_and_chains_to_its_sm2_root() {
             .add_crl_pem(&read(&cert_path(code, "sm2-root.crl.pem")), code)
             .unwrap();
         let verdict = trust.validate_for(
-            &[seal.maker_cert_der.clone()],
+            std::slice::from_ref(&seal.maker_cert_der),
             Some(&rc),
             seal.created.unix,
             ChainUsage::SealMaker,
