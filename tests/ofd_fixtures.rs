@@ -912,9 +912,9 @@ fn regenerate() {
     );
     let files = sealed(&licence(&r, "OFD0014", 1), &seal, &lapsed, signed);
     out.put(
-        "untrusted_issuer.signer-expired-at-signing.ofd",
+        "expired.signer-expired-at-signing.ofd",
         &files.to_zip().unwrap(),
-        &[&["signer_chain", "signer_validity"]],
+        &[&["signer_validity"]],
         none.clone(),
     );
 

@@ -330,7 +330,7 @@ fn the_documented_precedence_is_the_codes() {
         .split_whitespace()
         .map(str::to_owned)
         .collect();
-    let mut code = vec![
+    let mut code = [
         Expired,
         Malformed,
         BadSignature,
@@ -341,4 +341,40 @@ fn the_documented_precedence_is_the_codes() {
     code.sort();
     let code: Vec<String> = code.iter().map(|o| o.as_str().to_owned()).collect();
     assert_eq!(documented, code);
+}
+
+/// The verifier's caches (paths found, seals verified) change nothing: every generated fixture
+/// gives the same report from a verifier that has seen every fixture before as from a fresh
+/// one, and the fixture whose signer had lapsed stays `expired` after the same signer's key
+/// and root were cached as trusted.
+#[test]
+fn warm_caches_give_the_reports_of_a_cold_verifier() {
+    use zhengzhao::ofd::verify::OfdVerifier;
+    use zhengzhao::pki::trust::TrustStore;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let store = || {
+        let mut t = TrustStore::new();
+        for region in ["370900", "370115", "140802", "370306"] {
+            let pem = std::fs::read(root.join(format!("certs/{region}/sm2-root.pem"))).unwrap();
+            t.add_pem(&pem, &[region.parse().unwrap()], region).unwrap();
+        }
+        t
+    };
+    let at = 1_796_083_200; // 2026-12-01T00:00:00Z
+    let mut files: Vec<_> = std::fs::read_dir(root.join("fixtures/ofd/generated"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ofd"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 20);
+    let warm = OfdVerifier::new(store());
+    for round in 0..2 {
+        for f in &files {
+            let bytes = std::fs::read(f).unwrap();
+            let cold = serde_json::to_value(OfdVerifier::new(store()).verify(&bytes, at)).unwrap();
+            let hot = serde_json::to_value(warm.verify(&bytes, at)).unwrap();
+            assert_eq!(cold, hot, "round {round}: {}", f.display());
+        }
+    }
 }

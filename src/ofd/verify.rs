@@ -11,7 +11,7 @@
 //! | `seal_signature` | the seal maker's signature on the seal verifies | `bad_signature` |
 //! | `seal_validity` | the seal's validity period covers the signing time | `expired` |
 //! | `signer_in_seal` | the seal lists the signer's certificate | `untrusted_issuer` |
-//! | `signer_chain` | the signer's certificate chains to a trust anchor, at the signing time | `untrusted_issuer` |
+//! | `signer_chain` | the signer's certificate chains to a trust anchor, at the signing time (brought inside the certificate's own validity, which `signer_validity` judges) | `untrusted_issuer` |
 //! | `seal_maker_chain` | the seal maker's certificate chains to a trust anchor, when the seal was made | `untrusted_issuer` |
 //! | `signer_validity` | the signer's certificate was valid at the signing time | `expired` |
 //!
@@ -365,6 +365,26 @@ impl OfdVerifier {
             ChainUsage::SealMaker
         } else {
             ChainUsage::SealSigner
+        };
+        // The signer's certificate's own dates at the signing time are `signer_validity`'s
+        // to judge (an `expired` failure); its chain is judged at the signing time brought
+        // inside those dates, so that a signer whose certificate had lapsed is `expired` when
+        // its chain is trusted and `untrusted_issuer` when it is not, rather than always
+        // `untrusted_issuer`. The seal maker has no check of its own dates: its chain is
+        // judged at the seal's making time as it stands.
+        let at = match (usage, crate::pki::cert::parse_der(cert)) {
+            (ChainUsage::SealSigner, Ok(c)) => {
+                let (from, until) = (
+                    c.validity().not_before.timestamp(),
+                    c.validity().not_after.timestamp(),
+                );
+                if from <= until {
+                    at.clamp(from, until)
+                } else {
+                    at
+                }
+            }
+            _ => at,
         };
         let key: ChainKey = (gm::sm3(cert), region.copied(), usage as u8);
         if let Ok(cache) = self.chains.read()
