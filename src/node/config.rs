@@ -1165,51 +1165,38 @@ mod tests {
         let data = std::env::temp_dir().join("zhengzhao-config-test-data");
         let text =
             super::super::demo::config_text("370900", &certs, &data, "127.0.0.1:0", &[]).unwrap();
-        // The demo config spells out the connection limits at their defaults: drop them, so
-        // that these tests see the node's own defaults (and how they follow smaller bounds),
-        // and drop any other line that `lines` sets again.
-        let mut keys: Vec<&str> = lines
-            .lines()
-            .filter_map(|l| l.split('=').next())
-            .map(str::trim)
-            .collect();
-        keys.extend([
-            "max_connections_per_caller",
-            "reserved_connections",
-            "max_handshakes",
-            "max_handshakes_per_ip",
-        ]);
-        let kept: String = text
-            .lines()
-            .filter(|l| !keys.contains(&l.split('=').next().unwrap_or("").trim()))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let text = kept.replacen("[limits]\n", &format!("[limits]\n{lines}\n"), 1);
+        let text = text.replacen("[limits]\n", &format!("[limits]\n{lines}\n"), 1);
         Config::parse(&text, Path::new("/"))
     }
 
-    /// The demo config writes each connection limit with its default, so an operator sees
-    /// the knobs; what it writes is what the node would use without them.
+    /// The demo config shows each connection limit with its default, so an operator sees the
+    /// knobs: `max_connections` set, the four that follow it as comments (set, they would stop
+    /// following it); uncommented, each gives what the node uses without it.
     #[test]
-    fn the_demo_config_spells_out_every_connection_limit_at_its_default() {
+    fn the_demo_config_shows_every_connection_limit_at_its_default() {
         let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs");
         let data = std::env::temp_dir().join("zhengzhao-config-test-data");
         let text =
             super::super::demo::config_text("370900", &certs, &data, "127.0.0.1:0", &[]).unwrap();
-        let table: toml::Table = toml::from_str(&text).unwrap();
-        let limits = table["limits"].as_table().unwrap();
         let d = Limits::default();
+        assert!(text.contains(&format!("\nmax_connections = {}\n", d.max_connections)));
+        let mut uncommented = text.clone();
         for (key, default) in [
-            ("max_connections", d.max_connections),
             ("max_connections_per_caller", d.max_connections_per_caller),
             ("reserved_connections", d.reserved_connections),
             ("max_handshakes", d.max_handshakes),
             ("max_handshakes_per_ip", d.max_handshakes_per_ip),
         ] {
-            let v = limits.get(key).and_then(|v| v.as_integer());
-            assert_eq!(v, Some(default as i64), "{key} in the demo config");
+            let line = format!("\n# {key} = {default}\n");
+            assert!(text.contains(&line), "{key} = {default} in the demo config");
+            uncommented = uncommented.replacen(&line, &format!("\n{key} = {default}\n"), 1);
         }
+        assert_ne!(uncommented, text);
         assert_eq!(Config::parse(&text, Path::new("/")).unwrap().limits, d);
+        assert_eq!(
+            Config::parse(&uncommented, Path::new("/")).unwrap().limits,
+            d
+        );
     }
 
     #[test]

@@ -189,12 +189,14 @@ pub fn config_text(
          max_connections = 1024\n\
          # Connections one client certificate may hold at once, and the slots kept for callers\n\
          # that hold none yet (so a department always gets in while others fill the rest).\n\
-         max_connections_per_caller = 64\n\
-         reserved_connections = 32\n\
+         # Left out, each follows max_connections (the lesser of 64 and it; a 32nd of it).\n\
+         # max_connections_per_caller = 64\n\
+         # reserved_connections = 32\n\
          # Connections not yet authenticated (TLS handshake under way), in all and from one\n\
-         # address: when full, the oldest is closed, silent ones first.\n\
-         max_handshakes = 1024\n\
-         max_handshakes_per_ip = 128\n\
+         # address: when full, the oldest is closed, silent ones first. Left out: 1024, and\n\
+         # the lesser of 128 and max_handshakes.\n\
+         # max_handshakes = 1024\n\
+         # max_handshakes_per_ip = 128\n\
          handshake_ms = 10000\n\
          header_ms = 10000\n\
          body_ms = 10000\n\
