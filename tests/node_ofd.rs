@@ -10,7 +10,7 @@
 mod node_support;
 
 use std::io::{Cursor, Read as _, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr as _;
 use std::time::Instant;
@@ -530,4 +530,52 @@ fn an_ofd_verification_takes_milliseconds() {
         "h.ofd ({} bytes, 5 pages, 2 seals): {each:?} per verification",
         file.len()
     );
+}
+
+/// The node's SM2 anchors (the demo config binds each region's SM2 root to it): a licence of
+/// 泰安 sealed with 泰安's demo seal is `valid`, with its licence id in the entry; the same
+/// licence sealed with 济南市济阳区's seal is `untrusted_issuer` (that root does not vouch for
+/// region 370900); a page changed after sealing is `tampered`.
+#[tokio::test]
+async fn the_regions_own_sealed_licences_verify_under_its_sm2_root() {
+    let node = Node::start(REGION);
+    let mut tail = AuditTail::new(&node).await;
+    let mut window = node.window();
+    let generated = |name: &str| {
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/ofd/generated")
+                .join(name),
+        )
+        .unwrap()
+    };
+    let file = generated("valid.one-seal.ofd");
+    let (v, e) = verify_file(&mut tail, &mut window, &file, "valid").await;
+    let id = v["report"]["licence_id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("1.2.156.3005.2."), "{v}");
+    assert_eq!(e.entry["licence"], id.as_str(), "{}", e.text());
+    let checks = v["report"]["signatures"][0]["checks"].as_array().unwrap();
+    assert!(checks.iter().all(|c| c["ok"] == true), "{v}");
+    assert_eq!(v["report"]["uncovered"], json!([]));
+
+    let file = generated("untrusted_issuer.seal-of-another-region.ofd");
+    let (v, _) = verify_file(&mut tail, &mut window, &file, "untrusted_issuer").await;
+    let chain = v["report"]["signatures"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "signer_chain")
+        .unwrap()
+        .clone();
+    assert_eq!(chain["ok"], false, "{v}");
+    assert!(
+        chain["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not for region 370900"),
+        "{chain}"
+    );
+
+    let file = generated("tampered.page-changed-after-sealing.ofd");
+    verify_file(&mut tail, &mut window, &file, "tampered").await;
 }

@@ -156,6 +156,16 @@ pub fn config_text(
             crl = qp(&d.join("licence-root.crl.pem")),
             code = q(other.code),
         ));
+        // The region's SM2 root, for OFD licences sealed with its electronic seals.
+        if d.join("sm2-root.pem").is_file() {
+            t.push_str(&format!(
+                "[[trust]]\n# {name} (SM2, OFD seals)\ncert = {cert}\ncrl = {crl}\nregions = [{code}]\n\n",
+                name = other.name,
+                cert = qp(&d.join("sm2-root.pem")),
+                crl = qp(&d.join("sm2-root.crl.pem")),
+                code = q(other.code),
+            ));
+        }
     }
     t.push_str(&format!(
         "# Matters (事项) licences may be used for. A statutory matter needs no holder consent.\n\
