@@ -378,3 +378,26 @@ fn warm_caches_give_the_reports_of_a_cold_verifier() {
         }
     }
 }
+
+/// An anchor given without `=REGION` vouches for no region's licence: 泰安's own sealed
+/// licence is `untrusted_issuer` under 泰安's SM2 root given that way, `valid` when bound.
+#[test]
+fn an_anchor_without_regions_vouches_for_no_regions_licence() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sm2_root = root.join("certs/370900/sm2-root.pem");
+    let file = root.join("fixtures/ofd/generated/valid.one-seal.ofd");
+    let run = |trust: String| {
+        let out = Command::new(env!("CARGO_BIN_EXE_zhengzhao"))
+            .args(["ofd", "verify", "--json", "--at", "2026-12-01T00:00:00Z"])
+            .args(["--trust", &trust])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (r["outcome"].as_str().unwrap().to_owned(), out.status.code())
+    };
+    let unbound = run(sm2_root.display().to_string());
+    assert_eq!(unbound, ("untrusted_issuer".to_owned(), Some(1)));
+    let bound = run(format!("{}=370900", sm2_root.display()));
+    assert_eq!(bound, ("valid".to_owned(), Some(0)));
+}

@@ -1,20 +1,17 @@
 //! `zhengzhao licence …`
 
 use super::{Failure, now, read_file, read_input};
-use crate::codes::RegionCode;
 use crate::licence::Signer;
 use crate::licence::issue::parse_instant;
 use crate::licence::json::parse_object;
 use crate::licence::model::IssuanceRequest;
 use crate::licence::verify::{Outcome, Report, Verifier};
-use crate::pki::trust::TrustStore;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use clap::Subcommand;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::str::FromStr;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum LicenceCommand {
@@ -98,21 +95,6 @@ fn issue(cert: &Path, key: &Path, chain: Option<&Path>, input: &Path) -> Result<
     Ok(ExitCode::SUCCESS)
 }
 
-/// Parses `PEM=REGION[,REGION...]`.
-fn trust_arg(arg: &str) -> Result<(PathBuf, Vec<RegionCode>), Failure> {
-    let (path, regions) = arg.rsplit_once('=').ok_or_else(|| {
-        Failure::Usage(format!("--trust {arg:?}: expected PEM=REGION[,REGION...]"))
-    })?;
-    let regions = regions
-        .split(',')
-        .map(|r| {
-            RegionCode::from_str(r.trim())
-                .map_err(|e| Failure::Usage(format!("--trust {arg:?}: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((PathBuf::from(path), regions))
-}
-
 fn verify(
     trust: &[String],
     crls: &[PathBuf],
@@ -120,18 +102,7 @@ fn verify(
     json: bool,
     file: &Path,
 ) -> Result<ExitCode, Failure> {
-    let mut store = TrustStore::new();
-    for arg in trust {
-        let (path, regions) = trust_arg(arg)?;
-        store
-            .add_pem(&read_file(&path)?, &regions, &path.display().to_string())
-            .map_err(|e| Failure::Usage(e.to_string()))?;
-    }
-    for path in crls {
-        store
-            .add_crl_pem(&read_file(path)?, &path.display().to_string())
-            .map_err(|e| Failure::Usage(e.to_string()))?;
-    }
+    let store = super::trust_store(trust, crls, true)?;
     let at = match at {
         Some(s) => parse_instant(s, false).map_err(|e| Failure::Usage(format!("--at: {e}")))?,
         None => now(),

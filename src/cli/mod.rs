@@ -111,3 +111,52 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
 pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
+
+/// The anchors of `--trust PEM=REGION[,REGION...]` arguments and the CRLs of `--crl`.
+///
+/// With `regions_required`, every anchor must name its regions (licences always name theirs);
+/// without, `--trust PEM` alone adds an anchor bound to no region, which vouches only for
+/// documents that name none (OFD documents that are no region's licence).
+pub(crate) fn trust_store(
+    trust: &[String],
+    crls: &[std::path::PathBuf],
+    regions_required: bool,
+) -> Result<crate::pki::trust::TrustStore, Failure> {
+    use crate::codes::RegionCode;
+    use std::str::FromStr;
+    let mut store = crate::pki::trust::TrustStore::new();
+    for arg in trust {
+        let (path, regions) = match arg.rsplit_once('=') {
+            Some((path, regions)) => {
+                let regions = regions
+                    .split(',')
+                    .map(|r| {
+                        RegionCode::from_str(r.trim())
+                            .map_err(|e| Failure::Usage(format!("--trust {arg:?}: {e}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                (std::path::PathBuf::from(path), regions)
+            }
+            None if regions_required => {
+                return Err(Failure::Usage(format!(
+                    "--trust {arg:?}: expected PEM=REGION[,REGION...]"
+                )));
+            }
+            None => (std::path::PathBuf::from(arg), Vec::new()),
+        };
+        let pem = read_file(&path)?;
+        let what = path.display().to_string();
+        let added = if regions.is_empty() {
+            store.add_pem_unbound(&pem, &what)
+        } else {
+            store.add_pem(&pem, &regions, &what)
+        };
+        added.map_err(|e| Failure::Usage(e.to_string()))?;
+    }
+    for path in crls {
+        store
+            .add_crl_pem(&read_file(path)?, &path.display().to_string())
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+    }
+    Ok(store)
+}

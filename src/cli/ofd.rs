@@ -1,19 +1,14 @@
 //! `zhengzhao ofd`: verify and inspect OFD documents sealed with electronic seals.
 
 use super::{Failure, now, read_file, read_input};
-use crate::codes::RegionCode;
 use crate::gm::Sm2PublicKey;
 use crate::licence::verify::rfc3339;
 use crate::ofd::report::{OfdOutcome, OfdReport};
 use crate::ofd::ses::{self, SignedValue};
 use crate::ofd::verify::OfdVerifier;
-use crate::pki::trust::TrustStore;
 use clap::Subcommand;
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::str::FromStr;
 
 /// `zhengzhao ofd ...`
 #[derive(Debug, Subcommand)]
@@ -75,31 +70,7 @@ fn verify(
     json: bool,
     file: &Path,
 ) -> Result<ExitCode, Failure> {
-    let mut store = TrustStore::new();
-    for arg in trust {
-        let (path, regions) = match arg.rsplit_once('=') {
-            Some((path, regions)) => (PathBuf::from(path), regions_arg(arg, regions)?),
-            None => (PathBuf::from(arg), Vec::new()),
-        };
-        let pem = read_file(&path)?;
-        let what = path.display().to_string();
-        let certs = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Failure::Usage(format!("{what}: {e}")))?;
-        if certs.is_empty() {
-            return Err(Failure::Usage(format!("{what}: no CERTIFICATE block")));
-        }
-        for der in &certs {
-            store
-                .add_der(der, &regions, &what)
-                .map_err(|e| Failure::Usage(e.to_string()))?;
-        }
-    }
-    for path in crls {
-        store
-            .add_crl_pem(&read_file(path)?, &path.display().to_string())
-            .map_err(|e| Failure::Usage(e.to_string()))?;
-    }
+    let store = super::trust_store(trust, crls, false)?;
     let mut verifier = OfdVerifier::new(store);
     for path in keys {
         let pem = read_file(path)?;
@@ -126,16 +97,6 @@ fn verify(
     } else {
         ExitCode::from(1)
     })
-}
-
-fn regions_arg(arg: &str, regions: &str) -> Result<Vec<RegionCode>, Failure> {
-    regions
-        .split(',')
-        .map(|r| {
-            RegionCode::from_str(r.trim())
-                .map_err(|e| Failure::Usage(format!("--trust {arg:?}: {e}")))
-        })
-        .collect()
 }
 
 /// The report as a clerk reads it: the outcome, then each signature with each check on its

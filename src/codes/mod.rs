@@ -17,7 +17,7 @@
 //! Every parser refuses rather than panics, on any input (including non-ASCII text), and
 //! reports the first fault as a [`CodeError`] naming the code, position and character.
 
-mod check;
+pub(crate) mod check;
 mod error;
 mod holder;
 mod licence_id;

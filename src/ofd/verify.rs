@@ -372,40 +372,35 @@ impl OfdVerifier {
         // its chain is trusted and `untrusted_issuer` when it is not, rather than always
         // `untrusted_issuer`. The seal maker has no check of its own dates: its chain is
         // judged at the seal's making time as it stands.
-        let at = match (usage, crate::pki::cert::parse_der(cert)) {
-            (ChainUsage::SealSigner, Ok(c)) => {
-                let (from, until) = (
-                    c.validity().not_before.timestamp(),
-                    c.validity().not_after.timestamp(),
-                );
-                if from <= until {
-                    at.clamp(from, until)
-                } else {
-                    at
-                }
-            }
+        let key: ChainKey = (gm::sm3(cert), region.copied(), usage as u8);
+        // A signer judged at a time inside its certificate's dates: the cached window is
+        // those dates, so for a signer a cached path always answers.
+        let bring_inside = |at: i64, (from, until): (i64, i64)| match usage {
+            ChainUsage::SealSigner if from <= until => at.clamp(from, until),
             _ => at,
         };
-        let key: ChainKey = (gm::sm3(cert), region.copied(), usage as u8);
         if let Ok(cache) = self.chains.read()
             && let Some((from, until, anchor)) = cache.get(&key)
-            && (*from..=*until).contains(&at)
+            && (*from..=*until).contains(&bring_inside(at, (*from, *until)))
         {
             return pass(name, &format!("{who} chains to {anchor}"));
         }
+        let window = crate::pki::cert::parse_der(cert).ok().map(|c| {
+            (
+                c.validity().not_before.timestamp(),
+                c.validity().not_after.timestamp(),
+            )
+        });
+        let at = window.map_or(at, |w| bring_inside(at, w));
         match self.trust.validate_for(&[cert.to_vec()], region, at, usage) {
             ChainVerdict::Trusted { anchor } => {
-                if let Ok(c) = crate::pki::cert::parse_der(cert)
+                if let Some((from, until)) = window
                     && let Ok(mut cache) = self.chains.write()
                 {
                     if cache.len() >= CACHE_LIMIT {
                         cache.clear();
                     }
-                    let window = (
-                        c.validity().not_before.timestamp(),
-                        c.validity().not_after.timestamp(),
-                    );
-                    cache.insert(key, (window.0, window.1, anchor.clone()));
+                    cache.insert(key, (from, until, anchor.clone()));
                 }
                 pass(name, &format!("{who} chains to {anchor}"))
             }

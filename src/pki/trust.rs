@@ -173,6 +173,22 @@ impl TrustStore {
                 detail: "a trust anchor must be bound to at least one region".into(),
             });
         }
+        self.add_pem_bound_to(pem, regions, what)
+    }
+
+    /// Adds every certificate in `pem` as an anchor bound to no region: it vouches for no
+    /// region's licence, only for documents that name no region (OFD documents that are not
+    /// licences).
+    pub fn add_pem_unbound(&mut self, pem: &[u8], what: &str) -> Result<usize, PkiError> {
+        self.add_pem_bound_to(pem, &[], what)
+    }
+
+    fn add_pem_bound_to(
+        &mut self,
+        pem: &[u8],
+        regions: &[RegionCode],
+        what: &str,
+    ) -> Result<usize, PkiError> {
         let certs = CertificateDer::pem_slice_iter(pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| PkiError::Pem {
