@@ -796,7 +796,50 @@ pub fn check_chars(s: &str) -> Result<(), TextFault> {
 /// has no other way to write one. Most strings of an entry (methods, paths, outcome codes) are
 /// such text, and skip the full reading.
 fn cannot_hold_a_code(text: &str) -> bool {
-    text.is_ascii() && !text.contains('%') && text.bytes().filter(u8::is_ascii_digit).count() < 6
+    text.is_ascii() && !text.contains('%') && !ascii_has_code_shape(text)
+}
+
+/// Whether ASCII `text` with no `%` has a stretch that [`scan_run`] could take for a code: 15
+/// or more digits and `X`s in a row (separators skipped), or 18 letters and digits with no
+/// letter or digit glued to either end. Kept spans only split runs and glue their edges, so
+/// what the full reading finds in such text is found here first; without a stretch (a hex
+/// digest, a path, most messages) the text is left as it is without being read character by
+/// character.
+fn ascii_has_code_shape(text: &str) -> bool {
+    // For the current run: its units' glue (directly after the previous unit), and the
+    // current streak of digits and `X`s.
+    let mut glued_units: Vec<bool> = Vec::new();
+    let mut streak = 0usize;
+    let mut glued = false;
+    let uscc_window = |units: &[bool]| {
+        (0..units.len().saturating_sub(17))
+            .any(|i| !units[i] && units.get(i + 18).is_none_or(|g| !*g))
+    };
+    for b in text.bytes() {
+        let c = char::from(b);
+        if c.is_ascii_alphanumeric() {
+            glued_units.push(glued);
+            glued = true;
+            if c.is_ascii_digit() || c == 'X' || c == 'x' {
+                streak += 1;
+                if streak >= 15 {
+                    return true;
+                }
+            } else {
+                streak = 0;
+            }
+        } else if is_separator(c) {
+            glued = false;
+        } else {
+            if uscc_window(&glued_units) {
+                return true;
+            }
+            glued_units.clear();
+            streak = 0;
+            glued = false;
+        }
+    }
+    uscc_window(&glued_units)
 }
 
 /// `s` with every character that a line-based or bidirectional reader would misread replaced
@@ -1435,10 +1478,64 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// The ASCII shortcut never skips a text in which the full reading finds something:
+        /// texts of digits, `X`, letters, separators and breaks, with whole codes and licence
+        /// ids put in at random.
+        #[test]
+        fn the_ascii_shortcut_skips_only_what_the_reading_finds_nothing_in(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    "[0-9]{1,20}",
+                    "[0-9Xx]{1,18}",
+                    "[0-9a-fA-Z]{1,70}",
+                    "[ .\\-_/,+'~\t]{1,2}",
+                    "[:=&\"<>(){}]{1,2}",
+                    resident_id(),
+                    credit_code(),
+                    Just("1.2.156.3005.2.11100000000013338W.11370900MB1525566Q.33010519800101001X.001.2".to_owned()),
+                    Just("<redacted>".to_owned()),
+                ],
+                0..12,
+            ),
+        ) {
+            let text = parts.concat();
+            if cannot_hold_a_code(&text) {
+                prop_assert!(pass(&text, true, &|_| String::new()).is_none(), "{text:?}");
+                prop_assert!(pass(&text, false, &|_| String::new()).is_none(), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_digest_skips_the_reading_and_code_shapes_do_not() {
+        let digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        assert!(cannot_hold_a_code(digest));
+        assert!(cannot_hold_a_code(&format!("sha256:{digest}")));
+        // 15 digits and X in a row, separators between or not.
+        assert!(!cannot_hold_a_code("ab 110105 194912 310 cd"));
+        assert!(!cannot_hold_a_code("id=11010519491231002X&x=1"));
+        // Few digits but 15 digits and `X`s: the reading redacts such a run, so it is read
+        // (a count of digits alone let it through unread).
+        assert!(!cannot_hold_a_code("X0xxX00XxXX00XX"));
+        assert_eq!(redact_id_numbers("X0xxX00XxXX00XX"), REDACTED);
+        // 18 letters and digits standing free.
+        assert!(!cannot_hold_a_code("code 91370900MA3C4XYZ12 ok"));
+        assert!(!cannot_hold_a_code("9137-0900-MA3C-4XYZ-12"));
+        // 18 glued into a longer word: no credit code can stand there.
+        assert!(cannot_hold_a_code("a91370900MA3C4XYZ12"));
+        // A licence id is read (its serial may hold a code).
+        assert!(!cannot_hold_a_code(
+            "1.2.156.3005.2.11100000000013338W.11370900MB1525566Q.001.001.2"
+        ));
+    }
+
     #[test]
     fn plain_text_with_few_digits_skips_the_reading_and_codes_do_not() {
         assert!(cannot_hold_a_code("POST /v1/verify 1234"));
-        assert!(!cannot_hold_a_code("110105"));
+        // Six digits alone cannot be a code; fifteen in a row may be.
+        assert!(cannot_hold_a_code("110105"));
+        assert!(!cannot_hold_a_code("110105194912310"));
         assert!(!cannot_hold_a_code("%31"));
         assert!(!cannot_hold_a_code("１"));
         // The smallest disguise of a code still reaches the reading.
