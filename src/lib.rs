@@ -6,6 +6,8 @@
 //! - [`licence`]: the licence model, its JWS encoding, issuance and verification.
 //! - [`pki`]: trust anchors bound to regions, certificate path validation, and the demo PKI.
 //! - [`audit`]: the append-only audit log, its proofs and the auditor's replay.
+//! - [`store`]: the node's RocksDB database: column families, key encodings, reads, and the
+//!   group commit of entries with the node's own records. Nothing else knows its layout.
 //! - [`ofd`]: OFD documents (GB/T 33190), read strictly within bounds, their electronic seals
 //!   and signatures (GB/T 38540, GM/T 0031, GB/T 35275), and their verification.
 //! - [`node`]: the node: configuration, mutual TLS, the HTTP API, usage copies.
@@ -21,3 +23,4 @@ pub mod licence;
 pub mod node;
 pub mod ofd;
 pub mod pki;
+pub mod store;

@@ -11,12 +11,11 @@
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-use rocksdb::{DB, DBRawIteratorWithThreadMode, ReadOptions};
-
 use super::checkpoint::Checkpoint;
+use super::error::AuditError;
 use super::merkle::{self, CompactRange, Hash, NodeId};
 use super::note::NoteVerifier;
-use super::store::{AuditError, CF_CHECKPOINTS, CF_ENTRIES, CF_TREE, StoreReader};
+use crate::store::{CheckpointCursor, EntryCursor, StoreReader, TreeCursor};
 
 /// What the replay found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,19 +42,6 @@ pub enum Verdict {
 
 /// Progress reports: entries done and entries in all.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
-
-type RawIter<'a> = DBRawIteratorWithThreadMode<'a, DB>;
-
-fn read_opts() -> ReadOptions {
-    let mut o = ReadOptions::default();
-    o.set_verify_checksums(true);
-    o.fill_cache(false);
-    o
-}
-
-fn key_u64(k: &[u8]) -> Option<u64> {
-    Some(u64::from_be_bytes(k.try_into().ok()?))
-}
 
 /// The raw text of a top-level string or integer member value starting at `i` (just after
 /// the colon), and the position after it.
@@ -113,8 +99,8 @@ fn index_and_time(json: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
 }
 
 struct Levels<'a> {
-    db: &'a DB,
-    iters: Vec<RawIter<'a>>,
+    reader: &'a StoreReader,
+    iters: Vec<TreeCursor<'a>>,
 }
 
 impl<'a> Levels<'a> {
@@ -130,25 +116,17 @@ impl<'a> Levels<'a> {
         };
         while self.iters.len() <= usize::from(id.level) {
             let level = self.iters.len() as u8;
-            let Some(tree) = self.db.cf_handle(CF_TREE) else {
+            let Ok(mut it) = self.reader.tree_cursor() else {
                 return Err((id.first_leaf(), "the tree column family is missing".into()));
             };
-            let mut it = self.db.raw_iterator_cf_opt(tree, read_opts());
-            it.seek([level]);
+            it.seek_level(level);
             self.iters.push(it);
         }
         let it = &mut self.iters[usize::from(id.level)];
-        let want_key = {
-            let mut k = [0u8; 9];
-            k[0] = id.level;
-            k[1..].copy_from_slice(&id.index.to_be_bytes());
-            k
-        };
-        match it.key() {
-            Some(k) if k == want_key => {}
-            Some(k) if k.len() == 9 && k[0] == id.level => {
-                let got = key_u64(&k[1..]).unwrap_or(0);
-                let what = if got > id.index {
+        let value = match it.current() {
+            Some((Some(got), v)) if got == id => v,
+            Some((Some(got), _)) if got.level == id.level => {
+                let what = if got.index > id.index {
                     "is missing"
                 } else {
                     "is out of order"
@@ -160,6 +138,7 @@ impl<'a> Levels<'a> {
             }
             _ => {
                 if let Err(e) = it.status() {
+                    let e = db_message(e);
                     return Err((id.first_leaf(), format!("reading the tree: {e}")));
                 }
                 return Err((
@@ -167,8 +146,8 @@ impl<'a> Levels<'a> {
                     format!("the stored hash of the {} is missing", where_()),
                 ));
             }
-        }
-        if it.value() != Some(hash.as_slice()) {
+        };
+        if value != hash.as_slice() {
             let what = if id.level == 0 {
                 "leaf hash of entry".to_owned()
             } else {
@@ -206,13 +185,21 @@ enum Stop {
     Db(String),
 }
 
+/// The message of a failed read, as the store reported it.
+fn db_message(e: AuditError) -> String {
+    match e {
+        AuditError::Db(m) => m,
+        other => other.to_string(),
+    }
+}
+
 /// Entries per chunk.
 const CHUNK: u64 = 4096;
 
 /// Read, check and leaf-hash entries `[first, end)`: each is in place, states its index and
 /// does not go back in time from the one before it in the chunk. `last` says this chunk ends
 /// the log, so nothing may follow it. Stops at the first problem.
-fn read_chunk(entries: &mut RawIter<'_>, first: u64, end: u64, last: bool) -> Chunk {
+fn read_chunk(entries: &mut EntryCursor<'_>, first: u64, end: u64, last: bool) -> Chunk {
     let mut chunk = Chunk {
         first,
         leaves: Vec::with_capacity((end - first) as usize),
@@ -220,12 +207,12 @@ fn read_chunk(entries: &mut RawIter<'_>, first: u64, end: u64, last: bool) -> Ch
         last_time: Vec::new(),
         stop: None,
     };
-    entries.seek(first.to_be_bytes());
+    entries.seek(first);
     let disagrees = |i: u64, r: String| Some(Stop::Disagrees(i, r));
     for index in first..end {
-        let Some(key) = entries.key() else {
+        let Some((key, bytes)) = entries.current() else {
             chunk.stop = match entries.status() {
-                Err(e) => Some(Stop::Db(e.into_string())),
+                Err(e) => Some(Stop::Db(db_message(e))),
                 Ok(()) => disagrees(
                     index,
                     format!(
@@ -235,7 +222,7 @@ fn read_chunk(entries: &mut RawIter<'_>, first: u64, end: u64, last: bool) -> Ch
             };
             return chunk;
         };
-        match key_u64(key) {
+        match key {
             Some(k) if k == index => {}
             Some(k) if k > index => {
                 chunk.stop = disagrees(index, format!("entry {index} is missing"));
@@ -246,10 +233,6 @@ fn read_chunk(entries: &mut RawIter<'_>, first: u64, end: u64, last: bool) -> Ch
                 return chunk;
             }
         }
-        let Some(bytes) = entries.value() else {
-            chunk.stop = disagrees(index, format!("entry {index} has no value"));
-            return chunk;
-        };
         // The entry must say where it belongs and must not go back in time.
         let (stated, time) = index_and_time(bytes);
         let stated = stated
@@ -290,7 +273,7 @@ fn read_chunk(entries: &mut RawIter<'_>, first: u64, end: u64, last: bool) -> Ch
                 format!("entries are stored beyond the recorded size {end}"),
             )
         } else {
-            entries.status().err().map(|e| Stop::Db(e.into_string()))
+            entries.status().err().map(|e| Stop::Db(db_message(e)))
         };
     }
     chunk
@@ -300,7 +283,7 @@ fn read_chunk(entries: &mut RawIter<'_>, first: u64, end: u64, last: bool) -> Ch
 /// each sent as soon as it is read. Stops after a chunk that found a problem, or when the
 /// receiver is gone.
 fn read_leaves(
-    mut entries: RawIter<'_>,
+    mut entries: EntryCursor<'_>,
     size: u64,
     worker: u64,
     workers: u64,
@@ -332,7 +315,6 @@ pub fn replay(
     origin: Option<&str>,
     progress: Progress<'_>,
 ) -> Result<Verdict, AuditError> {
-    let db = reader.db();
     let stored_origin = reader.origin()?;
     let size = reader.size()?;
     let log_origin = match (stored_origin, origin) {
@@ -354,17 +336,14 @@ pub fn replay(
     };
     let disagree = |index: u64, reason: String| Ok(Verdict::Disagrees { index, reason });
 
-    let (Some(entries_cf), Some(cps_cf)) = (db.cf_handle(CF_ENTRIES), db.cf_handle(CF_CHECKPOINTS))
-    else {
+    let (Ok(mut entries), Ok(mut cps)) = (reader.entry_cursor(), reader.checkpoint_cursor()) else {
         return Err(AuditError::Inconsistent(
             "column families are missing".into(),
         ));
     };
-    let mut entries = db.raw_iterator_cf_opt(entries_cf, read_opts());
-    let mut cps = db.raw_iterator_cf_opt(cps_cf, read_opts());
     cps.seek_to_first();
     let mut levels = Levels {
-        db,
+        reader,
         iters: Vec::new(),
     };
     let mut range = CompactRange::new();
@@ -373,12 +352,12 @@ pub fn replay(
     let mut last_report = Instant::now();
 
     // Check every checkpoint stored at the current size.
-    let mut check_checkpoints = |cps: &mut RawIter<'_>,
+    let mut check_checkpoints = |cps: &mut CheckpointCursor<'_>,
                                  range: &CompactRange,
                                  end: bool|
      -> Result<Option<(u64, String)>, AuditError> {
-        while let Some(k) = cps.key() {
-            let Some(cp_size) = key_u64(k) else {
+        while let Some((k, v)) = cps.current() {
+            let Some(cp_size) = k else {
                 return Ok(Some((
                     range.size(),
                     "a checkpoint key is not 8 bytes".into(),
@@ -399,7 +378,7 @@ pub fn replay(
                 return Ok(None);
             }
             let prev = latest_checkpoint;
-            let Some(note) = cps.value().and_then(|v| std::str::from_utf8(v).ok()) else {
+            let Ok(note) = std::str::from_utf8(v) else {
                 return Ok(Some((
                     prev,
                     format!("the checkpoint at size {cp_size} is not UTF-8"),
@@ -436,7 +415,7 @@ pub fn replay(
             latest_checkpoint = cp_size;
             cps.next();
         }
-        cps.status().map_err(|e| AuditError::Db(e.into_string()))?;
+        cps.status()?;
         Ok(None)
     };
 
@@ -453,16 +432,14 @@ pub fn replay(
         if entries.valid() {
             return disagree(0, "entries are stored beyond the recorded size 0".into());
         }
-        entries
-            .status()
-            .map_err(|e| AuditError::Db(e.into_string()))?;
+        entries.status()?;
     }
     let workers = reader_threads();
     let verdict = std::thread::scope(|scope| -> Result<Option<Verdict>, AuditError> {
         let mut rxs = Vec::new();
         for w in 0..workers {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
-            let it = db.raw_iterator_cf_opt(entries_cf, read_opts());
+            let it = reader.entry_cursor()?;
             scope.spawn(move || read_leaves(it, size, w, workers, &tx));
             rxs.push(rx);
         }

@@ -21,15 +21,15 @@ use serde::{Deserialize, Serialize};
 use super::Node;
 use super::client::{Client, Reply};
 use super::config::{Config, ConfigError, Partner};
-use super::state::put_json;
 use super::tls::Caller;
 use super::usage::{self, Refusal, refuse};
 use crate::audit::entry::{Action, Actor, EntryDraft, now_unix_ms};
 use crate::audit::note::{CosignatureSigner, CosignatureVerifier, NoteVerifier};
-use crate::audit::store::{AuditLog, Table, Write};
+use crate::audit::store::AuditLog;
 use crate::codes::RegionCode;
 use crate::licence::verify::rfc3339;
 use crate::pki::trust::TrustStore;
+use crate::store::Write;
 
 /// The `typ` of a signed trust list.
 pub const TRUST_LIST_TYP: &str = "trust-list+jwt";
@@ -37,13 +37,6 @@ pub const TRUST_LIST_TYP: &str = "trust-list+jwt";
 pub const TRUST_LIST_VALIDITY_SECS: i64 = 24 * 3600;
 /// Kept-alive connections kept per partner.
 const POOL: usize = 16;
-
-/// State-table key of this node's trust-list sequence.
-const OWN_LIST_KEY: &[u8] = b"trust-list/self";
-
-fn list_key(region: &RegionCode) -> Vec<u8> {
-    format!("trust-list/{region}").into_bytes()
-}
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(digest::digest(&digest::SHA256, bytes))
@@ -224,7 +217,7 @@ impl Federation {
                 ),
                 None => None,
             };
-            let kept = match log.get(Table::State, &list_key(&p.region)) {
+            let kept = match log.state().trust_list(&p.region) {
                 Ok(Some(v)) => serde_json::from_slice::<TrustList>(&v).ok(),
                 Ok(None) => None,
                 Err(e) => return Err(cfg_err("node.data_dir", e)),
@@ -250,7 +243,7 @@ impl Federation {
             ),
             None => None,
         };
-        let sequence = match log.get(Table::State, OWN_LIST_KEY) {
+        let sequence = match log.state().own_trust_list() {
             Ok(Some(v)) => serde_json::from_slice::<OwnSequence>(&v)
                 .map(|s| s.sequence)
                 .unwrap_or(0),
@@ -366,7 +359,8 @@ pub async fn publish_trust_list(node: &Node) -> Result<u64, String> {
     let content = own_content(node)?.content_hash();
     let stored = node
         .log
-        .get(Table::State, OWN_LIST_KEY)
+        .state()
+        .own_trust_list()
         .map_err(|e| e.to_string())?
         .and_then(|v| serde_json::from_slice::<OwnSequence>(&v).ok());
     if let Some(s) = &stored
@@ -376,13 +370,10 @@ pub async fn publish_trust_list(node: &Node) -> Result<u64, String> {
         return Ok(s.sequence);
     }
     let sequence = stored.map_or(1, |s| s.sequence + 1);
-    let write = put_json(
-        OWN_LIST_KEY.to_vec(),
-        &OwnSequence {
-            sequence,
-            content: content.clone(),
-        },
-    )
+    let write = Write::own_trust_list(&OwnSequence {
+        sequence,
+        content: content.clone(),
+    })
     .map_err(|e| e.to_string())?;
     let mut draft = EntryDraft::new(self_actor(node), Action::FederationTrustList, "published");
     draft.detail.insert("sequence".into(), sequence.into());
@@ -492,7 +483,7 @@ pub async fn refresh_trust_list(node: &Node, link: &PartnerLink) -> Result<(), S
         Ok((list, hash)) => {
             draft.detail.insert("sequence".into(), list.sequence.into());
             draft.detail.insert("content_sha256".into(), hash.into());
-            let write = put_json(list_key(&region), &list).map_err(|e| e.to_string())?;
+            let write = Write::trust_list(&region, &list).map_err(|e| e.to_string())?;
             log_entry(node, draft, vec![write]).await?;
             tracing::info!(partner = %region, sequence = list.sequence, "trust list accepted");
             if let Ok(mut l) = link.trust_list.write() {

@@ -1,17 +1,14 @@
-//! The node's own records in the `state` column family, beside the audit log.
-//!
-//! | key | value |
-//! |---|---|
-//! | `licence/<licence id>` | [`LicenceRecord`] (JSON) |
-//! | `holder/<holder hash>/<licence id>` | empty: the holder index |
-//! | `consent/<consent id>` | [`ConsentRecord`] (JSON) |
+//! The node's own records: licences with their status history, and consents. They are kept in
+//! the `state` column family as JSON, under keys that only [`crate::store`] builds
+//! ([`crate::store::Write::licence`], [`crate::store::State::licence`], …).
 //!
 //! No holder ID number appears in a key or a value, except inside the signed licence token
 //! itself: the index and the consents carry the holder's keyed hash only.
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::store::{Table, Write};
+/// The key encodings and writes' former paths, kept while the API moves to [`crate::store`].
+pub use crate::store::{consent_key, holder_key, holder_prefix, licence_key, put_empty, put_json};
 
 /// A licence's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,44 +111,6 @@ pub struct ConsentRecord {
     pub granted_at: String,
     /// When it was withdrawn, if it was.
     pub withdrawn_at: Option<String>,
-}
-
-/// Key of a licence record.
-pub fn licence_key(id: &str) -> Vec<u8> {
-    format!("licence/{id}").into_bytes()
-}
-
-/// Key prefix of a holder's index entries.
-pub fn holder_prefix(holder_hash: &str) -> Vec<u8> {
-    format!("holder/{holder_hash}/").into_bytes()
-}
-
-/// Key of one holder index entry.
-pub fn holder_key(holder_hash: &str, id: &str) -> Vec<u8> {
-    format!("holder/{holder_hash}/{id}").into_bytes()
-}
-
-/// Key of a consent record.
-pub fn consent_key(id: &str) -> Vec<u8> {
-    format!("consent/{id}").into_bytes()
-}
-
-/// A write of a JSON record to the state table.
-pub fn put_json<T: Serialize>(key: Vec<u8>, value: &T) -> Result<Write, serde_json::Error> {
-    Ok(Write {
-        table: Table::State,
-        key,
-        value: Some(serde_json::to_vec(value)?),
-    })
-}
-
-/// A write of an empty value (an index entry).
-pub fn put_empty(key: Vec<u8>) -> Write {
-    Write {
-        table: Table::State,
-        key,
-        value: Some(Vec::new()),
-    }
 }
 
 #[cfg(test)]
