@@ -665,7 +665,7 @@ fn open_http_node(runtime: &tokio::runtime::Runtime) -> Result<HttpNode, String>
         HTTP_PARTNER.to_owned(),
         format!("https://127.0.0.1:{}", closed.port()),
     )];
-    let text = crate::node::demo::config_text(
+    let text = crate::demo::config::config_text(
         HTTP_REGION,
         &certs,
         &dir.join("data"),

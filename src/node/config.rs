@@ -1164,7 +1164,7 @@ mod tests {
         let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs");
         let data = std::env::temp_dir().join("zhengzhao-config-test-data");
         let text =
-            super::super::demo::config_text("370900", &certs, &data, "127.0.0.1:0", &[]).unwrap();
+            crate::demo::config::config_text("370900", &certs, &data, "127.0.0.1:0", &[]).unwrap();
         let text = text.replacen("[limits]\n", &format!("[limits]\n{lines}\n"), 1);
         Config::parse(&text, Path::new("/"))
     }
@@ -1177,7 +1177,7 @@ mod tests {
         let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs");
         let data = std::env::temp_dir().join("zhengzhao-config-test-data");
         let text =
-            super::super::demo::config_text("370900", &certs, &data, "127.0.0.1:0", &[]).unwrap();
+            crate::demo::config::config_text("370900", &certs, &data, "127.0.0.1:0", &[]).unwrap();
         let d = Limits::default();
         assert!(text.contains(&format!("\nmax_connections = {}\n", d.max_connections)));
         let mut uncommented = text.clone();
