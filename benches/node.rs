@@ -116,7 +116,7 @@ struct Sender {
 
 impl Sender {
     async fn connect(addr: &str, request: Arc<Vec<u8>>) -> Sender {
-        let [ca, cert, key] = zhengzhao::pki::demo::department_tls(&certs(), REGION, "window");
+        let [ca, cert, key] = zhengzhao::demo::department_tls(&certs(), REGION, "window");
         let config = zhengzhao::node::tls::client_config(&ca, &cert, &key).unwrap();
         let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
         tcp.set_nodelay(true).unwrap();

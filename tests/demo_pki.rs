@@ -16,7 +16,7 @@ use webpki::{
 };
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
-use zhengzhao::pki::demo::{
+use zhengzhao::demo::{
     Ca, DEMO_REGIONS, DemoError, DemoRegion, KeyAlg, LICENCE_SIGNING_EKU_DER,
     LICENCE_SIGNING_EKU_OID, SignerSpec, crl, department_tls, generate_demo, issue_signer, root_ca,
     serial_from_pem,
@@ -132,8 +132,8 @@ fn verify(
 
 /// A CRL (from a throwaway CA) whose single entry was revoked at `at`; see [`verify`].
 fn clock_crl_pem(at: OffsetDateTime) -> String {
-    let (ca, _) = root_ca("clock", "clock", zhengzhao::pki::demo::DEMO_CA_VALIDITY).unwrap();
-    let (this_update, next_update) = zhengzhao::pki::demo::DEMO_CRL_VALIDITY;
+    let (ca, _) = root_ca("clock", "clock", zhengzhao::demo::DEMO_CA_VALIDITY).unwrap();
+    let (this_update, next_update) = zhengzhao::demo::DEMO_CRL_VALIDITY;
     crl(&ca, &[(1u64.into(), at)], this_update, next_update, 1).unwrap()
 }
 

@@ -10,12 +10,12 @@ use std::path::Path;
 use std::process::Command;
 use support::{REGIONS, cert_path, read};
 use zhengzhao::codes::RegionCode;
-use zhengzhao::ofd::ses::{CertList, SesFormat, parse_seal};
-use zhengzhao::pki::demo::{DEMO_REGIONS, DemoRegion};
-use zhengzhao::pki::demo_seal::{
+use zhengzhao::demo::seal::{
     DEMO_SEAL_FILE, DEMO_SEAL_VALIDITY, demo_seal, demo_seal_es_id, demo_seal_name,
     demo_seal_picture,
 };
+use zhengzhao::demo::{DEMO_REGIONS, DemoRegion};
+use zhengzhao::ofd::ses::{CertList, SesFormat, parse_seal};
 use zhengzhao::pki::trust::{ChainUsage, ChainVerdict, TrustStore};
 
 fn region(code: &str) -> &'static DemoRegion {

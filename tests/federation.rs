@@ -921,9 +921,9 @@ async fn a_trust_list_equivocating_at_the_same_sequence_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_partner_signer_missing_from_its_trust_list_is_refused_and_logged() {
+    use zhengzhao::demo::{Ca, DEMO_REGIONS, KeyAlg, SignerSpec, issue_signer};
     use zhengzhao::licence::issue::Signer;
     use zhengzhao::licence::model::IssuanceRequest;
-    use zhengzhao::pki::demo::{Ca, DEMO_REGIONS, KeyAlg, SignerSpec, issue_signer};
 
     let mesh = Mesh::new();
     let (_yuncheng, listed, taian) = yuncheng_and_a_following_taian(&mesh).await;

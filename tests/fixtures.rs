@@ -20,10 +20,10 @@ use std::collections::BTreeMap;
 use support::{FIXTURE_AT, FIXTURE_IAT, REGIONS, cert_path, demo_store, read, root};
 use time::macros::datetime;
 use zhengzhao::codes::LicenceId;
+use zhengzhao::demo::{self, Ca, DEMO_REGIONS, KeyAlg, SignerSpec, TlsSpec};
 use zhengzhao::licence::{
     Claims, FieldValue, IssuanceRequest, LicenceFace, Outcome, Signer, SigningKey, Verifier,
 };
-use zhengzhao::pki::demo::{self, Ca, DEMO_REGIONS, KeyAlg, SignerSpec, TlsSpec};
 
 #[test]
 fn every_fixture_produces_its_named_outcome() {

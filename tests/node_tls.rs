@@ -914,7 +914,7 @@ async fn a_client_that_stops_reading_loses_its_connection() {
 /// A CRL of the demo CA `name` (`tls-ca`, `licence-root`) of this region, revoking nothing,
 /// issued an hour before `next_update`.
 fn crl_until(name: &str, next_update: time::OffsetDateTime) -> String {
-    use zhengzhao::pki::demo::{Ca, crl};
+    use zhengzhao::demo::{Ca, crl};
     let read = |f: &str| std::fs::read_to_string(cert(REGION, f)).unwrap();
     let ca = Ca::from_pem(&read(&format!("{name}.pem")), &read(&format!("{name}.key"))).unwrap();
     crl(
@@ -977,7 +977,7 @@ async fn stale_crls_are_refused_at_start_and_fail_handshakes_once_stale() {
 /// handshake gets no answer while the bureau's, under the same CA, is served.
 #[tokio::test]
 async fn a_client_certificate_revoked_by_its_ca_crl_gets_no_answer() {
-    use zhengzhao::pki::demo::{Ca, crl, serial_from_pem};
+    use zhengzhao::demo::{Ca, crl, serial_from_pem};
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("certs")
         .join(REGION);

@@ -26,13 +26,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use support::{FIXTURE_AT, FIXTURE_IAT, REGIONS, cert_path, read, root};
 use zhengzhao::codes::{LicenceId, RegionCode};
+use zhengzhao::demo::seal::{DEMO_SEAL_FILE, DEMO_SEAL_VALIDITY, demo_seal_picture};
+use zhengzhao::demo::{DEMO_CA_VALIDITY, DEMO_REGIONS, Sm2LeafSpec, sm2_cert};
 use zhengzhao::gm::{self, SigEncoding, Sm2PrivateKey, Sm2Signature};
 use zhengzhao::ofd::report::{OfdOutcome, OfdReport};
 use zhengzhao::ofd::ses::{self, SealSpec, SignedValue, TbsSpec};
 use zhengzhao::ofd::verify::OfdVerifier;
 use zhengzhao::ofd::write::{Boundary, OfdBuilder, OfdFiles, Page, SealInput};
-use zhengzhao::pki::demo::{DEMO_CA_VALIDITY, DEMO_REGIONS, Sm2LeafSpec, sm2_cert};
-use zhengzhao::pki::demo_seal::{DEMO_SEAL_FILE, DEMO_SEAL_VALIDITY, demo_seal_picture};
 use zhengzhao::pki::trust::TrustStore;
 
 const OUTCOMES: [OfdOutcome; 9] = [

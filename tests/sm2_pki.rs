@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on failure by design
-//! SM2 certificates and chains: certificates and CRLs built by `pki::sm2_cert`, checked with
+//! SM2 certificates and chains: certificates and CRLs built by `demo::sm2_cert`, checked with
 //! OpenSSL over their TBS (an implementation nobody here wrote), read with x509-parser, and
 //! validated by `TrustStore::validate_for` (rustls-webpki with the SM2 algorithms) for every
 //! outcome a seal chain can have.
@@ -14,11 +14,11 @@ use time::macros::datetime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use zhengzhao::codes::RegionCode;
-use zhengzhao::gm::{DEFAULT_DISTID, Sm2PrivateKey, Sm2PublicKey};
-use zhengzhao::pki::demo::{DEMO_CA_VALIDITY, DEMO_CRL_VALIDITY, DEMO_REGIONS};
-use zhengzhao::pki::sm2_cert::{
+use zhengzhao::demo::sm2_cert::{
     KeyUsages, Oid, Sm2Ca, Sm2LeafSpec, issue_sm2_leaf, sm2_crl, sm2_root_ca, sm2_serial_from_pem,
 };
+use zhengzhao::demo::{DEMO_CA_VALIDITY, DEMO_CRL_VALIDITY, DEMO_REGIONS};
+use zhengzhao::gm::{DEFAULT_DISTID, Sm2PrivateKey, Sm2PublicKey};
 use zhengzhao::pki::trust::{ChainUsage, ChainVerdict, TrustStore};
 
 /// Inside every demo validity window (2026-01-01 .. 2036-01-01).

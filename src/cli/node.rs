@@ -54,7 +54,7 @@ pub(crate) fn demo(cmd: DemoCommand) -> Result<ExitCode, Failure> {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let text =
-                crate::node::demo::config_text(&region, &certs, &data_dir, &listen, &partners)
+                crate::demo::config::config_text(&region, &certs, &data_dir, &listen, &partners)
                     .map_err(Failure::Usage)?;
             print!("{text}");
             Ok(ExitCode::SUCCESS)

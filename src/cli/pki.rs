@@ -31,9 +31,9 @@ pub(crate) fn run(cmd: PkiCommand) -> Result<ExitCode, Failure> {
             seals_only,
         } => {
             let files = if seals_only {
-                crate::pki::demo_seal::write_demo_seals(&out)
+                crate::demo::seal::write_demo_seals(&out)
             } else {
-                crate::pki::demo::generate_demo(&out, force)
+                crate::demo::generate_demo(&out, force)
             }
             .map_err(|e| Failure::Usage(e.to_string()))?;
             println!("wrote {} files under {}", files.len(), out.display());

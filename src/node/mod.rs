@@ -9,14 +9,12 @@
 //! - [`usage`]: usage copies (加注件);
 //! - [`auditor`]: the auditor's remote replay;
 //! - [`client`]: a small HTTPS client with a client certificate (auditors, tests, the demo);
-//! - [`demo`]: a working configuration for a demo region;
 //! - [`federation`]: partner nodes, trust lists, and the witness sender.
 
 pub mod api;
 pub mod auditor;
 pub mod client;
 pub mod config;
-pub mod demo;
 pub mod federation;
 pub mod locks;
 pub mod server;

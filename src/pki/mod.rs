@@ -1,17 +1,22 @@
-//! PKI: trust anchors bound to regions, certificate path validation, and the demo PKI.
+//! PKI: trust anchors bound to regions, certificate path validation, and certificate facts.
 //!
 //! - [`cert`] reads the facts a verifier needs from a document-signer certificate.
 //! - [`trust`] holds trust anchors, each bound to the regions it may vouch for, with the CRLs
 //!   to honour, and validates a signer's chain with rustls-webpki.
-//! - [`demo`] makes the public test PKI of the four demo regions with rcgen, and
-//!   [`demo_seal`] each region's electronic seal (`seal.esl`).
+//! - [`sm2`] lets rustls-webpki check SM2-with-SM3 signatures (国密 chains).
+//!
+//! The demo PKI, which makes certificates rather than checks them, is [`crate::demo`].
 
 pub mod cert;
-pub mod demo;
-pub mod demo_seal;
 pub mod sm2;
-pub mod sm2_cert;
 pub mod trust;
+
+/// The demo's earlier path for [`crate::demo::department_tls`], which shared test support
+/// still names.
+#[doc(hidden)]
+pub mod demo {
+    pub use crate::demo::department_tls;
+}
 
 /// The licence-signing extended key usage, in dotted form.
 ///

@@ -1,9 +1,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use super::asn;
+use super::build::sm2_with_sm3_oid;
+use super::parse::sequence_of_tlvs;
+use super::time::{parse_dashed_local, parse_generalized, parse_utc};
 use super::*;
+use crate::gm::{self, Sm2PrivateKey, Sm2PublicKey, Sm2Signature};
+use ::time::macros::datetime;
 use der::TagNumber;
+use der::asn1::{
+    AnyRef, BitStringRef, Ia5StringRef, ObjectIdentifier, OctetStringRef, PrintableStringRef,
+};
+use der::{Decode, Encode, Header, Length, Tag};
 use proptest::prelude::*;
-use time::macros::datetime;
 
 const USER_V1: &[u8] = include_bytes!("../../../fixtures/ofd/ofdrw/UserV1.esl");
 const USER_V4: &[u8] = include_bytes!("../../../fixtures/ofd/ofdrw/UserV4.esl");
@@ -496,8 +505,8 @@ fn openssl_agrees_on_ofdrws_signatures() {
 
 /// A v4 signature re-assembled with another signature algorithm OID.
 fn with_signature_alg(sig_der: &[u8], oid: &str) -> Vec<u8> {
-    let mut s = asn::SignatureV4::from_der(sig_der).unwrap();
-    s.signature_alg_id = ObjectIdentifier::new_unwrap(oid);
+    let mut s = asn::SignedV4::from_der(sig_der).unwrap();
+    s.alg = ObjectIdentifier::new_unwrap(oid);
     s.to_der().unwrap()
 }
 
@@ -513,8 +522,8 @@ fn another_signature_algorithm_is_unsupported_not_bad() {
             oid: ecdsa.into()
         })
     );
-    let mut seal = asn::SealV4::from_der(&seal_der).unwrap();
-    seal.sign_alg = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+    let mut seal = asn::SignedV4::from_der(&seal_der).unwrap();
+    seal.alg = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
     let seal = parse_seal(&seal.to_der().unwrap()).unwrap();
     assert!(matches!(
         seal.verify_maker_signature(),
@@ -572,8 +581,8 @@ fn seal_with_digests(digests: &[(&str, Vec<u8>)]) -> Seal {
     let key = sign_key();
     let certs = [cert.as_slice()];
     let built = build_seal_v4(&spec(&certs), &cert, &key).unwrap();
-    let seal = asn::SealV4::from_der(&built).unwrap();
-    let info = asn::SealInfo::from_der(seal.info.0).unwrap();
+    let seal = asn::SignedV4::from_der(&built).unwrap();
+    let info = asn::SealInfo::from_der(seal.tbs.0).unwrap();
     let mut prop = asn::PropertyV4::from_der(info.property.0).unwrap();
     let objs: Vec<asn::CertDigestObj<'_>> = digests
         .iter()
@@ -593,9 +602,9 @@ fn seal_with_digests(digests: &[(&str, Vec<u8>)]) -> Seal {
     .to_der()
     .unwrap();
     let sig = key.sign(&info).unwrap().to_der();
-    let out = asn::SealV4 {
-        info: asn::Tlv(&info),
-        signed_value: BitStringRef::from_bytes(&sig).unwrap(),
+    let out = asn::SignedV4 {
+        tbs: asn::Tlv(&info),
+        value: BitStringRef::from_bytes(&sig).unwrap(),
         ..seal
     }
     .to_der()
@@ -1220,8 +1229,8 @@ fn signature_values_in_vendor_encodings_verify_inside_an_ses_signature() {
         (raw.to_vec(), gm::SigEncoding::Raw),
         (lenient, gm::SigEncoding::LenientDer),
     ] {
-        let mut s = asn::SignatureV4::from_der(&sig_der).unwrap();
-        s.signature = BitStringRef::from_bytes(&bytes).unwrap();
+        let mut s = asn::SignedV4::from_der(&sig_der).unwrap();
+        s.value = BitStringRef::from_bytes(&bytes).unwrap();
         let reassembled = ses(&s.to_der().unwrap());
         assert_eq!(
             Sm2Signature::parse(&reassembled.signature)
@@ -1232,8 +1241,8 @@ fn signature_values_in_vendor_encodings_verify_inside_an_ses_signature() {
         reassembled.verify_signature().unwrap();
     }
     // Garbage where the value should be is malformed, not a bad signature.
-    let mut s = asn::SignatureV4::from_der(&sig_der).unwrap();
-    s.signature = BitStringRef::from_bytes(b"garbage").unwrap();
+    let mut s = asn::SignedV4::from_der(&sig_der).unwrap();
+    s.value = BitStringRef::from_bytes(b"garbage").unwrap();
     assert!(matches!(
         ses(&s.to_der().unwrap()).verify_signature(),
         Err(SesError::Malformed {

@@ -4,7 +4,10 @@
 
 use super::*;
 use crate::codes::{LicenceId, RegionCode};
+use crate::gm::Sm2PrivateKey;
+use crate::ofd::document::read;
 use crate::ofd::report::OfdOutcome;
+use crate::ofd::ses;
 use crate::ofd::ses::{SealSpec, build_seal_v4};
 use crate::ofd::verify::OfdVerifier;
 use crate::pki::trust::TrustStore;

@@ -8,7 +8,7 @@
 //! dates are fixed and SM2 signs with a deterministic nonce, so [`demo_seal`] gives the same
 //! bytes every time for the same material. [`write_demo_seals`] (`zhengzhao pki demo
 //! --seals-only`) remakes the seals of a demo PKI already on disk from its keys, without
-//! touching anything else; [`crate::pki::demo::generate_demo`] writes them with everything
+//! touching anything else; [`crate::demo::generate_demo`] writes them with everything
 //! else.
 //!
 //! Public test material, like the rest of the demo PKI.
@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+use super::{DEMO_REGIONS, DemoError, DemoRegion};
 use crate::gm::Sm2PrivateKey;
 use crate::ofd::ses::{self, SealSpec};
-use crate::pki::demo::{DEMO_REGIONS, DemoError, DemoRegion};
 
 /// The seal's file in each region directory.
 pub const DEMO_SEAL_FILE: &str = "seal.esl";
@@ -67,7 +67,7 @@ pub fn demo_seal(
     let maker_cert = cert_der(maker_cert_pem)?;
     let signer_cert = cert_der(signer_cert_pem)?;
     let maker_key = Sm2PrivateKey::from_pem(maker_key_pem)
-        .map_err(|e| DemoError::Sm2(crate::pki::sm2_cert::Sm2CertError::Key(e)))?;
+        .map_err(|e| DemoError::Sm2(super::sm2_cert::Sm2CertError::Key(e)))?;
     let maker_public = ses::sm2_key_of_certificate(&maker_cert, "seal maker's certificate")
         .map_err(|e| DemoError::CertificateParse {
             reason: e.to_string(),

@@ -1,34 +1,11 @@
-//! The demo PKI: public test material for the four demo regions.
+//! X.509 material of the demo PKI, made with rcgen: CAs ([`Ca`], [`root_ca`]), licence signers
+//! ([`issue_signer`], [`SignerSpec`]), TLS certificates ([`issue_tls`], [`TlsSpec`]) and CRLs
+//! ([`crl`]).
 //!
-//! Each demo region gets two independent hierarchies:
-//!
-//! - a **licence root** ([`root_ca`]) that issues the region's **licence signer**
-//!   ([`issue_signer`]), the certificate whose key signs licences. The signer carries the
-//!   licence-signing extended key usage [`LICENCE_SIGNING_EKU_OID`] and SAN URIs binding it to a
-//!   region (`urn:gbt2260:<code>`) and an issuing authority (`urn:gb32100:<USCC>`);
-//! - a **TLS CA** that issues the node's server/client certificate and the client certificates of
-//!   the departments that call it ([`issue_tls`]).
-//!
-//! - an **SM2 root** (国密, [`crate::pki::sm2_cert`]) that issues the region's **seal maker**
-//!   (制章者) and **seal signer** (签章者, the issuing authority, with its 统一社会信用代码), the
-//!   certificates of the electronic seals (GB/T 38540) on OFD licences.
-//!
-//! The two hierarchies are separate so that a TLS certificate can never pass as a licence signer
-//! and the reverse. CA certificates carry no extendedKeyUsage: rustls-webpki requires the
-//! wanted EKU on *every* certificate of a path that has the extension, so an EKU on a CA would
-//! break one of the two uses.
-//!
-//! [`generate_demo`] writes the whole set to disk. The building blocks ([`Ca`], [`SignerSpec`],
-//! [`TlsSpec`], [`crl`], [`eku_extension`]) are general enough for fixture generators that need
-//! deliberately unusual certificates (wrong EKU, CA flag on a signer, expired, other region).
-//!
-//! Everything here is **public test material**: the keys are written in the clear and must never
-//! be used in production.
+//! The builders check nothing about what they are asked for, so fixture generators use them for
+//! deliberately unusual certificates too. Public test material: see [`crate::demo`].
 
-use std::fs;
-use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::{Path, PathBuf};
+use std::net::IpAddr;
 
 use rcgen::string::{Ia5String, PrintableString};
 use rcgen::{
@@ -39,13 +16,12 @@ use rcgen::{
 };
 use ring::rand::{SecureRandom, SystemRandom};
 use time::OffsetDateTime;
-use time::macros::datetime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::pem::Pem;
 
-pub use crate::pki::sm2_cert::{self, Sm2LeafSpec};
-pub use crate::pki::{LICENCE_SIGNING_EKU_DER, LICENCE_SIGNING_EKU_OID};
+use super::{DEMO_EE_VALIDITY, DemoError, DemoRegion};
+use crate::pki::LICENCE_SIGNING_EKU_DER;
 
 /// DER value bytes of id-kp-serverAuth, 1.3.6.1.5.5.7.3.1.
 pub const SERVER_AUTH_EKU_DER: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
@@ -55,115 +31,6 @@ pub const CLIENT_AUTH_EKU_DER: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x0
 
 /// id-ce-extKeyUsage, 2.5.29.37.
 const EXT_KEY_USAGE_OID: &[u64] = &[2, 5, 29, 37];
-
-/// Validity of every demo CA certificate: 2026-01-01 to 2046-01-01 (UTC).
-///
-/// The dates are fixed, not relative to "now", so that committed demo material stays valid for
-/// years and its validity does not depend on when it was generated; tests pick a validation
-/// time inside the window.
-pub const DEMO_CA_VALIDITY: (OffsetDateTime, OffsetDateTime) = (
-    datetime!(2026-01-01 00:00 UTC),
-    datetime!(2046-01-01 00:00 UTC),
-);
-
-/// Validity of every demo end-entity certificate: 2026-01-01 to 2036-01-01 (UTC). Fixed for the
-/// same reason as [`DEMO_CA_VALIDITY`].
-pub const DEMO_EE_VALIDITY: (OffsetDateTime, OffsetDateTime) = (
-    datetime!(2026-01-01 00:00 UTC),
-    datetime!(2036-01-01 00:00 UTC),
-);
-
-/// `thisUpdate`/`nextUpdate` of the empty CRLs written by [`generate_demo`].
-pub const DEMO_CRL_VALIDITY: (OffsetDateTime, OffsetDateTime) = (
-    datetime!(2026-01-01 00:00 UTC),
-    datetime!(2046-01-01 00:00 UTC),
-);
-
-/// Errors of the demo PKI.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DemoError {
-    /// rcgen refused to build or sign something (bad string for a name, bad key, bad CRL dates).
-    #[error("certificate generation failed: {0}")]
-    Rcgen(#[from] rcgen::Error),
-    /// A certificate PEM could not be read.
-    #[error("could not parse certificate: {reason}")]
-    CertificateParse {
-        /// What was wrong with it.
-        reason: String,
-    },
-    /// The private key given for a CA is not the key of its certificate.
-    #[error("the private key does not belong to the CA certificate")]
-    KeyMismatch,
-    /// The CA's subject name cannot be reproduced byte for byte as the issuer name of the
-    /// certificates it would sign, so they would not chain to it.
-    #[error("CA subject name cannot be reproduced as an issuer name: {reason}")]
-    UnsupportedName {
-        /// Which part of the name is the problem.
-        reason: &'static str,
-    },
-    /// The system random number generator failed.
-    #[error("the system random number generator failed")]
-    Random,
-    /// The output already exists and overwriting was not asked for.
-    #[error("{} already exists and is not empty; pass overwrite to replace it", .0.display())]
-    Exists(PathBuf),
-    /// An SM2 certificate, key or CRL could not be made.
-    #[error("SM2 material: {0}")]
-    Sm2(#[from] crate::pki::sm2_cert::Sm2CertError),
-    /// The demo seal (or its picture) could not be made.
-    #[error("demo seal: {0}")]
-    Seal(String),
-    /// Reading or writing a file failed.
-    #[error("I/O error on {}: {source}", path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-}
-
-/// A demo region: a GB/T 2260 region code, its name, and the licence-issuing authority there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DemoRegion {
-    /// GB/T 2260 six-digit administrative division code.
-    pub code: &'static str,
-    /// The region's name.
-    pub name: &'static str,
-    /// The authority that issues licences in the region (used as the certificates' O).
-    pub authority: &'static str,
-    /// The authority's 统一社会信用代码 (GB 32100).
-    pub issuer_uscc: &'static str,
-}
-
-/// The four demo regions.
-pub const DEMO_REGIONS: [DemoRegion; 4] = [
-    DemoRegion {
-        code: "370900",
-        name: "泰安市",
-        authority: "泰安市行政审批服务局",
-        issuer_uscc: "11370900004090218Y",
-    },
-    DemoRegion {
-        code: "370115",
-        name: "济南市济阳区",
-        authority: "济南市济阳区行政审批服务局",
-        issuer_uscc: "113701150041153580",
-    },
-    DemoRegion {
-        code: "140802",
-        name: "运城市盐湖区",
-        authority: "运城市盐湖区行政审批服务局",
-        issuer_uscc: "11140802011408028G",
-    },
-    DemoRegion {
-        code: "370306",
-        name: "淄博市周村区",
-        authority: "淄博市周村区行政审批服务局",
-        issuer_uscc: "113703060043061546",
-    },
-];
 
 /// Key algorithm of a generated end-entity key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -360,7 +227,7 @@ pub struct SignerSpec {
     pub not_before: OffsetDateTime,
     /// End of validity.
     pub not_after: OffsetDateTime,
-    /// Put [`LICENCE_SIGNING_EKU_OID`] in the extendedKeyUsage extension.
+    /// Put [`crate::pki::LICENCE_SIGNING_EKU_OID`] in the extendedKeyUsage extension.
     pub licence_eku: bool,
     /// Put serverAuth and clientAuth in the extendedKeyUsage extension.
     ///
@@ -539,256 +406,6 @@ pub fn serial_from_pem(cert_pem: &str) -> Result<SerialNumber, DemoError> {
     Ok(SerialNumber::from_slice(cert.raw_serial()))
 }
 
-/// What demo department `<region>-<who>` (`bureau`, `window`) connects to its region's node
-/// with, in a directory [`generate_demo`] wrote: the region's TLS CA to trust, its client
-/// certificate and its key, in that order.
-pub fn department_tls(certs: &Path, region: &str, who: &str) -> [PathBuf; 3] {
-    let dir = certs.join(region);
-    [
-        dir.join("tls-ca.pem"),
-        dir.join(format!("{region}-{who}.pem")),
-        dir.join(format!("{region}-{who}.key")),
-    ]
-}
-
-/// Writes the demo PKI of all [`DEMO_REGIONS`] under `out`, and `out/README.md`.
-///
-/// For each region, `out/<code>/` gets:
-/// `licence-root.pem`/`.key`/`.crl.pem` (licence root CA, its key, an empty CRL),
-/// `signer.pem`/`.key` ([`SignerSpec::standard`], ECDSA P-256),
-/// `sm2-root.pem`/`.key`/`.crl.pem` (the SM2 root, its key, an empty CRL),
-/// `seal-maker.pem`/`.key` ([`Sm2LeafSpec::seal_maker`]), `seal-signer.pem`/`.key`
-/// ([`Sm2LeafSpec::seal_signer`]), `seal.esl` (the region's electronic seal,
-/// [`crate::pki::demo_seal::demo_seal`]),
-/// `tls-ca.pem`/`.key`/`.crl.pem` (the TLS CA, its key, an empty CRL),
-/// `node.pem`/`.key` (CN `zhengzhao-<code>`, serverAuth+clientAuth, SAN DNS `localhost`, IP
-/// `127.0.0.1` and `::1`), and `<code>-bureau.pem`/`.key`, `<code>-window.pem`/`.key` (client
-/// certificates whose CN is the department id, clientAuth only), `audit.key` (the node's
-/// Ed25519 checkpoint key, C2SP form) and `holder.secret` (its holder-hash secret).
-///
-/// Dates are fixed ([`DEMO_CA_VALIDITY`], [`DEMO_EE_VALIDITY`], [`DEMO_CRL_VALIDITY`]) so
-/// committed material does not expire soon. Private keys are PKCS#8 PEM, mode 0600 on unix.
-///
-/// Refuses, before writing anything, if a region directory exists and is not empty or
-/// `README.md` exists, unless `overwrite` ([`DemoError::Exists`]). Returns every file written.
-pub fn generate_demo(out: &Path, overwrite: bool) -> Result<Vec<PathBuf>, DemoError> {
-    let readme = out.join("README.md");
-    if !overwrite {
-        if readme.exists() {
-            return Err(DemoError::Exists(readme));
-        }
-        for region in &DEMO_REGIONS {
-            let dir = out.join(region.code);
-            if is_non_empty_dir(&dir)? {
-                return Err(DemoError::Exists(dir));
-            }
-        }
-    }
-
-    let mut written = Vec::new();
-    for region in &DEMO_REGIONS {
-        let dir = out.join(region.code);
-        fs::create_dir_all(&dir).map_err(|source| DemoError::Io {
-            path: dir.clone(),
-            source,
-        })?;
-        let mut put = |name: &str, contents: &[u8], secret: bool| -> Result<(), DemoError> {
-            let path = dir.join(name);
-            write_file(&path, contents, secret)?;
-            written.push(path);
-            Ok(())
-        };
-        let mut put_pair = |stem: &str, pair: &CertAndKey| -> Result<(), DemoError> {
-            put(&format!("{stem}.pem"), pair.cert_pem.as_bytes(), false)?;
-            put(&format!("{stem}.key"), pair.key_pem.as_bytes(), true)
-        };
-
-        let (root, root_pair) = root_ca(
-            &format!("{}电子证照根CA (demo)", region.name),
-            region.authority,
-            DEMO_CA_VALIDITY,
-        )?;
-        put_pair("licence-root", &root_pair)?;
-        let signer = issue_signer(&root, &SignerSpec::standard(region, KeyAlg::EcdsaP256))?;
-        put_pair("signer", &signer)?;
-
-        let (sm2_root, sm2_root_pair) = sm2_cert::sm2_root_ca(
-            &format!("{}电子证照SM2根CA (demo)", region.name),
-            region.authority,
-            DEMO_CA_VALIDITY,
-        )?;
-        put_pair("sm2-root", &sm2_root_pair)?;
-        let maker = sm2_cert::issue_sm2_leaf(&sm2_root, &Sm2LeafSpec::seal_maker(region))?;
-        put_pair("seal-maker", &maker)?;
-        let seal_signer = sm2_cert::issue_sm2_leaf(&sm2_root, &Sm2LeafSpec::seal_signer(region))?;
-        put_pair("seal-signer", &seal_signer)?;
-
-        let (tls_ca, tls_ca_pair) = root_ca(
-            &format!("{}节点TLS CA (demo)", region.name),
-            region.authority,
-            DEMO_CA_VALIDITY,
-        )?;
-        put_pair("tls-ca", &tls_ca_pair)?;
-        let node = issue_tls(
-            &tls_ca,
-            &TlsSpec {
-                common_name: format!("zhengzhao-{}", region.code),
-                organisation: region.authority.to_owned(),
-                dns_names: vec!["localhost".to_owned()],
-                ip_addresses: vec![Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()],
-                server_auth: true,
-                client_auth: true,
-                not_before: DEMO_EE_VALIDITY.0,
-                not_after: DEMO_EE_VALIDITY.1,
-            },
-        )?;
-        put_pair("node", &node)?;
-        for department in ["bureau", "window"] {
-            let id = format!("{}-{department}", region.code);
-            let client = issue_tls(
-                &tls_ca,
-                &TlsSpec {
-                    common_name: id.clone(),
-                    organisation: region.authority.to_owned(),
-                    dns_names: Vec::new(),
-                    ip_addresses: Vec::new(),
-                    server_auth: false,
-                    client_auth: true,
-                    not_before: DEMO_EE_VALIDITY.0,
-                    not_after: DEMO_EE_VALIDITY.1,
-                },
-            )?;
-            put_pair(&id, &client)?;
-        }
-
-        // The region's electronic seal, made by its seal maker for its seal signer.
-        let seal = crate::pki::demo_seal::demo_seal(
-            region,
-            &maker.cert_pem,
-            &maker.key_pem,
-            &seal_signer.cert_pem,
-        )?;
-        put(crate::pki::demo_seal::DEMO_SEAL_FILE, &seal, false)?;
-
-        // The node's audit checkpoint key and holder-hash secret (public demo material too).
-        let (audit_signer, audit_key) = crate::audit::note::NoteSigner::generate(
-            &crate::audit::store::default_origin(region.code),
-        )
-        .map_err(|_| DemoError::Random)?;
-        put("audit.key", audit_key.as_bytes(), true)?;
-        put(
-            "audit.vkey",
-            format!("{}\n", audit_signer.vkey()).as_bytes(),
-            false,
-        )?;
-        let (witness, witness_key) = crate::audit::note::CosignatureSigner::generate(
-            &crate::audit::witness_name(region.code),
-        )
-        .map_err(|_| DemoError::Random)?;
-        put("witness.key", witness_key.as_bytes(), true)?;
-        put(
-            "witness.vkey",
-            format!("{}\n", witness.vkey()).as_bytes(),
-            false,
-        )?;
-        let (_, holder_secret) =
-            crate::audit::entry::HolderKey::generate().map_err(|_| DemoError::Random)?;
-        put("holder.secret", holder_secret.as_bytes(), true)?;
-
-        let (this_update, next_update) = DEMO_CRL_VALIDITY;
-        put(
-            "licence-root.crl.pem",
-            crl(&root, &[], this_update, next_update, 1)?.as_bytes(),
-            false,
-        )?;
-        put(
-            "tls-ca.crl.pem",
-            crl(&tls_ca, &[], this_update, next_update, 1)?.as_bytes(),
-            false,
-        )?;
-        put(
-            "sm2-root.crl.pem",
-            sm2_cert::sm2_crl(&sm2_root, &[], this_update, next_update, 1)?.as_bytes(),
-            false,
-        )?;
-    }
-
-    write_file(&readme, readme_text().as_bytes(), false)?;
-    written.push(readme);
-    Ok(written)
-}
-
-fn readme_text() -> String {
-    let date = |t: OffsetDateTime| t.date().to_string();
-    let mut text = String::from(
-        "# Demo PKI: PUBLIC TEST MATERIAL\n\
-         \n\
-         Every private key in this directory is PUBLIC TEST MATERIAL. It is committed to a public\n\
-         repository and anyone can sign with it. NEVER use these keys or certificates in\n\
-         production, and never trust these roots outside tests and demos.\n\
-         \n\
-         Generated by `zhengzhao::pki::demo::generate_demo`. Regenerating replaces every key.\n\
-         \n\
-         ## Files per region directory (`<code>/`)\n\
-         \n\
-         | File | What it is |\n\
-         |---|---|\n\
-         | `licence-root.pem`, `licence-root.key` | licence root CA (self-signed, ECDSA P-256) and its PKCS#8 key |\n\
-         | `licence-root.crl.pem` | empty CRL signed by the licence root |\n\
-         | `signer.pem`, `signer.key` | licence signer: keyUsage digitalSignature, EKU 2.25.91810980038859142214668408484851701763 only, SAN `urn:gbt2260:<code>` and `urn:gb32100:<issuer USCC>` |\n\
-         | `sm2-root.pem`, `sm2-root.key` | SM2 root CA (国密, self-signed, SM2-with-SM3, distinguishing ID 1234567812345678) and its PKCS#8 key |\n\
-         | `sm2-root.crl.pem` | empty CRL signed by the SM2 root |\n\
-         | `seal-maker.pem`, `seal-maker.key` | seal maker (制章者) under the SM2 root: keyUsage digitalSignature + nonRepudiation, no EKU, SAN `urn:gbt2260:<code>` |\n\
-         | `seal-signer.pem`, `seal-signer.key` | seal signer (签章者, the issuing authority) under the SM2 root: keyUsage digitalSignature + nonRepudiation, no EKU, the authority's USCC as `organizationIdentifier` and SAN `urn:gb32100:<USCC>`, SAN `urn:gbt2260:<code>` |\n\
-         | `seal.esl` | the authority's electronic seal (电子印章): GB/T 38540 v4 `SES_Seal` made (signed) by the seal maker, listing the seal signer's certificate, named `<authority>电子印章`, esID `<code>-demo-seal`, valid 2026-01-01 to 2031-01-01, picture a 160×160 PNG (red ring and star) shown 40×40 mm |\n\
-         | `tls-ca.pem`, `tls-ca.key` | the node TLS CA (self-signed, ECDSA P-256) and its key |\n\
-         | `tls-ca.crl.pem` | empty CRL signed by the TLS CA |\n\
-         | `node.pem`, `node.key` | node certificate, CN `zhengzhao-<code>`, serverAuth + clientAuth, SAN DNS `localhost`, IP `127.0.0.1`, `::1` |\n\
-         | `<code>-bureau.pem`, `.key` | client certificate of department `<code>-bureau` (clientAuth only) |\n\
-         | `<code>-window.pem`, `.key` | client certificate of department `<code>-window` (clientAuth only) |\n\
-         | `audit.key` | the node's audit checkpoint key (Ed25519, C2SP private key text, name `zhengzhao/<code>`) |\n\
-         | `holder.secret` | the node's holder-hash secret (HMAC-SHA256 key, 64 hex digits) |\n\
-         | `audit.vkey` | the verifier key of `audit.key`, for auditors (`zhengzhao audit keygen --vkey-out`) |\n\
-         | `witness.key`, `witness.vkey` | the node's witness cosignature key (C2SP cosignature/v1, name `zhengzhao-witness/<code>`) and its verifier key |\n\
-         \n\
-         The licence and TLS hierarchies have separate roots, so neither kind of certificate\n\
-         passes as the other. CA certificates carry no extendedKeyUsage: rustls-webpki requires\n\
-         the wanted EKU on every certificate of a path that has the extension.\n\
-         \n\
-         Check an SM2 certificate's or CRL's signature with OpenSSL 3 over its TBS, with the ID\n\
-         (`openssl dgst -sm3 -verify PUB -sigopt distid:1234567812345678 -signature SIG TBS`):\n\
-         OpenSSL 3.0's `openssl verify` checks SM2 certificate signatures without the ID and\n\
-         refuses them.\n\
-         \n\
-         `seal.esl` is a function of `seal-maker.pem`, `seal-maker.key` and `seal-signer.pem`\n\
-         (fixed dates, deterministic SM2 nonce): `zhengzhao pki demo --out DIR --seals-only`\n\
-         remakes every region's seal from the keys already in DIR, byte for byte the same, and\n\
-         touches nothing else. Regenerating the whole PKI makes new keys, hence new seals.\n\
-         \n\
-         ## Fixed validity dates\n\
-         \n\
-         Dates are fixed rather than relative to the time of generation, so committed material\n\
-         does not rot:\n\
-         \n",
-    );
-    text.push_str(&format!(
-        "- CA certificates: {} to {}\n- end-entity certificates: {} to {}\n- CRLs: thisUpdate {}, nextUpdate {}\n\n## Regions\n\n",
-        date(DEMO_CA_VALIDITY.0),
-        date(DEMO_CA_VALIDITY.1),
-        date(DEMO_EE_VALIDITY.0),
-        date(DEMO_EE_VALIDITY.1),
-        date(DEMO_CRL_VALIDITY.0),
-        date(DEMO_CRL_VALIDITY.1),
-    ));
-    for r in &DEMO_REGIONS {
-        text.push_str(&format!(
-            "- `{}` {}: {} ({})\n",
-            r.code, r.name, r.authority, r.issuer_uscc
-        ));
-    }
-    text
-}
-
 /// Subject `C=CN, O=<organisation>, CN=<common_name>`; C as PrintableString per RFC 5280.
 fn subject(common_name: &str, organisation: &str) -> Result<DistinguishedName, DemoError> {
     let mut dn = DistinguishedName::new();
@@ -866,50 +483,13 @@ fn check_name_shape(cert: &X509Certificate<'_>) -> Result<(), DemoError> {
     Ok(())
 }
 
-fn is_non_empty_dir(dir: &Path) -> Result<bool, DemoError> {
-    match fs::read_dir(dir) {
-        Ok(mut entries) => Ok(entries.next().is_some()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(source) => Err(DemoError::Io {
-            path: dir.to_owned(),
-            source,
-        }),
-    }
-}
-
-/// Writes `contents` to `path`, replacing it. A `secret` file is created with mode 0600 on unix,
-/// and an existing one is narrowed to 0600 before anything is written into it.
-fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), DemoError> {
-    let io = |source| DemoError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if secret {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let file = options.open(path).map_err(io)?;
-        file.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(io)?;
-        return write_all(file, contents).map_err(io);
-    }
-    #[cfg(not(unix))]
-    let _ = secret;
-    write_all(options.open(path).map_err(io)?, contents).map_err(io)
-}
-
-fn write_all(mut file: fs::File, contents: &[u8]) -> std::io::Result<()> {
-    file.write_all(contents)?;
-    file.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on failure by design
 
     use super::*;
+    use crate::demo::{DEMO_CA_VALIDITY, DEMO_CRL_VALIDITY, DEMO_REGIONS};
+    use crate::pki::LICENCE_SIGNING_EKU_OID;
 
     /// Encodes a dotted OID into DER value bytes (arcs up to u128), independently of the
     /// hand-written constant.

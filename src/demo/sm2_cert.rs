@@ -32,10 +32,10 @@
 //! device or person's serial and is easily confused with the certificate's serial number;
 //! ETSI's `NTRCN-` prefix form was not used because no Chinese verifier expects it.
 //!
-//! Everything is **public test material** when it comes from [`crate::pki::demo`].
+//! Everything is **public test material** when it comes from [`crate::demo`].
 
+use crate::demo::{CertAndKey, DEMO_EE_VALIDITY, DemoRegion};
 use crate::gm::{GmError, Sm2PrivateKey};
-use crate::pki::demo::CertAndKey;
 use der::asn1::{Any, BitString, Ia5String, ObjectIdentifier, SetOfVec, Uint, Utf8StringRef};
 use der::{Decode, DecodePem, Encode, EncodePem, Tag, pem::LineEnding};
 use std::time::{Duration, UNIX_EPOCH};
@@ -195,15 +195,15 @@ pub struct Sm2LeafSpec {
 impl Sm2LeafSpec {
     /// The seal signer (签章者) of `region`: the issuing authority, CN `<name>电子签章 (demo)`,
     /// O the authority, its USCC, the region, keyUsage digitalSignature + nonRepudiation,
-    /// [`crate::pki::demo::DEMO_EE_VALIDITY`].
-    pub fn seal_signer(region: &crate::pki::demo::DemoRegion) -> Sm2LeafSpec {
+    /// [`DEMO_EE_VALIDITY`].
+    pub fn seal_signer(region: &DemoRegion) -> Sm2LeafSpec {
         Sm2LeafSpec {
             common_name: format!("{}电子签章 (demo)", region.name),
             organisation: region.authority.to_owned(),
             uscc: Some(region.issuer_uscc.to_owned()),
             region: Some(region.code.to_owned()),
-            not_before: crate::pki::demo::DEMO_EE_VALIDITY.0,
-            not_after: crate::pki::demo::DEMO_EE_VALIDITY.1,
+            not_before: DEMO_EE_VALIDITY.0,
+            not_after: DEMO_EE_VALIDITY.1,
             key_usage: vec![KeyUsages::DigitalSignature, KeyUsages::NonRepudiation],
             extended_key_usage: Vec::new(),
             is_ca: false,
@@ -212,8 +212,8 @@ impl Sm2LeafSpec {
 
     /// The seal maker (制章者) of `region`: CN `<name>电子印章制作 (demo)`, O the authority
     /// whose seal system makes the seals, no USCC, the region, keyUsage digitalSignature +
-    /// nonRepudiation, [`crate::pki::demo::DEMO_EE_VALIDITY`].
-    pub fn seal_maker(region: &crate::pki::demo::DemoRegion) -> Sm2LeafSpec {
+    /// nonRepudiation, [`DEMO_EE_VALIDITY`].
+    pub fn seal_maker(region: &DemoRegion) -> Sm2LeafSpec {
         Sm2LeafSpec {
             common_name: format!("{}电子印章制作 (demo)", region.name),
             uscc: None,

@@ -1,8 +1,9 @@
-//! A complete, working, commented configuration for a demo region on the demo PKI (certs/).
+//! A complete, working, commented node configuration for a demo region on the demo PKI
+//! (`certs/`), with the demo's two matters and its partners.
 
 use std::path::{Path, PathBuf};
 
-use crate::pki::demo::DEMO_REGIONS;
+use super::DEMO_REGIONS;
 
 /// Matter code of the demo's statutory matter (no consent needed).
 pub const DEMO_STATUTORY: &str = "DEMO-STATUTORY";
@@ -65,7 +66,7 @@ pub fn config_text(
         if partners.iter().filter(|(c, _)| c == code).count() > 1 {
             return Err(format!("--partner {code}: given twice"));
         }
-        super::client::parse_base_url(url).map_err(|e| format!("--partner {code}: {e}"))?;
+        crate::node::client::parse_base_url(url).map_err(|e| format!("--partner {code}: {e}"))?;
     }
     let data_dir = absolute(data_dir)?;
     let state = {

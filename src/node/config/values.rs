@@ -1,0 +1,137 @@
+//! Checks of single configuration values: names, region codes, files, CRLs, durations, times
+//! and lists of licence types. Each names the key it checks in its error.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::{ConfigError, Types, err};
+use crate::codes::{LicenceTypeCode, RegionCode};
+
+/// A department id or matter code: 1 to 64 characters of `A-Z a-z 0-9 - _ .`.
+pub(super) fn check_name(key: &str, s: &str) -> Result<(), ConfigError> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            key,
+            format!("{s:?} must be 1 to 64 characters of A-Z, a-z, 0-9, '-', '_', '.'"),
+        ))
+    }
+}
+
+pub(super) fn region(key: &str, s: &str) -> Result<RegionCode, ConfigError> {
+    RegionCode::from_str(s).map_err(|e| err(key, format!("{s:?} is not a region code: {e}")))
+}
+
+/// A path that must name an existing file; relative to `base`.
+pub(super) fn file(base: &Path, key: &str, p: &Path) -> Result<PathBuf, ConfigError> {
+    let p = base.join(p);
+    match std::fs::metadata(&p) {
+        Ok(m) if m.is_file() => Ok(p),
+        Ok(_) => Err(err(key, format!("{} is not a file", p.display()))),
+        Err(e) => Err(err(key, format!("{}: {e}", p.display()))),
+    }
+}
+
+/// How close a CRL's `nextUpdate` may come before the node warns at start: a week.
+const CRL_WARNING_SECS: i64 = 7 * 86_400;
+
+/// A CRL file: one or more PEM `X509 CRL` blocks, each parseable and none past its
+/// `nextUpdate`. A stale CRL cannot say what was revoked since, so the node refuses to start on
+/// one (and its TLS refuses a handshake checked against one that goes stale while it runs).
+pub(super) fn crl_file(base: &Path, key: &str, p: &Path) -> Result<PathBuf, ConfigError> {
+    use rustls_pki_types::CertificateRevocationListDer;
+    use rustls_pki_types::pem::PemObject as _;
+    let p = file(base, key, p)?;
+    let bytes = std::fs::read(&p).map_err(|e| err(key, format!("{}: {e}", p.display())))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let mut n = 0;
+    for der in CertificateRevocationListDer::pem_slice_iter(&bytes) {
+        let der = der.map_err(|e| err(key, format!("{}: {e}", p.display())))?;
+        let (_, crl) = x509_parser::parse_x509_crl(&der)
+            .map_err(|e| err(key, format!("{}: not a CRL: {e}", p.display())))?;
+        if let Some(next) = crl.next_update()
+            && next.timestamp() <= now
+        {
+            return Err(err(
+                key,
+                format!(
+                    "{}: the CRL's nextUpdate ({next}) has passed: it cannot say what was revoked \
+                     since; install a fresh one",
+                    p.display()
+                ),
+            ));
+        }
+        if let Some(next) = crl.next_update()
+            && next.timestamp() - now < CRL_WARNING_SECS
+        {
+            tracing::warn!(key, %next, "a CRL's nextUpdate is less than a week away: once it passes, the node refuses the certificates it covers");
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return Err(err(key, format!("{}: no X509 CRL block", p.display())));
+    }
+    Ok(p)
+}
+
+pub(super) fn millis(
+    key: &str,
+    v: Option<u64>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(0) => Err(err(key, "must be at least 1")),
+        Some(ms) if ms > 3_600_000 => Err(err(key, "must be at most 3600000 (an hour)")),
+        Some(ms) => Ok(Duration::from_millis(ms)),
+    }
+}
+
+/// An RFC 3339 time, as Unix seconds.
+pub(super) fn rfc3339_secs(key: &str, s: &str) -> Result<i64, ConfigError> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| err(key, format!("{s:?} is not an RFC 3339 time: {e}")))
+}
+
+/// A list of licence type codes, or `["*"]` for all.
+pub(super) fn types(key: &str, list: &[String]) -> Result<Types, ConfigError> {
+    if list.iter().any(|t| t == "*") {
+        if list.len() > 1 {
+            return Err(err(key, "\"*\" (every type) stands alone"));
+        }
+        return Ok(Types::All);
+    }
+    let mut set = BTreeSet::new();
+    for (j, t) in list.iter().enumerate() {
+        LicenceTypeCode::from_str(t).map_err(|e| {
+            err(
+                format!("{key}[{j}]"),
+                format!("{t:?} is not a licence type code: {e}"),
+            )
+        })?;
+        set.insert(t.clone());
+    }
+    Ok(Types::Only(set))
+}
+
+pub(super) fn optional_file(
+    base: &Path,
+    key: &str,
+    p: &Option<PathBuf>,
+) -> Result<Option<PathBuf>, ConfigError> {
+    match p {
+        Some(p) => Ok(Some(file(base, key, p)?)),
+        None => Ok(None),
+    }
+}
