@@ -1,0 +1,202 @@
+//! `GET /v1/audit/entries` and the audit log's proofs over HTTP.
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::json;
+
+use super::dispatch::{Answer, Ctx, Payload};
+use super::error::{ApiError, bad, fail, internal, unavailable};
+use super::input::{Query, int_params};
+
+/// Most entries one `GET /v1/audit/entries` returns.
+pub const MAX_ENTRIES_PER_READ: u64 = 10_000;
+
+// ---------------------------------------------------------------------------------------------
+// The audit log over HTTP.
+
+/// The most bytes of entries an audit read reads from the store and holds at once.
+pub(super) const AUDIT_READ_CHUNK: usize = 64 * 1024;
+/// How many chunks of one audit read may wait for the connection to take them.
+pub(super) const AUDIT_READ_QUEUE: usize = 2;
+/// How long an audit read waits for one of the [`crate::node::MAX_AUDIT_READS`] places.
+pub(super) const AUDIT_READ_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+pub(super) async fn audit_entries(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
+    let size = ctx.node.log.size();
+    let [from, to] = int_params(q, [("from", Some(0)), ("to", Some(size))])?;
+    ctx.detail("from", from);
+    ctx.detail("to", to);
+    if from > to || to > size {
+        return Err(bad(
+            "out_of_range",
+            format!("need from <= to <= {size} (the log's size)"),
+        ));
+    }
+    if to - from > MAX_ENTRIES_PER_READ {
+        return Err(bad(
+            "range_too_large",
+            format!("at most {MAX_ENTRIES_PER_READ} entries per request"),
+        ));
+    }
+    // A bounded number of reads at once, each holding a bounded buffer: a hundred auditors
+    // cost the node no more memory than a few.
+    let permit = match tokio::time::timeout(
+        AUDIT_READ_WAIT,
+        ctx.node.audit_reads.clone().acquire_owned(),
+    )
+    .await
+    {
+        Ok(Ok(p)) => p,
+        _ => {
+            return Err(fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many audit reads at once; ask again shortly",
+            ));
+        }
+    };
+    // Like RFC 6962's get-entries, an answer may end early (past `limits.audit_read_bytes`);
+    // the reader asks again from where it ended. Where it ends is settled before the entry is
+    // written, a chunk at a time; the entries are then streamed, a chunk at a time.
+    let limit = ctx.node.config.limits.audit_read_bytes;
+    let node = ctx.node.clone();
+    let sent_to = tokio::task::spawn_blocking(move || read_end(&node.log, from, to, limit))
+        .await
+        .map_err(|e| internal(e.to_string()))?
+        .map_err(unavailable)?;
+    if sent_to < to {
+        ctx.detail("sent_to", sent_to);
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel(AUDIT_READ_QUEUE);
+    let node = ctx.node.clone();
+    // One blocking task per read, holding its place until the last chunk is taken or the
+    // connection goes away (a reader that stops reading loses its connection after
+    // `limits.write_ms`, and this task with it).
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let mut next = from;
+        while next < sent_to {
+            let lines = match node.log.entries_within(next, sent_to, AUDIT_READ_CHUNK) {
+                Ok(entries) if !entries.is_empty() => {
+                    next += entries.len() as u64;
+                    let mut out = Vec::with_capacity(AUDIT_READ_CHUNK + 1024);
+                    for (_, bytes) in entries {
+                        out.extend_from_slice(&bytes);
+                        out.push(b'\n');
+                    }
+                    Ok(axum::body::Bytes::from(out))
+                }
+                other => {
+                    tracing::error!(?other, "an audit read stopped: the store could not be read");
+                    Err(std::io::Error::other("the audit store could not be read"))
+                }
+            };
+            let failed = lines.is_err();
+            // The connection went away, or the store failed (the answer is then cut short,
+            // which the reader sees as a broken transfer, never as a shorter log).
+            if tx.blocking_send(lines).is_err() || failed {
+                break;
+            }
+        }
+    });
+    Ok(Answer {
+        status: StatusCode::OK,
+        body: Payload::Stream("application/jsonl", Body::new(ChunkBody(rx))),
+        writes: Vec::new(),
+        outcome: "ok".into(),
+        guard: None,
+    })
+}
+
+/// Where an audit read of `[from, to)` ends: before the entry that would take its lines past
+/// `limit` bytes, one entry at least. Reads a chunk at a time, keeping none.
+pub(super) fn read_end(
+    log: &crate::audit::store::AuditLog,
+    from: u64,
+    to: u64,
+    limit: usize,
+) -> Result<u64, crate::audit::store::AuditError> {
+    let mut next = from;
+    let mut bytes = 0usize;
+    while next < to {
+        let chunk = log.entries_within(next, to, AUDIT_READ_CHUNK)?;
+        if chunk.is_empty() {
+            break;
+        }
+        for (_, entry) in chunk {
+            bytes = bytes.saturating_add(entry.len() + 1);
+            if bytes > limit && next > from {
+                return Ok(next);
+            }
+            next += 1;
+        }
+    }
+    Ok(next)
+}
+
+/// A response body fed, chunk by chunk, by the task that reads the store.
+pub(super) struct ChunkBody(tokio::sync::mpsc::Receiver<Result<axum::body::Bytes, std::io::Error>>);
+
+impl axum::body::HttpBody for ChunkBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|c| c.map(|r| r.map(hyper::body::Frame::data)))
+    }
+}
+
+pub(super) fn hashes(h: &[crate::audit::merkle::Hash]) -> Vec<String> {
+    h.iter().map(|x| B64.encode(x)).collect()
+}
+
+pub(super) fn inclusion(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
+    let [index, size] = int_params(q, [("index", None), ("size", None)])?;
+    ctx.detail("index", index);
+    ctx.detail("size", size);
+    let log_size = ctx.node.log.size();
+    if size == 0 || size > log_size || index >= size {
+        return Err(bad(
+            "out_of_range",
+            format!("need index < size <= {log_size} (the log's size)"),
+        ));
+    }
+    let proof = ctx
+        .node
+        .log
+        .inclusion_proof(index, size)
+        .map_err(unavailable)?;
+    Ok(Answer::json(
+        StatusCode::OK,
+        json!({"index": index, "size": size, "hashes": hashes(&proof)}),
+    ))
+}
+
+pub(super) fn consistency(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
+    let [from, to] = int_params(q, [("from", None), ("to", None)])?;
+    ctx.detail("from", from);
+    ctx.detail("to", to);
+    let log_size = ctx.node.log.size();
+    if from == 0 || from > to || to > log_size {
+        return Err(bad(
+            "out_of_range",
+            format!("need 0 < from <= to <= {log_size} (the log's size)"),
+        ));
+    }
+    let proof = ctx
+        .node
+        .log
+        .consistency_proof(from, to)
+        .map_err(unavailable)?;
+    Ok(Answer::json(
+        StatusCode::OK,
+        json!({"from": from, "to": to, "hashes": hashes(&proof)}),
+    ))
+}
