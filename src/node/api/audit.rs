@@ -4,7 +4,6 @@ use axum::body::Body;
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde_json::json;
 
 use super::dispatch::{Answer, Ctx, Payload};
 use super::error::{ApiError, bad, fail, internal, unavailable};
@@ -173,10 +172,12 @@ pub(super) fn inclusion(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
         .log
         .inclusion_proof(index, size)
         .map_err(unavailable)?;
-    Ok(Answer::json(
-        StatusCode::OK,
-        json!({"index": index, "size": size, "hashes": hashes(&proof)}),
-    ))
+    let body = InclusionProof {
+        index,
+        size,
+        hashes: hashes(&proof),
+    };
+    Answer::json(StatusCode::OK, &body)
 }
 
 pub(super) fn consistency(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
@@ -195,8 +196,28 @@ pub(super) fn consistency(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> 
         .log
         .consistency_proof(from, to)
         .map_err(unavailable)?;
-    Ok(Answer::json(
-        StatusCode::OK,
-        json!({"from": from, "to": to, "hashes": hashes(&proof)}),
-    ))
+    let body = ConsistencyProof {
+        from,
+        to,
+        hashes: hashes(&proof),
+    };
+    Answer::json(StatusCode::OK, &body)
+}
+
+/// The answer to `GET /v1/audit/proof/inclusion`.
+#[derive(serde::Serialize)]
+pub(super) struct InclusionProof {
+    pub(super) index: u64,
+    pub(super) size: u64,
+    /// The proof's hashes, base64, in RFC 6962 order.
+    pub(super) hashes: Vec<String>,
+}
+
+/// The answer to `GET /v1/audit/proof/consistency`.
+#[derive(serde::Serialize)]
+pub(super) struct ConsistencyProof {
+    pub(super) from: u64,
+    pub(super) to: u64,
+    /// The proof's hashes, base64, in RFC 6962 order.
+    pub(super) hashes: Vec<String>,
 }

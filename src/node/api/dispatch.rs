@@ -12,7 +12,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use http_body_util::BodyExt as _;
 use ring::digest;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::audit::entry::{Action, Actor, EntryDraft};
 use crate::audit::store::Write;
@@ -22,13 +23,14 @@ use crate::node::tls::Caller;
 
 use super::audit::{audit_entries, consistency, inclusion};
 use super::consents::{grant_consent, withdraw_consent};
-use super::error::{ApiError, bad, error_body, fail, forbidden, internal};
+use super::error::{ApiError, bad, error_body, fail, forbidden, internal, json_err};
 use super::input::{MAX_MESSAGE_CHARS, cut_chars, no_params, parse_query};
 use super::licences::{amend, get_status, issue, set_status};
 use super::lookups::{federated_lookup, lookup};
 use super::verify::verify;
 use super::witness::{Witnessing, witness_add, witness_state};
 use super::{OPENAPI, Route};
+use crate::node::rules::{Access, Change};
 
 /// Longest request path kept in an audit entry, in characters.
 pub(super) const MAX_LOGGED_PATH: usize = 512;
@@ -44,9 +46,8 @@ pub(super) struct Answer {
 }
 
 pub(super) enum Payload {
-    Json(Map<String, Value>),
     /// A serialised JSON object; the receipt is added as its last member.
-    JsonBytes(Vec<u8>),
+    Json(Vec<u8>),
     /// Bytes of a content type; the receipt goes in headers.
     Raw(&'static str, Vec<u8>),
     /// A streamed body of a content type; the receipt goes in headers.
@@ -54,22 +55,29 @@ pub(super) enum Payload {
 }
 
 impl Answer {
-    pub(super) fn json(status: StatusCode, body: Value) -> Answer {
-        let body = match body {
-            Value::Object(m) => m,
-            other => {
-                let mut m = Map::new();
-                m.insert("value".into(), other);
-                m
-            }
-        };
-        Answer {
+    /// A JSON answer: `body` (a struct, serialised once, straight to bytes), outcome `ok`.
+    pub(super) fn json<T: Serialize>(status: StatusCode, body: &T) -> Result<Answer, ApiError> {
+        let bytes = serde_json::to_vec(body).map_err(json_err)?;
+        Ok(Answer {
             status,
-            body: Payload::Json(body),
+            body: Payload::Json(bytes),
             writes: Vec::new(),
             outcome: "ok".into(),
             guard: None,
-        }
+        })
+    }
+
+    /// The answer with the state writes of `change`, written with the entry under its lock.
+    pub(super) fn with(mut self, change: Change) -> Answer {
+        self.writes = change.writes;
+        self.guard = change.guard;
+        self
+    }
+
+    /// The answer with the entry's outcome `outcome`.
+    pub(super) fn outcome(mut self, outcome: impl Into<String>) -> Answer {
+        self.outcome = outcome.into();
+        self
     }
 }
 
@@ -115,9 +123,19 @@ impl Ctx {
     pub(super) fn detail(&mut self, key: &str, value: impl Into<Value>) {
         self.draft.detail.insert(key.into(), value.into());
     }
+
+    /// The request as the rules see it: the node, the caller's id, the entry.
+    pub(super) fn access(&mut self) -> Access<'_> {
+        Access {
+            node: &self.node,
+            by: &self.caller.id,
+            entry: &mut self.draft,
+        }
+    }
 }
 
-pub(super) fn respond_json(status: StatusCode, body: &Map<String, Value>) -> Response {
+/// A JSON answer of `body`.
+pub(super) fn respond_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     (
         status,
@@ -148,12 +166,14 @@ pub(super) async fn handle(State(node): State<Arc<Node>>, req: Request) -> Respo
     match route {
         Route::Healthz => {
             return if node.log.healthy() {
-                respond_json(StatusCode::OK, &json_map(json!({"status": "ok"})))
+                respond_json(StatusCode::OK, &Health { status: "ok" })
             } else {
-                respond_json(
+                fail(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    &error_body("audit_unavailable", "the audit log refuses writes"),
+                    "audit_unavailable",
+                    "the audit log refuses writes",
                 )
+                .into_response()
             };
         }
         Route::Checkpoint => {
@@ -162,10 +182,12 @@ pub(super) async fn handle(State(node): State<Arc<Node>>, req: Request) -> Respo
                     StatusCode::OK,
                     node.federation.cosigned(&cp.note, &cp.checkpoint.body()),
                 ),
-                None => respond_json(
+                None => fail(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    &error_body("no_checkpoint", "no checkpoint has been signed yet"),
-                ),
+                    "no_checkpoint",
+                    "no checkpoint has been signed yet",
+                )
+                .into_response(),
             };
         }
         Route::Vkey => return text(StatusCode::OK, format!("{}\n", node.log.verifier().vkey())),
@@ -179,10 +201,7 @@ pub(super) async fn handle(State(node): State<Arc<Node>>, req: Request) -> Respo
                     );
                     r
                 }
-                Err(e) => {
-                    let e = internal(e);
-                    respond_json(e.status, &error_body(e.code, &e.message))
-                }
+                Err(e) => internal(e).into_response(),
             };
         }
         _ => {}
@@ -249,13 +268,6 @@ pub(super) async fn audited(
     }
     let result = run(&mut ctx, &route, &parts.headers, parts.uri.query(), body).await;
     finish(ctx, result).await
-}
-
-pub(super) fn json_map(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
 }
 
 /// Reads a request body of at most `limit` bytes, bounded in time.
@@ -407,17 +419,50 @@ pub(super) fn leaf_b64(receipt: &crate::audit::store::Receipt) -> String {
         .unwrap_or_default()
 }
 
-/// A JSON answer with the receipt of its entry as its last member.
+/// The receipt of a request's audit entry, as answers carry it.
+#[derive(Serialize)]
+pub(super) struct Receipt<'a> {
+    /// The entry's index in the log.
+    pub(super) index: u64,
+    /// Its leaf hash, base64.
+    pub(super) leaf_hash: &'a str,
+}
+
+/// The answer of `GET /healthz`.
+#[derive(Serialize)]
+pub(super) struct Health {
+    pub(super) status: &'static str,
+}
+
+/// A JSON answer (`body`, a serialised object) with the receipt of its entry as its last
+/// member: `{…}` → `{…,"receipt":{…}}`, the body serialised once.
 pub(super) fn with_receipt(
     status: StatusCode,
-    mut body: Map<String, Value>,
-    receipt: &crate::audit::store::Receipt,
+    mut body: Vec<u8>,
+    receipt: &Receipt<'_>,
 ) -> Response {
-    body.insert(
-        "receipt".into(),
-        json!({"index": receipt.index, "leaf_hash": leaf_b64(receipt)}),
-    );
-    respond_json(status, &body)
+    if body.last() == Some(&b'}')
+        && let Ok(receipt) = serde_json::to_vec(receipt)
+    {
+        body.pop();
+        if body.len() > 1 {
+            body.push(b',');
+        }
+        body.extend_from_slice(b"\"receipt\":");
+        body.extend_from_slice(&receipt);
+        body.push(b'}');
+    }
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(body),
+    )
+        .into_response()
+}
+
+/// `body` serialised, for [`with_receipt`].
+fn to_bytes<T: Serialize>(body: &T) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec())
 }
 
 /// The entry of a request whose own entry was refused: who, what and on which licence and
@@ -461,7 +506,7 @@ pub(super) async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Re
             ctx.detail("message", message.as_ref());
             (
                 e.status,
-                Payload::Json(error_body(e.code, &message)),
+                Payload::Json(to_bytes(&error_body(e.code, &message))),
                 Vec::new(),
                 None,
             )
@@ -500,7 +545,14 @@ pub(super) async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Re
                  served",
             );
             return match receipt {
-                Ok(r) => with_receipt(StatusCode::BAD_REQUEST, body, &r),
+                Ok(r) => {
+                    let leaf = leaf_b64(&r);
+                    let receipt = Receipt {
+                        index: r.index,
+                        leaf_hash: &leaf,
+                    };
+                    with_receipt(StatusCode::BAD_REQUEST, to_bytes(&body), &receipt)
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "audit write failed; request refused");
                     respond_json(
@@ -526,25 +578,12 @@ pub(super) async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Re
     };
     let leaf = leaf_b64(&receipt);
     match payload {
-        Payload::Json(body) => with_receipt(status, body, &receipt),
-        Payload::JsonBytes(mut bytes) => {
-            // `{…}` → `{…,"receipt":{…}}`: the receipt joins a body serialised once.
-            let receipt = json!({"index": receipt.index, "leaf_hash": leaf});
-            if bytes.last() == Some(&b'}') {
-                bytes.pop();
-                if bytes.len() > 1 {
-                    bytes.push(b',');
-                }
-                bytes.extend_from_slice(b"\"receipt\":");
-                bytes.extend_from_slice(receipt.to_string().as_bytes());
-                bytes.push(b'}');
-            }
-            (
-                status,
-                [(header::CONTENT_TYPE, "application/json")],
-                Body::from(bytes),
-            )
-                .into_response()
+        Payload::Json(body) => {
+            let receipt = Receipt {
+                index: receipt.index,
+                leaf_hash: &leaf,
+            };
+            with_receipt(status, body, &receipt)
         }
         Payload::Raw(content_type, bytes) => {
             raw_with_receipt(status, content_type, Body::from(bytes), &receipt, &leaf)

@@ -1,7 +1,12 @@
-//! The API's error answer: a status, a stable snake_case code and a message.
+//! The API's one error type: a status, a stable snake_case code and a message, answered as
+//! `{"error": {"code", "message"}}` (with the receipt of the request's entry when it has one).
 
 use axum::http::StatusCode;
-use serde_json::{Map, Value, json};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::dispatch::respond_json;
+use crate::node::rules::RuleError;
 
 /// An error answer: status, stable code, message.
 #[derive(Debug)]
@@ -9,6 +14,34 @@ pub(super) struct ApiError {
     pub(super) status: StatusCode,
     pub(super) code: &'static str,
     pub(super) message: String,
+}
+
+/// The body of an error answer.
+#[derive(Serialize)]
+pub(super) struct ErrorBody<'a> {
+    pub(super) error: ErrorDetail<'a>,
+}
+
+/// What went wrong: the stable code and a message for the caller.
+#[derive(Serialize)]
+pub(super) struct ErrorDetail<'a> {
+    pub(super) code: &'a str,
+    pub(super) message: &'a str,
+}
+
+/// The body `{"error": {"code", "message"}}`.
+pub(super) fn error_body<'a>(code: &'a str, message: &'a str) -> ErrorBody<'a> {
+    ErrorBody {
+        error: ErrorDetail { code, message },
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// The answer without a receipt: for the unaudited endpoints only (an audited request's
+    /// error is answered by the dispatch, with its entry's receipt).
+    fn into_response(self) -> Response {
+        respond_json(self.status, &error_body(self.code, &self.message))
+    }
 }
 
 pub(super) fn fail(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
@@ -37,12 +70,6 @@ pub(super) fn internal(message: impl Into<String>) -> ApiError {
     )
 }
 
-pub(super) fn error_body(code: &str, message: &str) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("error".into(), json!({"code": code, "message": message}));
-    m
-}
-
 pub(super) fn unavailable(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "state read failed");
     fail(
@@ -54,4 +81,38 @@ pub(super) fn unavailable(e: impl std::fmt::Display) -> ApiError {
 
 pub(super) fn json_err(e: serde_json::Error) -> ApiError {
     internal(e.to_string())
+}
+
+/// The status of each refusal of the rules; the code and message are the rule's own.
+fn rule_status(e: &RuleError) -> StatusCode {
+    match e {
+        RuleError::Invalid(_)
+        | RuleError::InvalidHolder(_)
+        | RuleError::UnknownGrantee(_)
+        | RuleError::UnknownRegion(_)
+        | RuleError::HolderMismatch => StatusCode::BAD_REQUEST,
+        RuleError::NoSuchLicence | RuleError::NoSuchConsent => StatusCode::NOT_FOUND,
+        RuleError::NotActive(_)
+        | RuleError::InvalidTransition { .. }
+        | RuleError::AlreadyWithdrawn => StatusCode::CONFLICT,
+        RuleError::MatterNotAllowed(_)
+        | RuleError::TypeNotAllowed(_)
+        | RuleError::ConsentRequired
+        | RuleError::ConsentNotFound
+        | RuleError::ConsentNotTheirs
+        | RuleError::ConsentNotForType(_)
+        | RuleError::ConsentWithdrawn
+        | RuleError::ConsentExpired
+        | RuleError::ConsentUsedUp => StatusCode::FORBIDDEN,
+        RuleError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+        RuleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<RuleError> for ApiError {
+    /// The rule's code and message (a failure inside was logged where it happened, and its
+    /// message names no detail), with its status.
+    fn from(e: RuleError) -> ApiError {
+        fail(rule_status(&e), e.code(), e.to_string())
+    }
 }

@@ -12,7 +12,6 @@ mod audit;
 mod consents;
 mod dispatch;
 mod error;
-mod forwarded;
 mod input;
 mod licences;
 mod lookups;
@@ -28,8 +27,8 @@ use super::Node;
 use super::config::Role;
 use crate::audit::entry::Action;
 
+pub use crate::node::rules::lookups::MAX_LOOKUP_RESULTS;
 pub use audit::MAX_ENTRIES_PER_READ;
-pub use lookups::MAX_LOOKUP_RESULTS;
 
 /// The OpenAPI 3.1 description served at `GET /v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");

@@ -1,30 +1,19 @@
-//! `POST /v1/verify`: a licence, a usage copy or an OFD file.
+//! `POST /v1/verify`: a licence, a usage copy or an OFD file. What a verification checks is in
+//! [`rules::verify`](crate::node::rules::verify) and [`crate::ofd::verify`].
 
 use std::str::FromStr;
 
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
 
-use crate::codes::{HolderCode, HolderType, LicenceId};
-use crate::licence::verify::Outcome;
-use crate::node::state::Status;
-use crate::node::usage::{self};
-
-use super::dispatch::{Answer, Ctx, Payload};
-use super::error::{ApiError, bad, internal, json_err};
-use super::input::{MAX_PURPOSE_CHARS, free_text, load_record, now_ms, parse_json};
-
-/// Only a licence's status.
-#[derive(Deserialize)]
-pub(super) struct StatusOnly {
-    pub(super) status: Status,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Verification.
+use super::dispatch::{Answer, Ctx};
+use super::error::{ApiError, bad, internal};
+use super::input::parse_json;
+use crate::codes::LicenceId;
+use crate::node::rules::verify::{Checked, CopyFacts, FederationRefusal};
+use crate::node::rules::{self, MAX_PURPOSE_CHARS, free_text, now_ms};
 
 /// The body of `POST /v1/verify`: exactly one of `licence` and `ofd`.
 #[derive(Deserialize)]
@@ -36,11 +25,47 @@ pub(super) struct VerifyRequest {
     /// An OFD file, standard base64.
     #[serde(default)]
     pub(super) ofd: Option<String>,
+    /// Why the caller verifies it, free text.
     pub(super) purpose: String,
 }
 
+/// The answer to `POST /v1/verify` with a licence or a usage copy that holds.
+#[derive(Serialize)]
+pub(super) struct VerifyResponse<'a> {
+    pub(super) outcome: &'a str,
+    pub(super) status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) usage_copy: Option<&'a CopyFacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) federation: Option<&'a FederationRefusal>,
+    pub(super) report: &'a crate::licence::verify::Report,
+}
+
+/// Why a usage copy was refused, as `POST /v1/verify` answers it.
+#[derive(Serialize)]
+pub(super) struct UsageCopyRefusal<'a> {
+    pub(super) outcome: &'a str,
+    pub(super) detail: &'a str,
+}
+
+/// The answer to `POST /v1/verify` with a usage copy that does not hold.
+#[derive(Serialize)]
+pub(super) struct CopyRefusedResponse<'a> {
+    pub(super) outcome: &'a str,
+    pub(super) status: &'static str,
+    pub(super) usage_copy: UsageCopyRefusal<'a>,
+}
+
+/// The answer to `POST /v1/verify` with an OFD file.
+#[derive(Serialize)]
+pub(super) struct OfdVerifyResponse<'a> {
+    pub(super) outcome: &'static str,
+    pub(super) status: &'static str,
+    pub(super) report: &'a crate::ofd::report::OfdReport,
+}
+
 /// What `POST /v1/verify` was given to verify.
-pub(super) enum Document {
+enum Document {
     /// A licence or a usage copy, compact JWS.
     Licence(String),
     /// An OFD file, standard base64.
@@ -72,145 +97,36 @@ pub(super) async fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiErr
         Document::Licence(licence) => licence,
         Document::Ofd(ofd) => return verify_ofd(ctx, &ofd).await,
     };
-    let now = now_ms() / 1000;
-    let mut body = Map::new();
-    let token = if usage::is_usage_copy(&licence) {
-        match usage::check(&licence, ctx.node.verifier.trust(), now) {
-            Ok(copy) => {
-                ctx.detail("usage_copy", true);
-                ctx.draft.matter = Some(copy.matter.clone());
-                body.insert(
-                    "usage_copy".into(),
-                    json!({
-                        "made_by": copy.made_by,
-                        "for": copy.for_,
-                        "matter": copy.matter,
-                        "purpose": copy.purpose,
-                        "made_at": copy.made_at,
-                        "valid_until": copy.valid_until,
-                    }),
-                );
-                copy.licence
-            }
-            Err(refusal) => {
-                let mut a = Answer::json(
-                    StatusCode::OK,
-                    json!({
-                        "outcome": refusal.outcome,
-                        "usage_copy": {"outcome": refusal.outcome, "detail": refusal.detail},
-                        "status": "not_checked",
-                    }),
-                );
-                a.outcome = refusal.outcome.to_owned();
-                return Ok(a);
-            }
+    match rules::verify::licence(&mut ctx.access(), licence).await? {
+        Checked::CopyRefused(refusal) => {
+            let body = CopyRefusedResponse {
+                outcome: refusal.outcome,
+                status: "not_checked",
+                usage_copy: UsageCopyRefusal {
+                    outcome: refusal.outcome,
+                    detail: &refusal.detail,
+                },
+            };
+            Ok(Answer::json(StatusCode::OK, &body)?.outcome(refusal.outcome))
         }
-    } else {
-        licence
-    };
-    let report = ctx.node.verifier.verify(&token, now);
-    let mut outcome = report.outcome.as_str().to_owned();
-    let mut status = "not_checked".to_owned();
-    if let Some(claims) = &report.licence {
-        if let Ok(id) = LicenceId::from_str(&claims.jti) {
-            ctx.draft.licence = Some(id);
-        }
-        if let (Ok(t), true) = (
-            HolderType::from_str(&claims.lic.holder_type),
-            report.outcome == Outcome::Valid,
-        ) && let Ok(h) = HolderCode::parse(t, &claims.sub)
-        {
-            ctx.draft.holder = Some(ctx.node.holder_key.holder_hash(&h));
-        }
-        let node = ctx.node.clone();
-        let partner = crate::codes::RegionCode::from_str(&claims.lic.region)
-            .ok()
-            .and_then(|r| node.federation.partner(&r));
-        if let (Some(link), Outcome::Valid) = (partner, report.outcome) {
-            // A partner's licence: recognised at signing time, a signer its trust list lists,
-            // and live status from the partner itself.
-            if let Some((refused, detail)) = crate::node::federation::partner_refusal(
-                link,
-                &token,
-                &claims.lic.type_code,
-                claims.iat,
-            ) {
-                outcome = refused.to_owned();
-                ctx.detail("refused", detail.clone());
-                body.insert(
-                    "federation".into(),
-                    json!({"outcome": refused, "detail": detail}),
-                );
-            } else {
-                match crate::node::federation::partner_status(&node, link, &claims.jti).await {
-                    Ok(s) => {
-                        if s != "active" {
-                            outcome = s.clone();
-                        }
-                        status = s;
-                    }
-                    Err(e) => {
-                        ctx.detail("status_error", e.clone());
-                        status = "unknown".into();
-                        outcome = "status_unknown".into();
-                    }
-                }
-                ctx.detail("status_from", link.partner.region.to_string());
-            }
-        }
-        // Live status for this node's own licences.
-        if report.outcome == Outcome::Valid
-            && claims.lic.region == ctx.node.config.region.to_string()
-        {
-            match load_record::<StatusOnly>(ctx, &claims.jti)? {
-                // By jti, never by token bytes (ES256 signatures are malleable); the token
-                // verified under an anchor for this region, so the id is this node's.
-                Some(rec) => {
-                    status = rec.status.as_str().to_owned();
-                    if rec.status != Status::Active {
-                        outcome = status.clone();
-                    }
-                }
-                None => {
-                    status = "unknown".into();
-                    outcome = "status_unknown".into();
-                }
-            }
+        Checked::Verified(v) => {
+            let body = VerifyResponse {
+                outcome: &v.outcome,
+                status: &v.status,
+                usage_copy: v.usage_copy.as_ref(),
+                federation: v.federation.as_ref(),
+                report: &v.report,
+            };
+            Ok(Answer::json(StatusCode::OK, &body)?.outcome(v.outcome.clone()))
         }
     }
-    // Serialised once, straight to bytes: the report is most of the answer.
-    #[derive(serde::Serialize)]
-    struct VerifyAnswer<'a> {
-        outcome: &'a str,
-        status: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        usage_copy: Option<&'a Value>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        federation: Option<&'a Value>,
-        report: &'a crate::licence::verify::Report,
-    }
-    let bytes = serde_json::to_vec(&VerifyAnswer {
-        outcome: &outcome,
-        status: &status,
-        usage_copy: body.get("usage_copy"),
-        federation: body.get("federation"),
-        report: &report,
-    })
-    .map_err(json_err)?;
-    Ok(Answer {
-        status: StatusCode::OK,
-        body: Payload::JsonBytes(bytes),
-        writes: Vec::new(),
-        outcome,
-        guard: None,
-    })
 }
 
 /// `POST /v1/verify` with `ofd`: the file decoded, verified against the node's anchors on a
 /// blocking thread (an OFD verification takes milliseconds: it inflates a zip, hashes every
 /// file and checks several SM2 signatures), and answered with its report. The entry names the
 /// file by its SM3 digest (never its bytes) and the licence the document's metadata names.
-pub(super) async fn verify_ofd(ctx: &mut Ctx, b64: &str) -> Result<Answer, ApiError> {
+async fn verify_ofd(ctx: &mut Ctx, b64: &str) -> Result<Answer, ApiError> {
     let file = B64.decode(b64).map_err(|e| {
         bad(
             "invalid_base64",
@@ -240,25 +156,12 @@ pub(super) async fn verify_ofd(ctx: &mut Ctx, b64: &str) -> Result<Answer, ApiEr
     if let Some(id) = report.licence_id.as_deref() {
         ctx.draft.licence = LicenceId::from_str(id).ok();
     }
-    #[derive(serde::Serialize)]
-    struct OfdAnswer<'a> {
-        outcome: &'static str,
-        status: &'static str,
-        report: &'a crate::ofd::report::OfdReport,
-    }
     let outcome = report.outcome.as_str();
-    let bytes = serde_json::to_vec(&OfdAnswer {
+    let body = OfdVerifyResponse {
         outcome,
         // No live status: an OFD licence is not one of this node's records.
         status: "not_checked",
         report: &report,
-    })
-    .map_err(json_err)?;
-    Ok(Answer {
-        status: StatusCode::OK,
-        body: Payload::JsonBytes(bytes),
-        writes: Vec::new(),
-        outcome: outcome.to_owned(),
-        guard: None,
-    })
+    };
+    Ok(Answer::json(StatusCode::OK, &body)?.outcome(outcome))
 }

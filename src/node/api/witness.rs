@@ -5,15 +5,15 @@ use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::audit::entry::{Action, format_time};
 use crate::audit::store::Table;
 use crate::node::state::put_json;
 
 use super::dispatch::{Answer, Ctx, sha256_hex};
-use super::error::{ApiError, bad, fail, forbidden, internal, json_err, unavailable};
-use super::input::{now_ms, quoted};
+use super::error::{ApiError, bad, error_body, fail, forbidden, internal, json_err, unavailable};
+use super::input::quoted;
+use crate::node::rules::now_ms;
 
 // ---------------------------------------------------------------------------------------------
 // Witnessing partners' logs (C2SP tlog-witness).
@@ -165,8 +165,8 @@ pub(super) async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessin
         Verdict::Rejected { reason, evidence } => {
             let mut a = Answer::json(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                json!({"error": {"code": "inconsistent", "message": reason}}),
-            );
+                &error_body("inconsistent", &reason),
+            )?;
             a.outcome = "inconsistent".into();
             ctx.detail("message", reason.clone());
             if let Some(note) = evidence {
@@ -200,17 +200,22 @@ pub(super) fn witness_state(ctx: &mut Ctx) -> Result<Answer, ApiError> {
         .log
         .scan(Table::State, b"witness-evidence/")
         .map_err(unavailable)?;
-    let parse = |v: &[u8]| serde_json::from_slice::<Value>(v).map_err(|e| internal(e.to_string()));
     let logs = logs
         .iter()
-        .map(|(_, v)| parse(v))
+        .map(|(_, v)| serde_json::from_slice::<WitnessRecord>(v).map_err(json_err))
         .collect::<Result<Vec<_>, _>>()?;
     let evidence = evidence
         .iter()
-        .map(|(_, v)| parse(v))
+        .map(|(_, v)| serde_json::from_slice::<Evidence>(v).map_err(json_err))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Answer::json(
-        StatusCode::OK,
-        json!({"logs": logs, "evidence": evidence}),
-    ))
+    Answer::json(StatusCode::OK, &WitnessState { logs, evidence })
+}
+
+/// The answer to `GET /v1/witness/state`.
+#[derive(serde::Serialize)]
+pub(super) struct WitnessState {
+    /// Each partner log witnessed: what was last cosigned, and when.
+    pub(super) logs: Vec<WitnessRecord>,
+    /// Each contradiction kept.
+    pub(super) evidence: Vec<Evidence>,
 }
