@@ -2,11 +2,16 @@
 
 use axum::body::Body;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use crate::node::Node;
+
+use super::dispatch::text;
 use super::dispatch::{Answer, Ctx, Payload};
 use super::error::{ApiError, bad, fail, internal, unavailable};
+use super::error::{ErrorBody, UnrecordedError};
 use super::input::{Query, int_params};
 
 /// Most entries one `GET /v1/audit/entries` returns.
@@ -22,6 +27,65 @@ pub(super) const AUDIT_READ_QUEUE: usize = 2;
 /// How long an audit read waits for one of the [`crate::node::MAX_AUDIT_READS`] places.
 pub(super) const AUDIT_READ_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The latest checkpoint of the log (C2SP signed note), with the witnesses' cosignatures the
+/// node holds. Unaudited.
+#[utoipa::path(
+    get,
+    path = "/v1/audit/checkpoint",
+    tag = "audit",
+    responses(
+        (status = 200, description = "The checkpoint, a signed note.", body = String,
+            content_type = "text/plain; charset=utf-8"),
+        (status = 503, description = "No checkpoint has been signed yet (`no_checkpoint`).",
+            body = UnrecordedError),
+    )
+)]
+pub(super) fn checkpoint(node: &Node) -> Response {
+    match node.log.latest_checkpoint() {
+        Some(cp) => text(
+            StatusCode::OK,
+            node.federation.cosigned(&cp.note, &cp.checkpoint.body()),
+        ),
+        None => fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_checkpoint",
+            "no checkpoint has been signed yet",
+        )
+        .into_response(),
+    }
+}
+
+/// The log's checkpoint verifier key (C2SP note verifier key), one line. Unaudited.
+#[utoipa::path(
+    get,
+    path = "/v1/audit/vkey",
+    tag = "audit",
+    responses((status = 200, description = "The verifier key.", body = String,
+        content_type = "text/plain; charset=utf-8"))
+)]
+pub(super) fn vkey(node: &Node) -> Response {
+    text(StatusCode::OK, format!("{}\n", node.log.verifier().vkey()))
+}
+
+/// Entries `[from, to)` of the audit log, one JSON object a line, as stored (docs/audit-log.md);
+/// the answer may end early past the node's read limit, and the reader asks again from there.
+#[utoipa::path(
+    get,
+    path = "/v1/audit/entries",
+    tag = "audit",
+    params(
+        ("from" = Option<u64>, Query, description = "The first entry (default 0)."),
+        ("to" = Option<u64>, Query, description = "The entry after the last (default: the log's size); at most 10,000 after `from`."),
+    ),
+    responses(
+        (status = 200, description = "The entries, JSON lines; the receipt in the headers \
+            `zhengzhao-receipt-index` and `zhengzhao-receipt-leaf-hash`.", body = String,
+            content_type = "application/jsonl"),
+        (status = 400, description = "`invalid_query`, `out_of_range`, `range_too_large`.", body = ErrorBody),
+        (status = 403, description = "Not an auditor (`forbidden_role`).", body = ErrorBody),
+        (status = 503, description = "Too many reads at once (`busy`).", body = ErrorBody),
+    )
+)]
 pub(super) async fn audit_entries(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
     let size = ctx.node.log.size();
     let [from, to] = int_params(q, [("from", Some(0)), ("to", Some(size))])?;
@@ -156,6 +220,20 @@ pub(super) fn hashes(h: &[crate::audit::merkle::Hash]) -> Vec<String> {
     h.iter().map(|x| B64.encode(x)).collect()
 }
 
+/// An inclusion proof (RFC 6962) of entry `index` in the tree of size `size`.
+#[utoipa::path(
+    get,
+    path = "/v1/audit/proof/inclusion",
+    tag = "audit",
+    params(
+        ("index" = u64, Query, description = "The entry."),
+        ("size" = u64, Query, description = "The tree size, at most the log's."),
+    ),
+    responses(
+        (status = 200, description = "The proof.", body = InclusionProof),
+        (status = 400, description = "`invalid_query`, `out_of_range`.", body = ErrorBody),
+    )
+)]
 pub(super) fn inclusion(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
     let [index, size] = int_params(q, [("index", None), ("size", None)])?;
     ctx.detail("index", index);
@@ -180,6 +258,20 @@ pub(super) fn inclusion(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
     Answer::json(StatusCode::OK, &body)
 }
 
+/// A consistency proof (RFC 6962) between the trees of sizes `from` and `to`.
+#[utoipa::path(
+    get,
+    path = "/v1/audit/proof/consistency",
+    tag = "audit",
+    params(
+        ("from" = u64, Query, description = "The older tree size, at least 1."),
+        ("to" = u64, Query, description = "The newer tree size, at most the log's."),
+    ),
+    responses(
+        (status = 200, description = "The proof.", body = ConsistencyProof),
+        (status = 400, description = "`invalid_query`, `out_of_range`.", body = ErrorBody),
+    )
+)]
 pub(super) fn consistency(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> {
     let [from, to] = int_params(q, [("from", None), ("to", None)])?;
     ctx.detail("from", from);
@@ -205,7 +297,7 @@ pub(super) fn consistency(ctx: &mut Ctx, q: &Query) -> Result<Answer, ApiError> 
 }
 
 /// The answer to `GET /v1/audit/proof/inclusion`.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub(super) struct InclusionProof {
     pub(super) index: u64,
     pub(super) size: u64,
@@ -214,7 +306,7 @@ pub(super) struct InclusionProof {
 }
 
 /// The answer to `GET /v1/audit/proof/consistency`.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub(super) struct ConsistencyProof {
     pub(super) from: u64,
     pub(super) to: u64,

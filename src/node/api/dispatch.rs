@@ -21,15 +21,17 @@ use crate::node::Node;
 use crate::node::locks::KeyGuard;
 use crate::node::tls::Caller;
 
+use super::Route;
 use super::audit::{audit_entries, consistency, inclusion};
 use super::consents::{grant_consent, withdraw_consent};
-use super::error::{ApiError, bad, error_body, fail, forbidden, internal, json_err};
+use super::error::{
+    ApiError, UnrecordedError, bad, error_body, fail, forbidden, internal, json_err,
+};
 use super::input::{MAX_MESSAGE_CHARS, cut_chars, no_params, parse_query};
 use super::licences::{amend, get_status, issue, set_status};
 use super::lookups::{federated_lookup, lookup};
 use super::verify::verify;
 use super::witness::{Witnessing, witness_add, witness_state};
-use super::{OPENAPI, Route};
 use crate::node::rules::{Access, Change};
 
 /// Longest request path kept in an audit entry, in characters.
@@ -158,52 +160,40 @@ pub(super) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(digest::digest(&digest::SHA256, bytes))
 }
 
+/// Whether the node is alive: its audit log takes writes. Unaudited.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses(
+        (status = 200, description = "The audit log takes writes.", body = Health),
+        (status = 503, description = "The audit log refuses writes (`audit_unavailable`).",
+            body = UnrecordedError),
+    )
+)]
+pub(super) fn healthz(node: &Node) -> Response {
+    if node.log.healthy() {
+        respond_json(StatusCode::OK, &Health { status: "ok" })
+    } else {
+        fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit_unavailable",
+            "the audit log refuses writes",
+        )
+        .into_response()
+    }
+}
+
 /// The one handler.
 pub(super) async fn handle(State(node): State<Arc<Node>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let route = Route::parse(&parts.method, parts.uri.path());
     // Unaudited: nothing personal, nothing about a licence.
     match route {
-        Route::Healthz => {
-            return if node.log.healthy() {
-                respond_json(StatusCode::OK, &Health { status: "ok" })
-            } else {
-                fail(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "audit_unavailable",
-                    "the audit log refuses writes",
-                )
-                .into_response()
-            };
-        }
-        Route::Checkpoint => {
-            return match node.log.latest_checkpoint() {
-                Some(cp) => text(
-                    StatusCode::OK,
-                    node.federation.cosigned(&cp.note, &cp.checkpoint.body()),
-                ),
-                None => fail(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "no_checkpoint",
-                    "no checkpoint has been signed yet",
-                )
-                .into_response(),
-            };
-        }
-        Route::Vkey => return text(StatusCode::OK, format!("{}\n", node.log.verifier().vkey())),
-        Route::TrustList => {
-            return match crate::node::federation::signed_trust_list(&node) {
-                Ok(t) => {
-                    let mut r = Response::new(Body::from(t));
-                    r.headers_mut().insert(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/jose"),
-                    );
-                    r
-                }
-                Err(e) => internal(e).into_response(),
-            };
-        }
+        Route::Healthz => return healthz(&node),
+        Route::Checkpoint => return super::audit::checkpoint(&node),
+        Route::Vkey => return super::audit::vkey(&node),
+        Route::TrustList => return super::witness::trust_list(&node),
         _ => {}
     }
     audited(node, route, parts, body).await
@@ -376,7 +366,7 @@ pub(super) async fn run(
     match route {
         Route::OpenApi => Ok(Answer {
             status: StatusCode::OK,
-            body: Payload::Raw("application/json", OPENAPI.as_bytes().to_vec()),
+            body: Payload::Raw("application/json", super::openapi::openapi().to_vec()),
             writes: Vec::new(),
             outcome: "ok".into(),
             guard: None,
@@ -420,17 +410,18 @@ pub(super) fn leaf_b64(receipt: &crate::audit::store::Receipt) -> String {
 }
 
 /// The receipt of a request's audit entry, as answers carry it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct Receipt<'a> {
-    /// The entry's index in the log.
+    /// The entry's index in the log (0-based).
     pub(super) index: u64,
-    /// Its leaf hash, base64.
+    /// Its leaf hash (RFC 6962), standard base64.
     pub(super) leaf_hash: &'a str,
 }
 
 /// The answer of `GET /healthz`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct Health {
+    /// `ok`.
     pub(super) status: &'static str,
 }
 
@@ -555,25 +546,23 @@ pub(super) async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Re
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "audit write failed; request refused");
-                    respond_json(
+                    fail(
                         StatusCode::SERVICE_UNAVAILABLE,
-                        &error_body(
-                            "audit_unavailable",
-                            "the access could not be recorded, so it was not served",
-                        ),
+                        "audit_unavailable",
+                        "the access could not be recorded, so it was not served",
                     )
+                    .into_response()
                 }
             };
         }
         Err(e) => {
             tracing::error!(error = %e, "audit write failed; request refused");
-            return respond_json(
+            return fail(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &error_body(
-                    "audit_unavailable",
-                    "the access could not be recorded, so it was not served",
-                ),
-            );
+                "audit_unavailable",
+                "the access could not be recorded, so it was not served",
+            )
+            .into_response();
         }
     };
     let leaf = leaf_b64(&receipt);

@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::dispatch::respond_json;
 use crate::node::rules::RuleError;
@@ -16,16 +17,26 @@ pub(super) struct ApiError {
     pub(super) message: String,
 }
 
-/// The body of an error answer.
-#[derive(Serialize)]
+/// The body of an error answer of an audited request (the dispatch adds the receipt).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
 pub(super) struct ErrorBody<'a> {
     pub(super) error: ErrorDetail<'a>,
 }
 
+/// The body of an error answer that no entry records: an unaudited endpoint's, or an audited
+/// request's whose entry could not be written (`audit_unavailable`).
+#[derive(Serialize, ToSchema)]
+pub(super) struct UnrecordedError<'a> {
+    pub(super) error: ErrorDetail<'a>,
+}
+
 /// What went wrong: the stable code and a message for the caller.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct ErrorDetail<'a> {
+    /// The stable, snake_case code (docs/api.md, Errors).
     pub(super) code: &'a str,
+    /// What to fix, in words.
     pub(super) message: &'a str,
 }
 
@@ -40,7 +51,13 @@ impl IntoResponse for ApiError {
     /// The answer without a receipt: for the unaudited endpoints only (an audited request's
     /// error is answered by the dispatch, with its entry's receipt).
     fn into_response(self) -> Response {
-        respond_json(self.status, &error_body(self.code, &self.message))
+        let body = UnrecordedError {
+            error: ErrorDetail {
+                code: self.code,
+                message: &self.message,
+            },
+        };
+        respond_json(self.status, &body)
     }
 }
 

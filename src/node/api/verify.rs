@@ -7,16 +7,17 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::dispatch::{Answer, Ctx};
-use super::error::{ApiError, bad, internal};
+use super::error::{ApiError, ErrorBody, bad, internal};
 use super::input::parse_json;
 use crate::codes::LicenceId;
 use crate::node::rules::verify::{Checked, CopyFacts, FederationRefusal};
 use crate::node::rules::{self, MAX_PURPOSE_CHARS, free_text, now_ms};
 
 /// The body of `POST /v1/verify`: exactly one of `licence` and `ofd`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct VerifyRequest {
     /// A licence or a usage copy, compact JWS.
@@ -30,7 +31,7 @@ pub(super) struct VerifyRequest {
 }
 
 /// The answer to `POST /v1/verify` with a licence or a usage copy that holds.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct VerifyResponse<'a> {
     pub(super) outcome: &'a str,
     pub(super) status: &'a str,
@@ -38,18 +39,21 @@ pub(super) struct VerifyResponse<'a> {
     pub(super) usage_copy: Option<&'a CopyFacts>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) federation: Option<&'a FederationRefusal>,
+    /// The licence core's verification report, as `zhengzhao licence verify --json` prints
+    /// it (docs/licence-format.md).
+    #[schema(value_type = Object)]
     pub(super) report: &'a crate::licence::verify::Report,
 }
 
 /// Why a usage copy was refused, as `POST /v1/verify` answers it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct UsageCopyRefusal<'a> {
     pub(super) outcome: &'a str,
     pub(super) detail: &'a str,
 }
 
 /// The answer to `POST /v1/verify` with a usage copy that does not hold.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct CopyRefusedResponse<'a> {
     pub(super) outcome: &'a str,
     pub(super) status: &'static str,
@@ -57,11 +61,24 @@ pub(super) struct CopyRefusedResponse<'a> {
 }
 
 /// The answer to `POST /v1/verify` with an OFD file.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct OfdVerifyResponse<'a> {
     pub(super) outcome: &'static str,
     pub(super) status: &'static str,
     pub(super) report: &'a crate::ofd::report::OfdReport,
+}
+
+/// The answers of `POST /v1/verify`, one of three shapes (this type only describes them).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // A description, never built.
+pub(super) enum VerifyAnswer<'a> {
+    /// A licence, or a usage copy that holds.
+    Licence(VerifyResponse<'a>),
+    /// A usage copy that does not hold.
+    CopyRefused(CopyRefusedResponse<'a>),
+    /// An OFD file.
+    Ofd(OfdVerifyResponse<'a>),
 }
 
 /// What `POST /v1/verify` was given to verify.
@@ -72,6 +89,20 @@ enum Document {
     Ofd(String),
 }
 
+/// Verifies a licence, a usage copy or an OFD file (verifiers and consumers): the signature
+/// and chain, and for a licence its live status here or at its partner.
+#[utoipa::path(
+    post,
+    path = "/v1/verify",
+    tag = "verification",
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "The verification; its `outcome` says whether it holds.", body = VerifyAnswer),
+        (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_request`, `licence_or_ofd`, `invalid_base64`.", body = ErrorBody),
+        (status = 403, description = "Neither a verifier nor a consumer (`forbidden_role`).", body = ErrorBody),
+        (status = 413, description = "The body is too large (`payload_too_large`).", body = ErrorBody),
+    )
+)]
 pub(super) async fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     let req: VerifyRequest = parse_json(bytes)?;
     let document = match (req.licence, req.ofd) {

@@ -3,15 +3,17 @@
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::audit::entry::{Action, format_time};
 use crate::audit::store::Table;
+use crate::node::Node;
 use crate::node::state::put_json;
 
 use super::dispatch::{Answer, Ctx, sha256_hex};
 use super::error::{ApiError, bad, error_body, fail, forbidden, internal, json_err, unavailable};
+use super::error::{ErrorBody, UnrecordedError};
 use super::input::quoted;
 use crate::node::rules::now_ms;
 
@@ -39,17 +41,67 @@ pub(super) struct WitnessRecord {
 }
 
 /// Evidence of a log that contradicted what this witness had cosigned.
-#[derive(serde::Serialize, Deserialize)]
+#[derive(serde::Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = WitnessEvidence)]
 pub(super) struct Evidence {
+    /// The log's origin.
     pub(super) origin: String,
+    /// Why the checkpoint does not fit.
     pub(super) reason: String,
     /// The checkpoint the log signed that does not fit.
     pub(super) note: String,
     /// The checkpoint this witness had cosigned.
     pub(super) witnessed: Option<String>,
+    /// When, RFC 3339.
     pub(super) at: String,
 }
 
+/// This region's signed trust list (compact JWS, docs/federation.md): the licence signers its
+/// node vouches for, and those it revoked. Unaudited.
+#[utoipa::path(
+    get,
+    path = "/v1/trust-list",
+    tag = "federation",
+    responses(
+        (status = 200, description = "The trust list.", body = String,
+            content_type = "application/jose"),
+        (status = 500, description = "It could not be signed (`internal`).", body = UnrecordedError),
+    )
+)]
+pub(super) fn trust_list(node: &Node) -> Response {
+    match crate::node::federation::signed_trust_list(node) {
+        Ok(t) => {
+            let mut r = Response::new(Body::from(t));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/jose"),
+            );
+            r
+        }
+        Err(e) => internal(e).into_response(),
+    }
+}
+
+/// A partner node's checkpoint to cosign (C2SP tlog-witness `add-checkpoint`): cosigned (200)
+/// or answered with the size this witness holds (409) without an entry; every refusal is an
+/// entry, and a fork is kept as evidence.
+#[utoipa::path(
+    post,
+    path = "/v1/witness/add-checkpoint",
+    tag = "federation",
+    request_body(content = String, content_type = "text/plain",
+        description = "`old <size>`, the consistency proof's lines, a blank line, the signed checkpoint."),
+    responses(
+        (status = 200, description = "The cosignature line(s).", body = String,
+            content_type = "text/plain; charset=utf-8"),
+        (status = 409, description = "The size this witness holds for the log.", body = String,
+            content_type = "text/x.tlog.size"),
+        (status = 400, description = "`malformed`.", body = ErrorBody),
+        (status = 403, description = "`forbidden_role` (not a partner's node), `bad_signature`.", body = ErrorBody),
+        (status = 404, description = "`not_a_witness`, `unknown_log`.", body = ErrorBody),
+        (status = 422, description = "`inconsistent`: the checkpoint contradicts what was cosigned.", body = ErrorBody),
+    )
+)]
 pub(super) async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessing, ApiError> {
     use crate::audit::witness::{self, Verdict};
     ctx.draft.request_sha256 = Some(sha256_hex(bytes));
@@ -189,6 +241,12 @@ pub(super) async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessin
 }
 
 /// `GET /v1/witness/state`: the partner logs this node witnesses, and the evidence it keeps.
+#[utoipa::path(
+    get,
+    path = "/v1/witness/state",
+    tag = "federation",
+    responses((status = 200, description = "The logs and the evidence.", body = WitnessState))
+)]
 pub(super) fn witness_state(ctx: &mut Ctx) -> Result<Answer, ApiError> {
     let logs = ctx
         .node
@@ -212,9 +270,11 @@ pub(super) fn witness_state(ctx: &mut Ctx) -> Result<Answer, ApiError> {
 }
 
 /// The answer to `GET /v1/witness/state`.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub(super) struct WitnessState {
-    /// Each partner log witnessed: what was last cosigned, and when.
+    /// Each partner log witnessed: `size`, `root` (base64), `note` (the checkpoint cosigned)
+    /// and `cosigned_at`.
+    #[schema(value_type = Vec<Object>)]
     pub(super) logs: Vec<WitnessRecord>,
     /// Each contradiction kept.
     pub(super) evidence: Vec<Evidence>,

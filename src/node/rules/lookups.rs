@@ -34,7 +34,7 @@ pub const MAX_LOOKUP_RESULTS: usize = 50;
 const MAX_DROPPED_LISTED: usize = 16;
 
 /// Which regions a lookup covers: `"all"` (this one and every partner) or a list of codes.
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Debug, Clone, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Regions {
     /// `"all"`.
@@ -59,7 +59,7 @@ pub struct Query<'a> {
 }
 
 /// One licence a lookup answers with. Its members are in the order they are written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LookupResult {
     /// The licence id.
     pub id: String,
@@ -67,14 +67,16 @@ pub struct LookupResult {
     pub licence: String,
     /// The region whose node holds it.
     pub region: String,
-    /// Its status there.
+    /// Its status there: `active`, `suspended` or `revoked`.
+    #[schema(value_type = String)]
     pub status: Status,
     /// A usage copy of it for this department, matter and purpose (active licences only).
     pub usage_copy: Option<String>,
 }
 
 /// A region that did not answer a cross-region lookup, and why (an error code).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = LookupPartial)]
 pub struct Partial {
     /// Why: the region's error code, `deadline`, `unreachable` or `bad_answer`.
     pub error: String,

@@ -74,11 +74,12 @@ pub struct Change {
 
 /// A holder as a request names it: its type (`111` a person, `001` an organisation) and its
 /// code, neither checked yet. Its `Debug` masks the code.
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, Clone, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HolderRef {
-    /// `111` or `001`.
+    /// `111` (a person) or `001` (an organisation).
     #[serde(rename = "type")]
+    #[schema(example = "001")]
     pub holder_type: String,
     /// The ID number or unified social credit code.
     pub code: String,

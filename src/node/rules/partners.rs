@@ -21,8 +21,9 @@ use crate::node::state::Status;
 
 /// A lookup forwarded by a partner node on behalf of one of its departments: the body of
 /// `POST /v1/federation/lookups`.
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = FederatedLookupRequest)]
 pub struct ForwardedLookup {
     /// The partner's department.
     pub department: String,

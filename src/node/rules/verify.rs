@@ -14,9 +14,11 @@ use crate::licence::verify::{Outcome, Report};
 use crate::node::state::Status;
 
 /// What a usage copy says, as a verification answers with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = UsageCopyFacts)]
 pub struct CopyFacts {
-    /// The node that made it.
+    /// The node that made it: `{"node", "region"}`.
+    #[schema(value_type = Object)]
     pub made_by: MadeBy,
     /// The department it was made for.
     #[serde(rename = "for")]
@@ -33,7 +35,7 @@ pub struct CopyFacts {
 
 /// A partner's refusal of its own licence here: not recognised, or its signer revoked or not
 /// listed by the partner's trust list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FederationRefusal {
     /// `not_recognised`, `signer_revoked`, `signer_not_listed` or `malformed`.
     pub outcome: String,
