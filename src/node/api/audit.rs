@@ -17,15 +17,12 @@ use super::input::{Query, int_params};
 /// Most entries one `GET /v1/audit/entries` returns.
 pub const MAX_ENTRIES_PER_READ: u64 = 10_000;
 
-// ---------------------------------------------------------------------------------------------
-// The audit log over HTTP.
-
 /// The most bytes of entries an audit read reads from the store and holds at once.
-pub(super) const AUDIT_READ_CHUNK: usize = 64 * 1024;
+const AUDIT_READ_CHUNK: usize = 64 * 1024;
 /// How many chunks of one audit read may wait for the connection to take them.
-pub(super) const AUDIT_READ_QUEUE: usize = 2;
+const AUDIT_READ_QUEUE: usize = 2;
 /// How long an audit read waits for one of the [`crate::node::MAX_AUDIT_READS`] places.
-pub(super) const AUDIT_READ_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+const AUDIT_READ_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The latest checkpoint of the log (C2SP signed note), with the witnesses' cosignatures the
 /// node holds. Unaudited.
@@ -175,7 +172,7 @@ pub(super) async fn audit_entries(ctx: &mut Ctx, q: &Query) -> Result<Answer, Ap
 
 /// Where an audit read of `[from, to)` ends: before the entry that would take its lines past
 /// `limit` bytes, one entry at least. Reads a chunk at a time, keeping none.
-pub(super) fn read_end(
+fn read_end(
     log: &crate::audit::store::AuditLog,
     from: u64,
     to: u64,
@@ -200,7 +197,7 @@ pub(super) fn read_end(
 }
 
 /// A response body fed, chunk by chunk, by the task that reads the store.
-pub(super) struct ChunkBody(tokio::sync::mpsc::Receiver<Result<axum::body::Bytes, std::io::Error>>);
+struct ChunkBody(tokio::sync::mpsc::Receiver<Result<axum::body::Bytes, std::io::Error>>);
 
 impl axum::body::HttpBody for ChunkBody {
     type Data = axum::body::Bytes;

@@ -35,7 +35,7 @@ use super::witness::{Witnessing, witness_add, witness_state};
 use crate::node::rules::{Access, Change};
 
 /// Longest request path kept in an audit entry, in characters.
-pub(super) const MAX_LOGGED_PATH: usize = 512;
+const MAX_LOGGED_PATH: usize = 512;
 
 /// What a handler answers, and what it writes with the audit entry.
 pub(super) struct Answer {

@@ -17,9 +17,6 @@ use super::error::{ErrorBody, UnrecordedError};
 use super::input::quoted;
 use crate::node::rules::now_ms;
 
-// ---------------------------------------------------------------------------------------------
-// Witnessing partners' logs (C2SP tlog-witness).
-
 /// What became of an add-checkpoint request.
 pub(super) enum Witnessing {
     /// Cosigned (200) or the witness's size (409): answered without an entry.
@@ -28,7 +25,7 @@ pub(super) enum Witnessing {
     Refused(Answer),
 }
 
-pub(super) fn witness_key(origin: &str) -> Vec<u8> {
+fn witness_key(origin: &str) -> Vec<u8> {
     format!("witness/{origin}").into_bytes()
 }
 
