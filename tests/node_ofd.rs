@@ -225,7 +225,7 @@ async fn ofdrw_documents_give_the_report_the_cli_gives() {
     assert_eq!(keys(&example["receipt"]), keys(&v["receipt"]));
     assert!(example["receipt"]["index"].is_u64());
     // openapi.json describes it: every member it has is a property, every required one there.
-    let openapi: Value = serde_json::from_str(zhengzhao::node::api::OPENAPI).unwrap();
+    let openapi: Value = serde_json::from_str(&zhengzhao::node::api::openapi_json()).unwrap();
     let schemas = &openapi["components"]["schemas"];
     for (schema, value) in [
         ("OfdVerifyResponse", &v),

@@ -3,10 +3,12 @@
 //! - [`config`]: the TOML configuration, checked whole before anything starts;
 //! - [`tls`]: rustls server and client configurations (TLS 1.3, client certificates);
 //! - [`server`]: the accept loop, handshakes off the loop, limits, graceful shutdown;
-//! - [`api`]: the routes, roles, the 用证清单, and one audit entry per request;
+//! - [`api`]: the HTTP API by resource: the routes, roles, and one audit entry per request;
+//! - [`rules`]: the 免证办 rules (the 用证清单, consents, lookups here and across partners,
+//!   usage copies, status changes), apart from HTTP;
 //! - [`state`]: licences, the holder index and consents in the `state` column family;
 //! - [`locks`]: locks by record key for read-modify-write changes of the state table;
-//! - [`usage`]: usage copies (加注件);
+//! - [`usage`]: usage copies (加注件), in [`rules`];
 //! - [`auditor`]: the auditor's remote replay;
 //! - [`client`]: a small HTTPS client with a client certificate (auditors, tests, the demo);
 //! - [`federation`]: partner nodes, trust lists, and the witness sender.
@@ -17,10 +19,10 @@ pub mod client;
 pub mod config;
 pub mod federation;
 pub mod locks;
+pub mod rules;
 pub mod server;
 pub mod state;
 pub mod tls;
-pub mod usage;
 
 use std::sync::Arc;
 
@@ -33,6 +35,7 @@ use crate::ofd::verify::OfdVerifier;
 use crate::pki::trust::TrustStore;
 
 pub use config::{Config, ConfigError};
+pub use rules::usage;
 
 /// Why the node could not start: the config key concerned and what is wrong.
 pub type StartError = ConfigError;

@@ -8,7 +8,7 @@ use serde::Serialize;
 ///
 /// Declared in precedence order: when several checks fail, the outcome is the first of these
 /// that a failed check yields; a document's outcome is the first among its signatures'.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OfdOutcome {
     /// Not an OFD document, or a signature's files or values cannot be read.
@@ -50,7 +50,7 @@ impl OfdOutcome {
 }
 
 /// One check of a signature and what it found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OfdCheck {
     /// The check's stable name: `references`, `data_hash`, `signature`, `seal_signature`,
     /// `seal_validity`, `signer_in_seal`, `signer_chain`, `seal_maker_chain`,
@@ -66,7 +66,7 @@ pub struct OfdCheck {
 }
 
 /// The signer, as its certificate names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SignerInfo {
     /// The certificate's subject, RFC 4514.
     pub subject: String,
@@ -79,7 +79,7 @@ pub struct SignerInfo {
 }
 
 /// The electronic seal a signature carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SealInfo {
     /// The seal's identifier (esID).
     pub es_id: String,
@@ -92,7 +92,7 @@ pub struct SealInfo {
 }
 
 /// One `CustomData` of the document's metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MetaItem {
     /// Its `Name` attribute.
     pub name: String,
@@ -101,7 +101,8 @@ pub struct MetaItem {
 }
 
 /// One signature of the document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = OfdSignature)]
 pub struct SignatureReport {
     /// The signature's `ID` in `Signatures.xml`.
     pub id: String,
@@ -123,7 +124,7 @@ pub struct SignatureReport {
 }
 
 /// The report on one OFD document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OfdReport {
     /// The document's outcome.
     pub outcome: OfdOutcome,
