@@ -12,13 +12,13 @@
 //! verified at 泰安 before its own audit entry). Latency is measured from each request's
 //! scheduled time, p50/p99/max printed for both, and their ratio.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod support;
-
-use std::path::Path;
 
 use serde_json::{Value, json};
 use support::{
-    bench_dir, client, free_port, lookup_latencies, percentile, print_latencies, start_node,
+    certs, demo_client, fixture_request, free_port, lookup_latencies, percentile, print_latencies,
+    start_node,
 };
 
 fn main() {
@@ -26,21 +26,20 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100.0);
-    let tmp = bench_dir("federation-bench-");
     let (ta_port, yc_port) = (free_port(), free_port());
     let ta = format!("https://127.0.0.1:{ta_port}");
     let yc = format!("https://127.0.0.1:{yc_port}");
-    let _taian = start_node(
-        tmp.path(),
+    let mut taian = start_node(
+        "federation-bench-",
         "370900",
         &format!("127.0.0.1:{ta_port}"),
-        &[("140802", yc.clone())],
+        &[("140802".into(), yc.clone())],
     );
-    let _yuncheng = start_node(
-        tmp.path(),
+    let mut yuncheng = start_node(
+        "federation-bench-",
         "140802",
         &format!("127.0.0.1:{yc_port}"),
-        &[("370900", ta.clone())],
+        &[("370900".into(), ta.clone())],
     );
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -48,15 +47,9 @@ fn main() {
         .build()
         .unwrap();
     let (local, cross) = runtime.block_on(async {
-        let request: Value = serde_json::from_slice(
-            &std::fs::read(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/requests/370900.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let request = fixture_request("370900");
         for (url, region) in [(&ta, "370900"), (&yc, "140802")] {
-            let r = client(url, region, "bureau")
+            let r = demo_client(url, &certs(), region, "bureau")
                 .request("POST", "/v1/licences", Some(&request))
                 .await
                 .unwrap();
@@ -84,4 +77,6 @@ fn main() {
         percentile(&cross, 0.5) / percentile(&local, 0.5),
         percentile(&cross, 0.99) / percentile(&local, 0.99)
     );
+    taian.stop();
+    yuncheng.stop();
 }

@@ -27,9 +27,9 @@
 //!    latency measured from the request's scheduled time (so a stall is not hidden by sending
 //!    less), p50/p99/max printed.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod support;
 
-use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use serde_json::json;
-use support::{bench_dir, certs, client, lookup_latencies, print_latencies, start_node};
+use support::{certs, demo_client, fixture_request, lookup_latencies, print_latencies, start_node};
 
 const REGION: &str = "370900";
 
@@ -330,8 +330,7 @@ fn main() {
         .unwrap_or(200.0);
     println!("machine: {cores} CPUs");
 
-    let tmp = bench_dir("node-bench-");
-    let node = start_node(tmp.path(), REGION, "127.0.0.1:0", &[]);
+    let mut node = start_node("node-bench-", REGION, "127.0.0.1:0", &[]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -340,14 +339,8 @@ fn main() {
     let addr = url.strip_prefix("https://").unwrap().to_owned();
     let node_pid = node.pid().to_string();
     let token = runtime.block_on(async {
-        let mut bureau = client(&url, REGION, "bureau");
-        let request: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/requests/370900.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let mut bureau = demo_client(&url, &certs(), REGION, "bureau");
+        let request = fixture_request(REGION);
         let r = bureau
             .request("POST", "/v1/licences", Some(&request))
             .await
@@ -432,5 +425,5 @@ fn main() {
         v["results"][0]["usage_copy"].is_string()
     }));
     print_latencies("POST /v1/lookups", rate, &latencies);
-    drop(node);
+    node.stop();
 }

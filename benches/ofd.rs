@@ -13,6 +13,10 @@
 //! median round of each is reported. OpenSSL's figure is the median of three one-second
 //! `openssl speed` runs taken between the rounds.
 
+#[path = "support/rate.rs"]
+mod rate;
+
+use rate::{median, rate};
 use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
@@ -27,22 +31,8 @@ const ROUNDS: usize = 5;
 /// The time the fixtures are verified at.
 const AT: i64 = 1_796_083_200; // 2026-12-01T00:00:00Z
 
-fn rate(mut f: impl FnMut()) -> f64 {
-    let start = Instant::now();
-    let mut n = 0u64;
-    while start.elapsed() < ROUND {
-        for _ in 0..8 {
-            f();
-        }
-        n += 8;
-    }
-    n as f64 / start.elapsed().as_secs_f64()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
+/// Calls between looks at the clock.
+const BATCH: u64 = 8;
 
 /// OpenSSL's SM2 verifications per second (one process, one thread), or None without it.
 fn openssl_sm2_verify_rate() -> Option<f64> {
@@ -108,10 +98,10 @@ fn main() {
     );
     let (mut ofd, mut raw, mut ossl) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..ROUNDS {
-        ofd.push(rate(|| {
+        ofd.push(rate(ROUND, BATCH, || {
             black_box(verifier.verify(black_box(&bytes), AT));
         }));
-        raw.push(rate(|| {
+        raw.push(rate(ROUND, BATCH, || {
             black_box(public.verify(black_box(&msg), &sig)).unwrap();
         }));
         if round % 2 == 0

@@ -7,36 +7,26 @@
 //! lookup, binding and date checks). Rounds alternate between the two so that noise from a
 //! shared machine falls on both; the median round of each is reported.
 
+#[path = "support/rate.rs"]
+mod rate;
+#[allow(dead_code)] // uses only part of the shared support
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rate::{median, rate};
 use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use zhengzhao::licence::{IssuanceRequest, Outcome, Signer, Verifier};
 use zhengzhao::pki::cert::{PublicKey, signer_facts};
 
 const ROUND: Duration = Duration::from_millis(700);
 const ROUNDS: usize = 7;
 
-fn rate(mut f: impl FnMut()) -> f64 {
-    let start = Instant::now();
-    let mut n = 0u64;
-    while start.elapsed() < ROUND {
-        for _ in 0..64 {
-            f();
-        }
-        n += 64;
-    }
-    n as f64 / start.elapsed().as_secs_f64()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
+/// Calls between looks at the clock.
+const BATCH: u64 = 64;
 
 fn main() {
     let region = "370900";
@@ -76,11 +66,11 @@ fn main() {
 
     let (mut raw, mut full) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        raw.push(rate(|| {
+        raw.push(rate(ROUND, BATCH, || {
             key.verify(black_box(input.as_bytes()), black_box(&sig))
                 .unwrap()
         }));
-        full.push(rate(|| {
+        full.push(rate(ROUND, BATCH, || {
             assert_eq!(
                 verifier.verify(black_box(&token), now).outcome,
                 Outcome::Valid

@@ -11,7 +11,7 @@ use std::path::Path;
 
 mod common;
 
-use common::{client, expect, person_licence, step};
+use common::{demo_client, expect, person_licence, step};
 use serde_json::{Value, json};
 
 const REGION: &str = "370900";
@@ -22,8 +22,8 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let url = args.get(1).expect("the node's URL");
     let certs = Path::new(args.get(2).expect("the demo PKI directory"));
-    let mut bureau = client(url, certs, REGION, "bureau");
-    let mut window = client(url, certs, REGION, "window");
+    let mut bureau = demo_client(url, certs, REGION, "bureau");
+    let mut window = demo_client(url, certs, REGION, "window");
 
     let business: Value =
         serde_json::from_slice(&std::fs::read("fixtures/requests/370900.json").unwrap()).unwrap();

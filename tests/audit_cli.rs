@@ -2,28 +2,21 @@
 //! `zhengzhao audit …` end to end, as real processes on a real store: keygen, verify on
 //! nothing, prove and verify-proof and every way a proof must be refused, export re-hashing.
 
+#[allow(dead_code)] // uses only part of the shared support
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use ring::digest;
+use support::command::{p, zz};
 use tempfile::TempDir;
 use zhengzhao::audit::entry::{Action, Actor, EntryDraft};
 use zhengzhao::audit::note::{NoteSigner, NoteVerifier};
 use zhengzhao::audit::store::{AuditLog, LogConfig};
 
 const ORIGIN: &str = "zhengzhao/370900";
-
-fn zz(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zhengzhao"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

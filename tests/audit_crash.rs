@@ -11,6 +11,9 @@
 //! The drill needs the example binary: plain `cargo test` builds examples; with `--test
 //! audit_crash` alone, run `cargo build --examples` first. `ZZ_CRASH_SEED=<n>` replays a run.
 
+#[allow(dead_code)] // uses only part of the shared support
+mod support;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
@@ -21,6 +24,8 @@ use std::time::{Duration, Instant};
 
 use ring::digest;
 use rocksdb::{DB, Options};
+use support::Rng;
+use support::command::{p, zz};
 use zhengzhao::audit::checkpoint::Checkpoint;
 use zhengzhao::audit::entry::Entry;
 use zhengzhao::audit::note::NoteSigner;
@@ -72,17 +77,7 @@ fn audit_load() -> PathBuf {
     path
 }
 
-/// xorshift64*: no dependency, and a seed in the failure message replays the run.
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
     /// Uniform enough in `[lo, hi]`.
     fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next() % (hi - lo + 1)
@@ -279,12 +274,7 @@ fn check_store(dir: &Path, acks: &BTreeMap<u64, Ack>, seed: u64) -> u64 {
 
 /// `zhengzhao audit verify` on the directory: exit 0 and the size verified.
 fn audit_verify(dir: &Path, vkey: &str, size: u64, seed: u64) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zhengzhao"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(dir)
-        .args(["--vkey", vkey])
-        .output()
-        .unwrap();
+    let out = zz(&["audit", "verify", "--data-dir", p(dir), "--vkey", vkey]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),

@@ -21,6 +21,7 @@
 //!   against the true roots of the new sizes;
 //! - sizes of 0 and indexes at or beyond the size are refused by the store with errors.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod audit_support;
 
 use audit_support::{append_batches, draft, open_log};

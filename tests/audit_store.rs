@@ -3,6 +3,7 @@
 //! entries each, one at a time, through the group-committing writer. Announced appends (the
 //! writer's linger) and checkpoints.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod audit_support;
 
 use std::collections::BTreeMap;

@@ -4,13 +4,16 @@
 //! 1024, 1777 and 2600, closes it, copies the directory, opens the copy with RocksDB under the
 //! store's column family names, changes it, closes it, and runs the binary on it.
 
+#[allow(dead_code)] // uses only part of the shared support
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ring::digest;
 use rocksdb::{DB, IteratorMode, Options};
+use support::command::{p, zz};
 use tempfile::TempDir;
 use zhengzhao::audit::entry::{Action, Actor, EntryDraft};
 use zhengzhao::audit::note::NoteSigner;
@@ -164,12 +167,7 @@ struct Verify {
 }
 
 fn verify(dir: &Path, vkey: &str) -> Verify {
-    let out = Command::new(env!("CARGO_BIN_EXE_zhengzhao"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(dir)
-        .args(["--vkey", vkey])
-        .output()
-        .unwrap();
+    let out = zz(&["audit", "verify", "--data-dir", p(dir), "--vkey", vkey]);
     Verify {
         code: out.status.code(),
         stdout: String::from_utf8(out.stdout).unwrap(),

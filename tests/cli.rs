@@ -2,42 +2,12 @@
 //! The command line, run as a real process: help everywhere, exit codes, issue → verify in
 //! every demo region, `show` saying it verified nothing, and `pki demo` making usable PKI.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod support;
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+use support::command::{p, zz, zz_stdin};
 use support::{REGIONS, cert_path};
-
-fn zz(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zhengzhao"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn zz_stdin(args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zhengzhao"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A command may refuse (and exit) before it reads its input: a broken pipe is not a failure.
-    if let Err(e) = child.stdin.take().unwrap().write_all(input) {
-        assert_eq!(
-            e.kind(),
-            std::io::ErrorKind::BrokenPipe,
-            "writing stdin: {e}"
-        );
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 const REQUEST: &str = r#"{"type_code":"11100000000013338W032","type_name":"建筑施工企业安全生产许可证",
  "holder":{"type":"111","code":"11010519491231002X","name":"张三"},

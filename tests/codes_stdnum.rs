@@ -39,12 +39,16 @@
 //! `140872`, `710001`). The script reports that as `crash:KeyError`, and the test accepts it
 //! only where the region lookup is what stdnum would refuse.
 
+#[allow(dead_code)] // uses only part of the shared support
+mod support;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::Command;
 
 use serde_json::Value;
+use support::Rng;
 use time::macros::date;
 use time::{Date, Duration};
 use zhengzhao::codes::{CodeError, LicenceId, LicenceTypeCode, ResidentId, Uscc, mod37_36_check};
@@ -60,17 +64,8 @@ const STABLE_REGIONS: [&str; 4] = ["110105", "110000", "370100", "710000"];
 /// Regions that were created, renamed or retired: stdnum accepts them only for some years.
 const CHANGING_REGIONS: [&str; 6] = ["370125", "370115", "140802", "360426", "820000", "500101"];
 
-/// A small deterministic generator (xorshift64*), so every run tests the same codes.
-struct Rng(u64);
-
+// The generator is seeded with a constant, so every run tests the same codes.
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }

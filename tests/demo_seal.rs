@@ -4,10 +4,12 @@
 //! SM2 root; OpenSSL agrees with the maker's signature, Python reads its picture, and
 //! `zhengzhao pki demo --seals-only` remakes exactly these bytes from the committed keys.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod support;
 
 use std::path::Path;
 use std::process::Command;
+use support::command::{openssl_pubkey, openssl_sm2_verify};
 use support::{REGIONS, cert_path, read};
 use zhengzhao::codes::RegionCode;
 use zhengzhao::demo::seal::{
@@ -168,28 +170,10 @@ fn openssl_verifies_every_seal_makers_signature() {
         std::fs::write(d.join("info.der"), &seal.maker_signed_bytes).unwrap();
         std::fs::write(d.join("sig.der"), &seal.maker_signature).unwrap();
         std::fs::write(d.join("maker.der"), &seal.maker_cert_der).unwrap();
-        let pubkey = Command::new("openssl")
-            .args(["x509", "-inform", "DER", "-noout", "-pubkey", "-in"])
-            .arg(d.join("maker.der"))
-            .output()
-            .unwrap();
-        assert!(pubkey.status.success());
-        std::fs::write(d.join("maker.pub.pem"), &pubkey.stdout).unwrap();
+        let pubkey = openssl_pubkey(&d.join("maker.der"));
+        std::fs::write(d.join("maker.pub.pem"), &pubkey).unwrap();
         let verify = |data: &str| {
-            Command::new("openssl")
-                .args([
-                    "dgst",
-                    "-sm3",
-                    "-sigopt",
-                    "distid:1234567812345678",
-                    "-verify",
-                ])
-                .arg(d.join("maker.pub.pem"))
-                .arg("-signature")
-                .arg(d.join("sig.der"))
-                .arg(d.join(data))
-                .output()
-                .unwrap()
+            openssl_sm2_verify(&d.join("maker.pub.pem"), &d.join("sig.der"), &d.join(data))
         };
         let ok = verify("info.der");
         assert!(

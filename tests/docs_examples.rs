@@ -2,6 +2,7 @@
 //! The examples in docs/licence-format.md are checked here, so the page other regions
 //! implement from cannot drift from the code.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod support;
 
 use support::{FIXTURE_AT, cert_path, read, root};

@@ -5,6 +5,7 @@
 //! client hanging up mid-lookup, a slow partner beside state changes, trust lists (revocation,
 //! rollback, equivocation, a signer not listed), and witnessing with fork detection.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod node_support;
 
 use std::time::{Duration, Instant};
@@ -230,8 +231,8 @@ async fn a_cross_region_lookup_with_consent_between_four_nodes() {
     // A department (not a partner's node) may not use the forwarding endpoint itself.
     let r = send(
         &mut yuncheng.client_with(
-            &cert("370900", "370900-window.pem"),
-            &cert("370900", "370900-window.key"),
+            &cert_path("370900", "370900-window.pem"),
+            &cert_path("370900", "370900-window.key"),
         ),
         "POST",
         "/v1/federation/lookups",
@@ -518,9 +519,9 @@ async fn fake_yuncheng_answering(
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let region = "370900".parse().unwrap();
     let (config, _) = zhengzhao::node::tls::server_config(
-        &cert("140802", "node.pem"),
-        &cert("140802", "node.key"),
-        &[(cert("370900", "tls-ca.pem"), None, region)],
+        &cert_path("140802", "node.pem"),
+        &cert_path("140802", "node.key"),
+        &[(cert_path("370900", "tls-ca.pem"), None, region)],
     )
     .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
@@ -930,7 +931,7 @@ async fn a_partner_signer_missing_from_its_trust_list_is_refused_and_logged() {
 
     // A second signer under 运城's own licence root: the chain and region binding hold, but
     // 运城's trust list does not name it.
-    let read = |f: &str| std::fs::read_to_string(cert("140802", f)).unwrap();
+    let read = |f: &str| std::fs::read_to_string(cert_path("140802", f)).unwrap();
     let root = Ca::from_pem(&read("licence-root.pem"), &read("licence-root.key")).unwrap();
     let region = DEMO_REGIONS.iter().find(|r| r.code == "140802").unwrap();
     let second = issue_signer(&root, &SignerSpec::standard(region, KeyAlg::EcdsaP256)).unwrap();
@@ -978,7 +979,7 @@ fn cosigned_by(note: &str, regions: &[&str]) -> Vec<String> {
     regions
         .iter()
         .filter(|r| {
-            let vkey = std::fs::read_to_string(cert(r, "witness.vkey")).unwrap();
+            let vkey = std::fs::read_to_string(cert_path(r, "witness.vkey")).unwrap();
             CosignatureVerifier::parse(vkey.trim())
                 .unwrap()
                 .verify(note)
@@ -1115,7 +1116,7 @@ fn signed_checkpoint(region: &str, origin: &str, size: u64) -> String {
     use zhengzhao::audit::checkpoint::Checkpoint;
     use zhengzhao::audit::merkle::leaf_hash;
     use zhengzhao::audit::note::NoteSigner;
-    let key = std::fs::read_to_string(cert(region, "audit.key")).unwrap();
+    let key = std::fs::read_to_string(cert_path(region, "audit.key")).unwrap();
     let signer = NoteSigner::from_private_key(key.trim_end()).unwrap();
     Checkpoint {
         origin: origin.to_owned(),
@@ -1132,7 +1133,10 @@ async fn the_witness_endpoint_names_each_refusal_and_logs_it() {
     let mesh = Mesh::new();
     let taian = mesh.start("370900", |c| c);
     // 运城's node (its certificate, from its TLS CA) submits to 泰安's witness.
-    let mut partner = taian.client_with(&cert("140802", "node.pem"), &cert("140802", "node.key"));
+    let mut partner = taian.client_with(
+        &cert_path("140802", "node.pem"),
+        &cert_path("140802", "node.key"),
+    );
     let submit = |old: u64, note: &str| format!("old {old}\n\n{note}").into_bytes();
     async fn add(c: &mut Client, body: Vec<u8>) -> zhengzhao::node::client::Reply {
         c.raw(

@@ -7,6 +7,7 @@
 //! `cargo test --test fixtures -- --ignored regenerate` rewrites `fixtures/licences/` and
 //! `fixtures/pki/` from the demo PKI in `certs/`.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod support;
 
 use base64::Engine as _;

@@ -5,27 +5,14 @@
 //! `gm::Sm2PublicKey`, all under the distinguishing ID 1234567812345678. Without the ID
 //! (OpenSSL's default, an empty ID) none of them verifies: the ID is part of what is checked.
 
+#[allow(dead_code)] // uses only part of the shared support
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use support::command::{openssl, output_text};
 use zhengzhao::gm::{DEFAULT_DISTID, GmError, Sm2PrivateKey, Sm2PublicKey, Sm2Signature};
 
 const MESSAGE: &[u8] = "电子证照 SM2 known answer: the message both sides sign".as_bytes();
-
-fn openssl(args: &[&str], cwd: &Path) -> Output {
-    Command::new("openssl")
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the openssl command line is needed: run .ci/setup (apt-get install openssl)")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn distid() -> String {
     format!("distid:{DEFAULT_DISTID}")
@@ -59,8 +46,12 @@ fn a_gm_signature_verifies_with_openssl_only_under_the_id() {
         ],
         dir.path(),
     );
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("Verified OK"), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("Verified OK"),
+        "{}",
+        output_text(&out)
+    );
 
     // Without the ID, OpenSSL uses an empty one: the same bytes must not verify.
     let out = openssl(
@@ -78,12 +69,12 @@ fn a_gm_signature_verifies_with_openssl_only_under_the_id() {
     assert!(
         !out.status.success(),
         "verified without the ID: {}",
-        text(&out)
+        output_text(&out)
     );
     assert!(
-        text(&out).contains("Verification failure"),
+        output_text(&out).contains("Verification failure"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
 
     // Another message does not verify under the ID either.
@@ -102,7 +93,7 @@ fn a_gm_signature_verifies_with_openssl_only_under_the_id() {
         ],
         dir.path(),
     );
-    assert!(!out.status.success(), "{}", text(&out));
+    assert!(!out.status.success(), "{}", output_text(&out));
 }
 
 /// OpenSSL signs `msg` in `dir` with `key` (with or without the ID) and returns the signature.
@@ -114,7 +105,7 @@ fn openssl_sign(dir: &Path, key: &str, with_id: bool) -> Vec<u8> {
     }
     args.extend(["-out", "sig.der", "msg"]);
     let out = openssl(&args, dir);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     std::fs::read(dir.join("sig.der")).unwrap()
 }
 
@@ -142,12 +133,12 @@ fn an_openssl_signature_with_an_openssl_key_verifies_with_gm_only_under_the_id()
         &["genpkey", "-algorithm", "SM2", "-out", "key.pem"],
         dir.path(),
     );
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     let out = openssl(
         &["pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem"],
         dir.path(),
     );
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     let pub_pem = std::fs::read_to_string(dir.path().join("pub.pem")).unwrap();
     let pk = Sm2PublicKey::from_pem(&pub_pem).unwrap();
     // gm reads OpenSSL's private key too, and finds the same public key.

@@ -3,6 +3,7 @@
 //! (tests/interop/jose.py). A licence the CLI issued verifies there; a licence it signs under a
 //! CA it made verifies here when that CA is an anchor, and is `untrusted_issuer` when not.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod support;
 
 use std::path::Path;
@@ -12,17 +13,7 @@ use zhengzhao::codes::LicenceId;
 use zhengzhao::licence::{Claims, LicenceFace};
 
 fn python(args: &[&str]) -> Output {
-    let out = Command::new("python3")
-        .arg(root().join("tests/interop/jose.py"))
-        .args(args)
-        .output()
-        .expect("python3 is needed for the interop tests (.ci/run installs it)");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !err.contains("ModuleNotFoundError"),
-        "Python's cryptography is missing: pip install cryptography ({err})"
-    );
-    out
+    support::command::python(&root().join("tests/interop/jose.py"), args)
 }
 
 fn zz(args: &[&str], stdin: Option<&Path>) -> Output {

@@ -8,6 +8,7 @@
 //! the store gives. Python computes MTH, PATH and PROOF itself from the entry bytes; they must be
 //! byte-identical to ours, and its own verifiers must accept our proofs and refuse mutated ones.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod audit_support;
 
 use std::collections::BTreeSet;

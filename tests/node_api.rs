@@ -7,6 +7,7 @@
 //! the OpenAPI description and /healthz — and for each audited request exactly one audit entry
 //! with the right action and outcome, whose leaf hash the answer's receipt names.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod node_support;
 
 use std::str::FromStr as _;
@@ -16,10 +17,6 @@ use zhengzhao::audit::merkle::{self, CompactRange};
 use zhengzhao::codes::LicenceId;
 
 use node_support::*;
-
-fn status_path(id: &str) -> String {
-    format!("/v1/licences/{id}/status")
-}
 
 fn lookup_body(holder_type: &str, code: &str, matter: &str) -> Value {
     json!({
@@ -51,7 +48,7 @@ async fn healthz_vkey_checkpoint_and_openapi() {
     assert_eq!(json_of(&r, 200), json!({"status": "ok"}));
     let r = send(&mut window, "GET", "/v1/audit/vkey", None).await;
     assert_eq!(r.status, 200);
-    let pinned = std::fs::read_to_string(cert(REGION, "audit.vkey")).unwrap();
+    let pinned = std::fs::read_to_string(cert_path(REGION, "audit.vkey")).unwrap();
     assert_eq!(r.text(), format!("{}\n", pinned.trim_end()));
     let (note, cp) = checkpoint(&node, &mut window, 1).await;
     assert_eq!(cp.origin, "zhengzhao/370900");
@@ -103,21 +100,18 @@ async fn healthz_vkey_checkpoint_and_openapi() {
 #[tokio::test]
 async fn issue_read_and_change_status() {
     let node = Node::start(REGION);
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
 
     let req = fixture_request(REGION);
     let body = serde_json::to_vec(&req).unwrap();
-    let (v, e) = expect(
-        &mut tail,
-        &mut bureau,
-        "POST",
-        "/v1/licences",
-        Some(&req),
-        (201, "licence.issue", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut bureau,
+            "/v1/licences",
+            &req,
+            (201, "licence.issue", "ok"),
+        )
+        .await;
     let id = v["id"].as_str().unwrap().to_owned();
     let parsed = LicenceId::from_str(&id).expect("a GB/T 36904 licence id");
     assert_eq!(parsed.version(), 1);
@@ -139,15 +133,13 @@ async fn issue_read_and_change_status() {
 
     // Read the status: active, issued, by the bureau (reasons and who made each change are
     // shown to the issuer and the auditor; node_hardening.rs shows what others see).
-    let (v, e) = expect(
-        &mut tail,
-        &mut bureau,
-        "GET",
-        &status_path(&id),
-        None,
-        (200, "licence.status_read", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .get(
+            &mut bureau,
+            &status_path(&id),
+            (200, "licence.status_read", "ok"),
+        )
+        .await;
     assert_eq!(v["id"], id.as_str());
     assert_eq!(v["status"], "active");
     assert!(v["superseded_by"].is_null());
@@ -164,15 +156,14 @@ async fn issue_read_and_change_status() {
     let mut from = "active";
     for (n, to) in ["suspended", "active", "revoked"].into_iter().enumerate() {
         let reason = format!("第{n}次变更：{to}");
-        let (v, e) = expect(
-            &mut tail,
-            &mut bureau,
-            "POST",
-            &status_path(&id),
-            Some(&json!({"status": to, "reason": reason})),
-            (200, "licence.status", "ok"),
-        )
-        .await;
+        let (v, e) = tail
+            .post(
+                &mut bureau,
+                &status_path(&id),
+                &json!({"status": to, "reason": reason}),
+                (200, "licence.status", "ok"),
+            )
+            .await;
         assert_eq!(v["id"], id.as_str());
         assert_eq!(v["status"], to);
         let h = v["history"].as_array().unwrap();
@@ -185,15 +176,13 @@ async fn issue_read_and_change_status() {
         assert_eq!(e.detail("to"), to);
         from = to;
     }
-    let (v, _) = expect(
-        &mut tail,
-        &mut window,
-        "GET",
-        &status_path(&id),
-        None,
-        (200, "licence.status_read", "ok"),
-    )
-    .await;
+    let (v, _) = tail
+        .get(
+            &mut window,
+            &status_path(&id),
+            (200, "licence.status_read", "ok"),
+        )
+        .await;
     assert_eq!(v["status"], "revoked");
     let statuses: Vec<&str> = v["history"]
         .as_array()
@@ -204,61 +193,53 @@ async fn issue_read_and_change_status() {
     assert_eq!(statuses, ["active", "suspended", "active", "revoked"]);
 
     // Revoked is final; asking for the status a licence has is a refused transition too.
-    let (_, e) = expect(
-        &mut tail,
-        &mut bureau,
-        "POST",
-        &status_path(&id),
-        Some(&json!({"status": "active", "reason": "撤销吊销"})),
-        (409, "licence.status", "invalid_transition"),
-    )
-    .await;
+    let (_, e) = tail
+        .post(
+            &mut bureau,
+            &status_path(&id),
+            &json!({"status": "active", "reason": "撤销吊销"}),
+            (409, "licence.status", "invalid_transition"),
+        )
+        .await;
     assert_eq!(e.detail("from"), "revoked");
     let (other, _) = issue(&mut bureau, &req).await;
     tail.one("licence.issue", "ok").await;
-    expect(
-        &mut tail,
+    tail.post(
         &mut bureau,
-        "POST",
         &status_path(&other),
-        Some(&json!({"status": "active", "reason": "再次启用"})),
+        &json!({"status": "active", "reason": "再次启用"}),
         (409, "licence.status", "invalid_transition"),
     )
     .await;
     // The same holder's licences share its keyed hash.
-    let (_, e) = expect(
-        &mut tail,
-        &mut window,
-        "GET",
-        &status_path(&other),
-        None,
-        (200, "licence.status_read", "ok"),
-    )
-    .await;
+    let (_, e) = tail
+        .get(
+            &mut window,
+            &status_path(&other),
+            (200, "licence.status_read", "ok"),
+        )
+        .await;
     assert_eq!(e.entry["licence"], other.as_str());
 }
 
 #[tokio::test]
 async fn a_new_version_supersedes_the_old() {
     let node = Node::start(REGION);
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
 
     let req = fixture_request(REGION);
     let (old, old_token) = issue(&mut bureau, &req).await;
     let issued = tail.one("licence.issue", "ok").await;
     let mut changed = req.clone();
     changed["fields"]["注册资本万元"] = json!(8000);
-    let (v, e) = expect(
-        &mut tail,
-        &mut bureau,
-        "POST",
-        &format!("/v1/licences/{old}/versions"),
-        Some(&changed),
-        (201, "licence.issue", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut bureau,
+            &format!("/v1/licences/{old}/versions"),
+            &changed,
+            (201, "licence.issue", "ok"),
+        )
+        .await;
     let new = v["id"].as_str().unwrap().to_owned();
     let new_token = v["licence"].as_str().unwrap().to_owned();
     assert_eq!(v["previous"], old.as_str());
@@ -273,66 +254,58 @@ async fn a_new_version_supersedes_the_old() {
     assert_eq!(e.detail("previous"), old.as_str());
     assert_eq!(e.entry["holder"], issued.entry["holder"]);
 
-    let (v, _) = expect(
-        &mut tail,
-        &mut bureau,
-        "GET",
-        &status_path(&old),
-        None,
-        (200, "licence.status_read", "ok"),
-    )
-    .await;
+    let (v, _) = tail
+        .get(
+            &mut bureau,
+            &status_path(&old),
+            (200, "licence.status_read", "ok"),
+        )
+        .await;
     assert_eq!(v["status"], "superseded");
     assert_eq!(v["superseded_by"], new.as_str());
     let h = v["history"].as_array().unwrap();
     assert_eq!(h.len(), 2);
     assert_eq!(h[1]["status"], "superseded");
     assert_eq!(h[1]["reason"], format!("replaced by {new}"));
-    let (v, _) = expect(
-        &mut tail,
-        &mut bureau,
-        "GET",
-        &status_path(&new),
-        None,
-        (200, "licence.status_read", "ok"),
-    )
-    .await;
+    let (v, _) = tail
+        .get(
+            &mut bureau,
+            &status_path(&new),
+            (200, "licence.status_read", "ok"),
+        )
+        .await;
     assert_eq!(v["status"], "active");
     assert!(v["superseded_by"].is_null());
     assert_eq!(v["history"][0]["reason"], format!("new version of {old}"));
 
     // Verification reads the live status: the old version is superseded, the new one valid.
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": old_token, "purpose": "核验"})),
-        (200, "licence.verify", "superseded"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"licence": old_token, "purpose": "核验"}),
+            (200, "licence.verify", "superseded"),
+        )
+        .await;
     assert_eq!(v["outcome"], "superseded");
     assert_eq!(v["status"], "superseded");
     assert_eq!(v["report"]["outcome"], "valid");
     assert_eq!(e.entry["licence"], old.as_str());
-    let (v, _) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": new_token, "purpose": "核验"})),
-        (200, "licence.verify", "valid"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"licence": new_token, "purpose": "核验"}),
+            (200, "licence.verify", "valid"),
+        )
+        .await;
     assert_eq!(v["status"], "active");
 
     // A superseded licence has no next version.
-    expect(
-        &mut tail,
+    tail.post(
         &mut bureau,
-        "POST",
         &format!("/v1/licences/{old}/versions"),
-        Some(&changed),
+        &changed,
         (409, "licence.issue", "invalid_transition"),
     )
     .await;
@@ -351,12 +324,10 @@ async fn a_suspended_licence_gets_no_new_version() {
     let (old, _) = issue(&mut bureau, &req).await;
     json_of(&set_status(&mut bureau, &old, "suspended").await, 200);
     tail.new_entries().await;
-    expect(
-        &mut tail,
+    tail.post(
         &mut bureau,
-        "POST",
         &format!("/v1/licences/{old}/versions"),
-        Some(&req),
+        &req,
         (409, "licence.issue", "invalid_transition"),
     )
     .await;
@@ -364,15 +335,14 @@ async fn a_suspended_licence_gets_no_new_version() {
     assert_eq!(json_of(&r, 200)["status"], "suspended");
     json_of(&set_status(&mut bureau, &old, "active").await, 200);
     tail.new_entries().await;
-    let (v, _) = expect(
-        &mut tail,
-        &mut bureau,
-        "POST",
-        &format!("/v1/licences/{old}/versions"),
-        Some(&req),
-        (201, "licence.issue", "ok"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut bureau,
+            &format!("/v1/licences/{old}/versions"),
+            &req,
+            (201, "licence.issue", "ok"),
+        )
+        .await;
     let new = v["id"].as_str().unwrap();
     let r = send(&mut bureau, "GET", &status_path(new), None).await;
     assert_eq!(json_of(&r, 200)["status"], "active");
@@ -383,22 +353,19 @@ async fn a_suspended_licence_gets_no_new_version() {
 #[tokio::test]
 async fn verification_reads_the_live_status() {
     let node = Node::start(REGION);
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
     let (id, token) = issue(&mut bureau, &fixture_request(REGION)).await;
     let issued = tail.one("licence.issue", "ok").await;
 
     let verify = json!({"licence": token, "purpose": "核验施工许可"});
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&verify),
-        (200, "licence.verify", "valid"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &verify,
+            (200, "licence.verify", "valid"),
+        )
+        .await;
     assert_eq!(v["outcome"], "valid");
     assert_eq!(v["status"], "active");
     assert_eq!(v["report"]["outcome"], "valid");
@@ -413,15 +380,14 @@ async fn verification_reads_the_live_status() {
     for status in ["suspended", "revoked"] {
         json_of(&set_status(&mut bureau, &id, status).await, 200);
         tail.one("licence.status", "ok").await;
-        let (v, _) = expect(
-            &mut tail,
-            &mut window,
-            "POST",
-            "/v1/verify",
-            Some(&verify),
-            (200, "licence.verify", status),
-        )
-        .await;
+        let (v, _) = tail
+            .post(
+                &mut window,
+                "/v1/verify",
+                &verify,
+                (200, "licence.verify", status),
+            )
+            .await;
         assert_eq!(v["outcome"], status);
         assert_eq!(v["status"], status);
         assert_eq!(v["report"]["outcome"], "valid", "valid as signed");
@@ -430,43 +396,40 @@ async fn verification_reads_the_live_status() {
     // A licence of another region: valid as signed, its status not checked here.
     let foreign =
         std::fs::read_to_string(root().join("fixtures/licences/valid.370115.jws")).unwrap();
-    let (v, _) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": foreign.trim_end(), "purpose": "核验外地证照"})),
-        (200, "licence.verify", "valid"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"licence": foreign.trim_end(), "purpose": "核验外地证照"}),
+            (200, "licence.verify", "valid"),
+        )
+        .await;
     assert_eq!(v["status"], "not_checked");
     // A licence of this region the node does not hold.
     let unknown =
         std::fs::read_to_string(root().join("fixtures/licences/valid.370900.jws")).unwrap();
-    let (v, _) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": unknown.trim_end(), "purpose": "核验"})),
-        (200, "licence.verify", "status_unknown"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"licence": unknown.trim_end(), "purpose": "核验"}),
+            (200, "licence.verify", "status_unknown"),
+        )
+        .await;
     assert_eq!(v["status"], "unknown");
     // An invalid licence is a 200 too, with the licence core's outcome.
     let bad = std::fs::read_to_string(
         root().join("fixtures/licences/bad_signature.tampered-payload.jws"),
     )
     .unwrap();
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": bad.trim_end(), "purpose": "核验"})),
-        (200, "licence.verify", "bad_signature"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"licence": bad.trim_end(), "purpose": "核验"}),
+            (200, "licence.verify", "bad_signature"),
+        )
+        .await;
     assert_eq!(v["status"], "not_checked");
     assert!(e.entry["holder"].is_null(), "no holder unless valid");
 }
@@ -474,22 +437,19 @@ async fn verification_reads_the_live_status() {
 #[tokio::test]
 async fn statutory_lookup_gives_usage_copies_that_verify() {
     let node = Node::start(REGION);
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
     let (id, _) = issue(&mut bureau, &fixture_request(REGION)).await;
     let issued = tail.one("licence.issue", "ok").await;
 
     let req = lookup_body("001", ORG, STATUTORY);
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/lookups",
-        Some(&req),
-        (200, "licence.lookup", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/lookups",
+            &req,
+            (200, "licence.lookup", "ok"),
+        )
+        .await;
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), 1, "{v}");
     assert_eq!(results[0]["id"], id.as_str());
@@ -506,15 +466,14 @@ async fn statutory_lookup_gives_usage_copies_that_verify() {
     assert_actor(&e, REGION, "370900-window");
 
     // The usage copy verifies, with its facts beside the report.
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": copy, "purpose": "核验加注件"})),
-        (200, "licence.verify", "valid"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"licence": copy, "purpose": "核验加注件"}),
+            (200, "licence.verify", "valid"),
+        )
+        .await;
     assert_eq!(v["status"], "active");
     let facts = &v["usage_copy"];
     assert_eq!(facts["for"], "370900-window");
@@ -530,25 +489,23 @@ async fn statutory_lookup_gives_usage_copies_that_verify() {
     // returns the licence without a copy.
     json_of(&set_status(&mut bureau, &id, "suspended").await, 200);
     tail.one("licence.status", "ok").await;
-    let (v, _) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": copy, "purpose": "核验加注件"})),
-        (200, "licence.verify", "suspended"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"licence": copy, "purpose": "核验加注件"}),
+            (200, "licence.verify", "suspended"),
+        )
+        .await;
     assert_eq!(v["status"], "suspended");
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/lookups",
-        Some(&req),
-        (200, "licence.lookup", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/lookups",
+            &req,
+            (200, "licence.lookup", "ok"),
+        )
+        .await;
     assert_eq!(v["results"][0]["status"], "suspended");
     assert!(v["results"][0]["usage_copy"].is_null());
     assert!(v["results"][0]["licence"].is_string());
@@ -562,28 +519,26 @@ async fn statutory_lookup_gives_usage_copies_that_verify() {
     let sig = parts[2].clone();
     let flipped = if sig.starts_with('A') { "B" } else { "A" };
     parts[2] = format!("{flipped}{}", &sig[1..]);
-    let (v, _) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": parts.join("."), "purpose": "核验加注件"})),
-        (200, "licence.verify", "bad_signature"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"licence": parts.join("."), "purpose": "核验加注件"}),
+            (200, "licence.verify", "bad_signature"),
+        )
+        .await;
     assert_eq!(v["usage_copy"]["outcome"], "bad_signature");
     assert_eq!(v["status"], "not_checked");
 
     // No licences: a 200 with an empty list.
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/lookups",
-        Some(&lookup_body("111", PERSON, STATUTORY)),
-        (200, "licence.lookup", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/lookups",
+            &lookup_body("111", PERSON, STATUTORY),
+            (200, "licence.lookup", "ok"),
+        )
+        .await;
     assert_eq!(v["results"], json!([]));
     assert_eq!(e.detail("results"), &json!([]));
 }
@@ -591,27 +546,24 @@ async fn statutory_lookup_gives_usage_copies_that_verify() {
 #[tokio::test]
 async fn consents_granted_used_and_withdrawn() {
     let node = Node::start(REGION);
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
     let (id, _) = issue(&mut bureau, &person_request(PERSON)).await;
     let issued = tail.one("licence.issue", "ok").await;
     assert!(!issued.text().contains(PERSON));
 
-    let (v, e) = expect(
-        &mut tail,
-        &mut bureau,
-        "POST",
-        "/v1/consents",
-        Some(&json!({
-            "holder": {"type": "111", "code": PERSON},
-            "grantee": "370900-window",
-            "type_codes": [PERSON_TYPE],
-            "uses": 2
-        })),
-        (201, "consent.grant", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut bureau,
+            "/v1/consents",
+            &json!({
+                "holder": {"type": "111", "code": PERSON},
+                "grantee": "370900-window",
+                "type_codes": [PERSON_TYPE],
+                "uses": 2
+            }),
+            (201, "consent.grant", "ok"),
+        )
+        .await;
     let consent = v["consent_id"].as_str().unwrap().to_owned();
     assert_eq!(consent.len(), 32);
     assert!(consent.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -634,20 +586,19 @@ async fn consents_granted_used_and_withdrawn() {
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
-    let (v, _) = expect(
-        &mut tail,
-        &mut bureau,
-        "POST",
-        "/v1/consents",
-        Some(&json!({
-            "holder": {"type": "111", "code": PERSON},
-            "grantee": "370900-window",
-            "type_codes": [PERSON_TYPE, ORG_TYPE],
-            "until": until
-        })),
-        (201, "consent.grant", "ok"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut bureau,
+            "/v1/consents",
+            &json!({
+                "holder": {"type": "111", "code": PERSON},
+                "grantee": "370900-window",
+                "type_codes": [PERSON_TYPE, ORG_TYPE],
+                "until": until
+            }),
+            (201, "consent.grant", "ok"),
+        )
+        .await;
     assert_eq!(v["until"], until.as_str());
     assert!(v["uses"].is_null());
 
@@ -655,15 +606,14 @@ async fn consents_granted_used_and_withdrawn() {
     let mut req = lookup_body("111", PERSON, CONSENT);
     req["consent"] = json!(consent);
     req["type_code"] = json!(PERSON_TYPE);
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/lookups",
-        Some(&req),
-        (200, "licence.lookup", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/lookups",
+            &req,
+            (200, "licence.lookup", "ok"),
+        )
+        .await;
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), 1, "{v}");
     assert_eq!(results[0]["id"], id.as_str());
@@ -674,65 +624,58 @@ async fn consents_granted_used_and_withdrawn() {
     assert_eq!(e.entry["matter"], CONSENT);
     assert_eq!(e.entry["holder"], issued.entry["holder"]);
     assert!(!e.text().contains(PERSON));
-    let (v, _) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": copy, "purpose": "核验"})),
-        (200, "licence.verify", "valid"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"licence": copy, "purpose": "核验"}),
+            (200, "licence.verify", "valid"),
+        )
+        .await;
     assert_eq!(v["usage_copy"]["matter"], CONSENT);
 
     // Statutory: no consent needed for a person either.
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/lookups",
-        Some(&lookup_body("111", PERSON, STATUTORY)),
-        (200, "licence.lookup", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/lookups",
+            &lookup_body("111", PERSON, STATUTORY),
+            (200, "licence.lookup", "ok"),
+        )
+        .await;
     assert_eq!(v["results"].as_array().unwrap().len(), 1);
     assert!(e.detail("consent_id").is_null());
 
     // An organisation needs no consent; one given is ignored, and says so.
     let mut org = lookup_body("001", ORG, CONSENT);
     org["consent"] = json!(consent);
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/lookups",
-        Some(&org),
-        (200, "licence.lookup", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/lookups",
+            &org,
+            (200, "licence.lookup", "ok"),
+        )
+        .await;
     assert_eq!(v["results"], json!([]));
     assert_eq!(e.detail("consent_ignored"), true);
 
     // Withdraw it: kept, marked withdrawn; lookups relying on it are refused from then on.
-    let (v, e) = expect(
-        &mut tail,
-        &mut bureau,
-        "DELETE",
-        &format!("/v1/consents/{consent}"),
-        None,
-        (200, "consent.revoke", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .delete(
+            &mut bureau,
+            &format!("/v1/consents/{consent}"),
+            (200, "consent.revoke", "ok"),
+        )
+        .await;
     assert_eq!(v["consent_id"], consent.as_str());
     assert!(v["withdrawn_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(e.detail("consent_id"), consent.as_str());
     assert_eq!(e.entry["holder"], issued.entry["holder"]);
-    expect(
-        &mut tail,
+    tail.post(
         &mut window,
-        "POST",
         "/v1/lookups",
-        Some(&req),
+        &req,
         (403, "licence.lookup", "consent_withdrawn"),
     )
     .await;
@@ -741,9 +684,7 @@ async fn consents_granted_used_and_withdrawn() {
 #[tokio::test]
 async fn audit_entries_and_proofs_verify_against_the_signed_checkpoint() {
     let node = Node::start(REGION);
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
 
     // Some requests, with their receipts.
     let mut receipts = Vec::new();
@@ -789,15 +730,9 @@ async fn audit_entries_and_proofs_verify_against_the_signed_checkpoint() {
         let e = &all[usize::try_from(*index).unwrap()];
         assert_eq!(&e.leaf_b64(), leaf, "entry {index}'s leaf hash");
         let path = format!("/v1/audit/proof/inclusion?index={index}&size={}", cp.size);
-        let (v, e) = expect(
-            &mut tail,
-            &mut window,
-            "GET",
-            &path,
-            None,
-            (200, "audit.read", "ok"),
-        )
-        .await;
+        let (v, e) = tail
+            .get(&mut window, &path, (200, "audit.read", "ok"))
+            .await;
         assert_eq!(e.detail("index"), *index);
         assert_eq!(e.detail("size"), cp.size);
         assert_eq!(v["index"], *index);
@@ -821,15 +756,9 @@ async fn audit_entries_and_proofs_verify_against_the_signed_checkpoint() {
         "/v1/audit/proof/consistency?from={}&to={}",
         first_cp.size, newer.size
     );
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "GET",
-        &path,
-        None,
-        (200, "audit.read", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .get(&mut window, &path, (200, "audit.read", "ok"))
+        .await;
     assert_eq!(e.detail("from"), first_cp.size);
     assert_eq!(e.detail("to"), newer.size);
     let proof: Vec<_> = v["hashes"]
@@ -851,15 +780,9 @@ async fn audit_entries_and_proofs_verify_against_the_signed_checkpoint() {
         "/v1/audit/proof/consistency?from={}&to={}",
         newer.size, newer.size
     );
-    let (v, _) = expect(
-        &mut tail,
-        &mut window,
-        "GET",
-        &path,
-        None,
-        (200, "audit.read", "ok"),
-    )
-    .await;
+    let (v, _) = tail
+        .get(&mut window, &path, (200, "audit.read", "ok"))
+        .await;
     assert_eq!(v["hashes"], json!([]));
 
     // Reading entries is audited, with the range in the detail and the receipt in headers.
@@ -936,34 +859,30 @@ fn malleate(token: &str) -> String {
 #[tokio::test]
 async fn the_other_ecdsa_signature_of_a_licence_gets_its_live_status() {
     let node = Node::start(REGION);
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
     let (id, token) = issue(&mut bureau, &fixture_request(REGION)).await;
     let twin = malleate(&token);
     assert_ne!(twin, token);
     tail.one("licence.issue", "ok").await;
-    let (v, _) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": twin, "purpose": "核验"})),
-        (200, "licence.verify", "valid"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"licence": twin, "purpose": "核验"}),
+            (200, "licence.verify", "valid"),
+        )
+        .await;
     assert_eq!(v["report"]["licence"]["jti"], id.as_str());
     json_of(&set_status(&mut bureau, &id, "revoked").await, 200);
     tail.one("licence.status", "ok").await;
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": twin, "purpose": "核验"})),
-        (200, "licence.verify", "revoked"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"licence": twin, "purpose": "核验"}),
+            (200, "licence.verify", "revoked"),
+        )
+        .await;
     assert_eq!(v["status"], "revoked");
     assert_eq!(e.entry["licence"], id.as_str());
 }
@@ -984,15 +903,14 @@ async fn a_lookup_answers_with_at_most_50_licences_and_says_when_there_were_more
     }
     let mut tail = AuditTail::new(&node).await;
     let req = lookup_body("001", ORG, STATUTORY);
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/lookups",
-        Some(&req),
-        (200, "licence.lookup", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/lookups",
+            &req,
+            (200, "licence.lookup", "ok"),
+        )
+        .await;
     assert_eq!(v["results"].as_array().unwrap().len(), MAX_LOOKUP_RESULTS);
     assert_eq!(v["more"], false);
     assert!(e.entry["detail"].get("more").is_none(), "{}", e.text());
@@ -1001,15 +919,14 @@ async fn a_lookup_answers_with_at_most_50_licences_and_says_when_there_were_more
         ids.push(issue(&mut bureau, &fixture_request(REGION)).await.0);
     }
     let mut tail = AuditTail::new(&node).await;
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/lookups",
-        Some(&req),
-        (200, "licence.lookup", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/lookups",
+            &req,
+            (200, "licence.lookup", "ok"),
+        )
+        .await;
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), MAX_LOOKUP_RESULTS);
     assert_eq!(v["more"], true);

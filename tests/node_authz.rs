@@ -6,6 +6,7 @@
 //! 用证清单 (matters and types not allowed), every consent refusal, things that do not exist,
 //! and malformed requests — each refusal recorded with exactly one audit entry.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod node_support;
 
 use std::str::FromStr as _;
@@ -45,9 +46,7 @@ fn unknown_licence_id(like: &str) -> String {
 #[tokio::test]
 async fn each_role_restricted_endpoint_refuses_a_department_without_the_role() {
     let node = Node::start(REGION);
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
     let (id, token) = issue(&mut bureau, &fixture_request(REGION)).await;
     tail.one("licence.issue", "ok").await;
     let r = send(
@@ -74,13 +73,7 @@ async fn each_role_restricted_endpoint_refuses_a_department_without_the_role() {
             "licence.issue",
             "issuer",
         ),
-        (
-            false,
-            "POST",
-            format!("/v1/licences/{id}/status"),
-            "licence.status",
-            "issuer",
-        ),
+        (false, "POST", status_path(&id), "licence.status", "issuer"),
         (
             false,
             "POST",
@@ -163,13 +156,7 @@ async fn each_role_restricted_endpoint_refuses_a_department_without_the_role() {
     }
 
     // Nothing changed: the licence is still active with its one change, the consent live.
-    let r = send(
-        &mut window,
-        "GET",
-        &format!("/v1/licences/{id}/status"),
-        None,
-    )
-    .await;
+    let r = send(&mut window, "GET", &status_path(&id), None).await;
     let v = json_of(&r, 200);
     assert_eq!(v["status"], "active");
     assert_eq!(v["history"].as_array().unwrap().len(), 1);
@@ -185,15 +172,14 @@ async fn each_role_restricted_endpoint_refuses_a_department_without_the_role() {
     tail.one("consent.revoke", "ok").await;
 
     // A role refusal with a valid body gives the same answer: the caller learns nothing.
-    let (v, _) = expect(
-        &mut tail,
-        &mut bureau,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": token, "purpose": "核验"})),
-        (403, "auth.denied", "forbidden_role"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut bureau,
+            "/v1/verify",
+            &json!({"licence": token, "purpose": "核验"}),
+            (403, "auth.denied", "forbidden_role"),
+        )
+        .await;
     assert!(v.get("outcome").is_none());
 }
 
@@ -208,29 +194,24 @@ async fn a_verifier_without_the_consumer_role_may_verify_but_not_look_up() {
             "roles = [\"verifier\"]",
         )
     });
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
     let (_, token) = issue(&mut bureau, &fixture_request(REGION)).await;
     tail.one("licence.issue", "ok").await;
-    expect(
-        &mut tail,
+    tail.post(
         &mut window,
-        "POST",
         "/v1/verify",
-        Some(&json!({"licence": token, "purpose": "核验"})),
+        &json!({"licence": token, "purpose": "核验"}),
         (200, "licence.verify", "valid"),
     )
     .await;
-    let (_, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/lookups",
-        Some(&lookup_body("001", ORG, STATUTORY)),
-        (403, "auth.denied", "forbidden_role"),
-    )
-    .await;
+    let (_, e) = tail
+        .post(
+            &mut window,
+            "/v1/lookups",
+            &lookup_body("001", ORG, STATUTORY),
+            (403, "auth.denied", "forbidden_role"),
+        )
+        .await;
     assert_eq!(e.detail("wanted"), "licence.lookup");
 }
 
@@ -240,8 +221,8 @@ async fn a_caller_of_another_regions_ca_is_refused_at_the_handshake() {
     let mut tail = AuditTail::new(&node).await;
     for region in ["370115", "140802"] {
         let mut stranger = node.client_with(
-            &cert(region, &format!("{region}-bureau.pem")),
-            &cert(region, &format!("{region}-bureau.key")),
+            &cert_path(region, &format!("{region}-bureau.pem")),
+            &cert_path(region, &format!("{region}-bureau.key")),
         );
         let r = stranger.request("GET", "/v1/openapi.json", None).await;
         assert!(r.is_err(), "a {region} certificate was served: {r:?}");
@@ -259,8 +240,8 @@ async fn a_caller_of_a_configured_partner_ca_gets_only_what_needs_no_role() {
             "client_cas = [\n",
             &format!(
                 "client_cas = [\n  {{ cert = {:?}, crl = {:?}, region = \"{partner}\" }},\n",
-                p(&cert(partner, "tls-ca.pem")),
-                p(&cert(partner, "tls-ca.crl.pem")),
+                p(&cert_path(partner, "tls-ca.pem")),
+                p(&cert_path(partner, "tls-ca.crl.pem")),
             ),
         )
     });
@@ -270,25 +251,16 @@ async fn a_caller_of_a_configured_partner_ca_gets_only_what_needs_no_role() {
     tail.one("licence.issue", "ok").await;
     // 370115's bureau is an issuer, auditor and portal in its own region, nothing here.
     let mut other = node.client_with(
-        &cert(partner, "370115-bureau.pem"),
-        &cert(partner, "370115-bureau.key"),
+        &cert_path(partner, "370115-bureau.pem"),
+        &cert_path(partner, "370115-bureau.key"),
     );
-    let (_, e) = expect(
-        &mut tail,
-        &mut other,
-        "GET",
-        "/v1/openapi.json",
-        None,
-        (200, "api.describe", "ok"),
-    )
-    .await;
+    let (_, e) = tail
+        .get(&mut other, "/v1/openapi.json", (200, "api.describe", "ok"))
+        .await;
     assert_actor(&e, partner, "370115-bureau");
-    expect(
-        &mut tail,
+    tail.get(
         &mut other,
-        "GET",
-        &format!("/v1/licences/{id}/status"),
-        None,
+        &status_path(&id),
         (200, "licence.status_read", "ok"),
     )
     .await;
@@ -301,7 +273,7 @@ async fn a_caller_of_a_configured_partner_ca_gets_only_what_needs_no_role() {
         ),
         (
             "POST",
-            format!("/v1/licences/{id}/status"),
+            status_path(&id),
             Some(json!({"status": "revoked", "reason": "外地吊销"})),
             "licence.status",
         ),
@@ -332,13 +304,7 @@ async fn a_caller_of_a_configured_partner_ca_gets_only_what_needs_no_role() {
             "{v}"
         );
     }
-    let r = send(
-        &mut bureau,
-        "GET",
-        &format!("/v1/licences/{id}/status"),
-        None,
-    )
-    .await;
+    let r = send(&mut bureau, "GET", &status_path(&id), None).await;
     assert_eq!(json_of(&r, 200)["status"], "active");
 }
 
@@ -353,9 +319,7 @@ async fn matters_and_types_off_the_departments_list_are_refused() {
             "matters = [\"DEMO-STATUTORY\"]",
         )
     });
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
     // The organisation holds one licence of each type.
     issue(&mut bureau, &fixture_request(REGION)).await;
     let mut req = person_request(PERSON);
@@ -365,52 +329,47 @@ async fn matters_and_types_off_the_departments_list_are_refused() {
 
     // A configured matter not on the list, and a matter not configured at all.
     for matter in [CONSENT, "NO-SUCH-MATTER"] {
-        let (_, e) = expect(
-            &mut tail,
-            &mut window,
-            "POST",
-            "/v1/lookups",
-            Some(&lookup_body("001", ORG, matter)),
-            (403, "licence.lookup", "matter_not_allowed"),
-        )
-        .await;
+        let (_, e) = tail
+            .post(
+                &mut window,
+                "/v1/lookups",
+                &lookup_body("001", ORG, matter),
+                (403, "licence.lookup", "matter_not_allowed"),
+            )
+            .await;
         assert_eq!(e.entry["matter"], matter);
         assert!(e.detail("results").is_null());
     }
     // A type not on the list.
     let mut req = lookup_body("001", ORG, STATUTORY);
     req["type_code"] = json!(ORG_TYPE);
-    let (_, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/lookups",
-        Some(&req),
-        (403, "licence.lookup", "type_not_allowed"),
-    )
-    .await;
+    let (_, e) = tail
+        .post(
+            &mut window,
+            "/v1/lookups",
+            &req,
+            (403, "licence.lookup", "type_not_allowed"),
+        )
+        .await;
     assert!(e.detail("results").is_null());
     // Not a licence type code at all.
     req["type_code"] = json!("not-a-type-code");
-    expect(
-        &mut tail,
+    tail.post(
         &mut window,
-        "POST",
         "/v1/lookups",
-        Some(&req),
+        &req,
         (400, "licence.lookup", "invalid_request"),
     )
     .await;
     // Without a type: only the licences of types on the list come back.
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/lookups",
-        Some(&lookup_body("001", ORG, STATUTORY)),
-        (200, "licence.lookup", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/lookups",
+            &lookup_body("001", ORG, STATUTORY),
+            (200, "licence.lookup", "ok"),
+        )
+        .await;
     let ids: Vec<&str> = v["results"]
         .as_array()
         .unwrap()
@@ -430,9 +389,7 @@ async fn lookups_refused_for_want_of_a_live_matching_consent() {
              types = [\"*\"]\nmatters = [{CONSENT:?}]\n"
         )
     });
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
     issue(&mut bureau, &person_request(PERSON)).await;
     tail.one("licence.issue", "ok").await;
 
@@ -475,38 +432,34 @@ async fn lookups_refused_for_want_of_a_live_matching_consent() {
         (lookup(Some(&mine), Some(ORG_TYPE)), "consent_mismatch"),
     ];
     for (body, code) in &cases {
-        let (v, e) = expect(
-            &mut tail,
-            &mut window,
-            "POST",
-            "/v1/lookups",
-            Some(body),
-            (403, "licence.lookup", code),
-        )
-        .await;
+        let (v, e) = tail
+            .post(
+                &mut window,
+                "/v1/lookups",
+                body,
+                (403, "licence.lookup", code),
+            )
+            .await;
         assert!(v.get("results").is_none());
         assert!(e.detail("results").is_null(), "{}", e.text());
         assert_eq!(e.entry["matter"], CONSENT);
         assert!(!e.text().contains(PERSON));
     }
     // None of those spent the one use of `mine`: it works once, then is used up.
-    let (v, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/lookups",
-        Some(&lookup(Some(&mine), None)),
-        (200, "licence.lookup", "ok"),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/lookups",
+            &lookup(Some(&mine), None),
+            (200, "licence.lookup", "ok"),
+        )
+        .await;
     assert_eq!(v["results"].as_array().unwrap().len(), 1);
     assert_eq!(e.detail("consent_uses_left"), 0);
-    expect(
-        &mut tail,
+    tail.post(
         &mut window,
-        "POST",
         "/v1/lookups",
-        Some(&lookup(Some(&mine), None)),
+        &lookup(Some(&mine), None),
         (403, "licence.lookup", "consent_used_up"),
     )
     .await;
@@ -515,9 +468,7 @@ async fn lookups_refused_for_want_of_a_live_matching_consent() {
 #[tokio::test]
 async fn an_expired_consent_is_refused() {
     let node = Node::start(REGION);
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
     issue(&mut bureau, &person_request(PERSON)).await;
     // `until` is kept to the second; two seconds ahead is always still in the future.
     let until_unix = time::OffsetDateTime::now_utc().unix_timestamp() + 2;
@@ -556,27 +507,23 @@ async fn an_expired_consent_is_refused() {
         let ms = u64::try_from(left).unwrap() + 50;
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    expect(
-        &mut tail,
+    tail.post(
         &mut window,
-        "POST",
         "/v1/lookups",
-        Some(&body),
+        &body,
         (403, "licence.lookup", "consent_expired"),
     )
     .await;
     // A consent ending in the past cannot be granted.
-    expect(
-        &mut tail,
+    tail.post(
         &mut bureau,
-        "POST",
         "/v1/consents",
-        Some(&json!({
+        &json!({
             "holder": {"type": "111", "code": PERSON},
             "grantee": "370900-window",
             "type_codes": [PERSON_TYPE],
             "until": until,
-        })),
+        }),
         (400, "consent.grant", "invalid_request"),
     )
     .await;
@@ -585,59 +532,45 @@ async fn an_expired_consent_is_refused() {
 #[tokio::test]
 async fn what_does_not_exist_or_cannot_be() {
     let node = Node::start(REGION);
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
     let (id, _) = issue(&mut bureau, &fixture_request(REGION)).await;
     tail.one("licence.issue", "ok").await;
     let missing = unknown_licence_id(&id);
 
-    let (_, e) = expect(
-        &mut tail,
-        &mut window,
-        "GET",
-        &format!("/v1/licences/{missing}/status"),
-        None,
-        (404, "licence.status_read", "not_found"),
-    )
-    .await;
+    let (_, e) = tail
+        .get(
+            &mut window,
+            &status_path(&missing),
+            (404, "licence.status_read", "not_found"),
+        )
+        .await;
     assert_eq!(e.entry["licence"], missing.as_str());
     assert!(e.detail("message").is_string());
-    expect(
-        &mut tail,
+    tail.post(
         &mut bureau,
-        "POST",
-        &format!("/v1/licences/{missing}/status"),
-        Some(&json!({"status": "suspended", "reason": "暂扣"})),
+        &status_path(&missing),
+        &json!({"status": "suspended", "reason": "暂扣"}),
         (404, "licence.status", "not_found"),
     )
     .await;
-    expect(
-        &mut tail,
+    tail.post(
         &mut bureau,
-        "POST",
         &format!("/v1/licences/{missing}/versions"),
-        Some(&fixture_request(REGION)),
+        &fixture_request(REGION),
         (404, "licence.issue", "not_found"),
     )
     .await;
     for bad in ["not-a-licence-id", &id[..id.len() - 1]] {
-        expect(
-            &mut tail,
+        tail.get(
             &mut window,
-            "GET",
             &format!("/v1/licences/{bad}x/status"),
-            None,
             (400, "licence.status_read", "invalid_licence_id"),
         )
         .await;
     }
-    expect(
-        &mut tail,
+    tail.delete(
         &mut bureau,
-        "DELETE",
         "/v1/consents/0123456789abcdef0123456789abcdef",
-        None,
         (404, "consent.revoke", "not_found"),
     )
     .await;
@@ -647,12 +580,10 @@ async fn what_does_not_exist_or_cannot_be() {
         json!({"status": "superseded", "reason": "变更"}),
         json!({"status": "suspended", "reason": "   "}),
     ] {
-        expect(
-            &mut tail,
+        tail.post(
             &mut bureau,
-            "POST",
-            &format!("/v1/licences/{id}/status"),
-            Some(&body),
+            &status_path(&id),
+            &body,
             (400, "licence.status", "invalid_request"),
         )
         .await;
@@ -660,23 +591,19 @@ async fn what_does_not_exist_or_cannot_be() {
     // A new version for another holder.
     let mut other = fixture_request(REGION);
     other["holder"]["code"] = json!("11220000013544541J");
-    expect(
-        &mut tail,
+    tail.post(
         &mut bureau,
-        "POST",
         &format!("/v1/licences/{id}/versions"),
-        Some(&other),
+        &other,
         (400, "licence.issue", "holder_mismatch"),
     )
     .await;
     // A holder code that fails its check.
     other["holder"]["code"] = json!("91370900MA3C4XKE9X");
-    expect(
-        &mut tail,
+    tail.post(
         &mut bureau,
-        "POST",
         &format!("/v1/licences/{id}/versions"),
-        Some(&other),
+        &other,
         (400, "licence.issue", "invalid_holder"),
     )
     .await;
@@ -686,52 +613,39 @@ async fn what_does_not_exist_or_cannot_be() {
     let consent = grant(&mut bureau, PERSON, "370900-window", None).await;
     tail.one("consent.grant", "ok").await;
     let path = format!("/v1/consents/{consent}");
-    expect(
-        &mut tail,
+    tail.delete(&mut bureau, &path, (200, "consent.revoke", "ok"))
+        .await;
+    tail.delete(
         &mut bureau,
-        "DELETE",
         &path,
-        None,
-        (200, "consent.revoke", "ok"),
-    )
-    .await;
-    expect(
-        &mut tail,
-        &mut bureau,
-        "DELETE",
-        &path,
-        None,
         (409, "consent.revoke", "already_withdrawn"),
     )
     .await;
     for grantee in ["370900-nobody", "370900-bureau"] {
-        expect(
-            &mut tail,
+        tail.post(
             &mut bureau,
-            "POST",
             "/v1/consents",
-            Some(&json!({
+            &json!({
                 "holder": {"type": "111", "code": PERSON},
                 "grantee": grantee,
                 "type_codes": [PERSON_TYPE],
-            })),
+            }),
             (400, "consent.grant", "unknown_grantee"),
         )
         .await;
     }
-    let (_, e) = expect(
-        &mut tail,
-        &mut bureau,
-        "POST",
-        "/v1/consents",
-        Some(&json!({
-            "holder": {"type": "111", "code": "110105194912310039"},
-            "grantee": "370900-window",
-            "type_codes": [PERSON_TYPE],
-        })),
-        (400, "consent.grant", "invalid_holder"),
-    )
-    .await;
+    let (_, e) = tail
+        .post(
+            &mut bureau,
+            "/v1/consents",
+            &json!({
+                "holder": {"type": "111", "code": "110105194912310039"},
+                "grantee": "370900-window",
+                "type_codes": [PERSON_TYPE],
+            }),
+            (400, "consent.grant", "invalid_holder"),
+        )
+        .await;
     assert!(!e.text().contains("110105194912310039"));
 }
 
@@ -741,9 +655,7 @@ const ORG_WITH_LETTERS: &str = "91110108MA01ABCD2H";
 #[tokio::test]
 async fn malformed_requests_are_refused_and_each_is_logged_once() {
     let node = Node::start(REGION);
-    let mut tail = AuditTail::new(&node).await;
-    let mut bureau = node.bureau();
-    let mut window = node.window();
+    let (mut tail, mut bureau, mut window) = node.session().await;
     let json_ct = Some("application/json");
 
     // Bodies: not JSON, an unknown member, a member missing.
@@ -762,49 +674,44 @@ async fn malformed_requests_are_refused_and_each_is_logged_once() {
     );
     let mut extra = fixture_request(REGION);
     extra["colour"] = json!("red");
-    let (v, _) = expect(
-        &mut tail,
-        &mut bureau,
-        "POST",
-        "/v1/licences",
-        Some(&extra),
-        (400, "licence.issue", "unknown_field"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut bureau,
+            "/v1/licences",
+            &extra,
+            (400, "licence.issue", "unknown_field"),
+        )
+        .await;
     assert!(v["error"]["message"].as_str().unwrap().contains("colour"));
-    expect(
-        &mut tail,
+    tail.post(
         &mut window,
-        "POST",
         "/v1/verify",
-        Some(&json!({"licence": "x.y.z", "purpose": "核验", "extra": 1})),
+        &json!({"licence": "x.y.z", "purpose": "核验", "extra": 1}),
         (400, "licence.verify", "unknown_field"),
     )
     .await;
-    let (v, _) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": "x.y.z"})),
-        (400, "licence.verify", "invalid_request"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"licence": "x.y.z"}),
+            (400, "licence.verify", "invalid_request"),
+        )
+        .await;
     assert!(v["error"]["message"].as_str().unwrap().contains("purpose"));
     // serde's message quotes the offending value; a holder's number is not echoed or logged.
     for holder in [
         json!({"type": "111", "code": 110105194912310021_u64}),
         json!(ORG_WITH_LETTERS),
     ] {
-        let (v, e) = expect(
-            &mut tail,
-            &mut window,
-            "POST",
-            "/v1/lookups",
-            Some(&json!({"holder": holder, "matter": STATUTORY, "purpose": "核验"})),
-            (400, "licence.lookup", "invalid_request"),
-        )
-        .await;
+        let (v, e) = tail
+            .post(
+                &mut window,
+                "/v1/lookups",
+                &json!({"holder": holder, "matter": STATUTORY, "purpose": "核验"}),
+                (400, "licence.lookup", "invalid_request"),
+            )
+            .await;
         let message = v["error"]["message"].as_str().unwrap();
         assert!(message.contains("<redacted>"), "{message}");
         for number in ["110105194912310021", ORG_WITH_LETTERS] {
@@ -878,15 +785,8 @@ async fn malformed_requests_are_refused_and_each_is_logged_once() {
         "/v1/licences/x/status/extra",
         "/V1/LICENCES",
     ] {
-        expect(
-            &mut tail,
-            &mut window,
-            "GET",
-            path,
-            None,
-            (404, "request.unknown", "not_found"),
-        )
-        .await;
+        tail.get(&mut window, path, (404, "request.unknown", "not_found"))
+            .await;
     }
     for (method, path, action) in [
         ("PUT", "/v1/licences", "licence.issue"),
@@ -994,15 +894,8 @@ async fn malformed_requests_are_refused_and_each_is_logged_once() {
         (false, "/v1/audit/proof/consistency?from=2&to=1"),
     ] {
         let client = if as_bureau { &mut bureau } else { &mut window };
-        expect(
-            &mut tail,
-            client,
-            "GET",
-            path,
-            None,
-            (400, "audit.read", "out_of_range"),
-        )
-        .await;
+        tail.get(client, path, (400, "audit.read", "out_of_range"))
+            .await;
     }
     // The node is still healthy after all that.
     let r = send(&mut window, "GET", "/healthz", None).await;
@@ -1067,13 +960,7 @@ async fn concurrent_requests_spend_a_last_use_once_and_change_a_status_once() {
     let mut want = vec![409u16; N - 1];
     want.insert(0, 200);
     assert_eq!(statuses, want);
-    let r = send(
-        &mut bureau,
-        "GET",
-        &format!("/v1/licences/{id}/status"),
-        None,
-    )
-    .await;
+    let r = send(&mut bureau, "GET", &status_path(&id), None).await;
     assert_eq!(json_of(&r, 200)["history"].as_array().unwrap().len(), 2);
     let entries = tail.new_entries().await;
     assert_eq!(entries.len(), N + 1);

@@ -6,6 +6,7 @@
 //! mutual-TLS connection for each request: its p99 stays under a second and the node's memory
 //! stays bounded; the idle connections are closed after the idle deadline.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod node_support;
 
 use std::net::{IpAddr, Ipv4Addr};

@@ -9,6 +9,7 @@
 //!   reads at once);
 //! - a status change does not wait for a lookup that spends another licence's consent.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod node_support;
 
 use std::sync::Arc;
@@ -21,10 +22,6 @@ use tower::ServiceExt as _;
 use zhengzhao::node::tls::Caller;
 
 use node_support::*;
-
-fn status_path(id: &str) -> String {
-    format!("/v1/licences/{id}/status")
-}
 
 /// `PERSON` with full-width digits, an ideographic space and a zero-width space inside.
 fn disguised_person() -> String {

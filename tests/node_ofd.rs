@@ -7,6 +7,7 @@
 //! its SM3 digest (as OpenSSL computes it), never holding the file, with the document's licence
 //! id as the entry's licence under the usual redaction.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod node_support;
 
 use std::io::{Cursor, Read as _, Write as _};
@@ -68,15 +69,14 @@ async fn verify_file(
     file: &[u8],
     outcome: &str,
 ) -> (Value, Logged) {
-    let (v, e) = expect(
-        tail,
-        client,
-        "POST",
-        "/v1/verify",
-        Some(&ofd_body(file)),
-        (200, "licence.verify", outcome),
-    )
-    .await;
+    let (v, e) = tail
+        .post(
+            client,
+            "/v1/verify",
+            &ofd_body(file),
+            (200, "licence.verify", outcome),
+        )
+        .await;
     assert_eq!(v["outcome"], outcome, "{v}");
     assert_eq!(v["status"], "not_checked", "{v}");
     assert_eq!(v["report"]["outcome"], outcome, "{v}");
@@ -326,15 +326,14 @@ async fn each_refusal_by_its_code() {
 
     // Not base64: refused, nothing verified, no digest logged.
     for garbage in ["not base64 at all!", "UEsDBA", "UEsD BA==", "UEsDBA==\n"] {
-        let (v, e) = expect(
-            &mut tail,
-            &mut window,
-            "POST",
-            "/v1/verify",
-            Some(&json!({"ofd": garbage, "purpose": PURPOSE})),
-            (400, "licence.verify", "invalid_base64"),
-        )
-        .await;
+        let (v, e) = tail
+            .post(
+                &mut window,
+                "/v1/verify",
+                &json!({"ofd": garbage, "purpose": PURPOSE}),
+                (400, "licence.verify", "invalid_base64"),
+            )
+            .await;
         assert!(
             v["error"]["message"].as_str().unwrap().contains("base64"),
             "{v}"
@@ -343,74 +342,66 @@ async fn each_refusal_by_its_code() {
     }
 
     // Exactly one document.
-    let (v, _) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"licence": "x.y.z", "ofd": b64, "purpose": PURPOSE})),
-        (400, "licence.verify", "licence_or_ofd"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"licence": "x.y.z", "ofd": b64, "purpose": PURPOSE}),
+            (400, "licence.verify", "licence_or_ofd"),
+        )
+        .await;
     assert!(
         v["error"]["message"].as_str().unwrap().contains("not both"),
         "{v}"
     );
-    let (v, _) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"purpose": PURPOSE})),
-        (400, "licence.verify", "licence_or_ofd"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"purpose": PURPOSE}),
+            (400, "licence.verify", "licence_or_ofd"),
+        )
+        .await;
     assert!(
         v["error"]["message"].as_str().unwrap().contains("`ofd`"),
         "{v}"
     );
 
     // The purpose is checked as for a licence, before the file is read.
-    let (_, e) = expect(
-        &mut tail,
-        &mut window,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"ofd": b64, "purpose": "核验\u{202E}"})),
-        (400, "licence.verify", "invalid_request"),
-    )
-    .await;
+    let (_, e) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &json!({"ofd": b64, "purpose": "核验\u{202E}"}),
+            (400, "licence.verify", "invalid_request"),
+        )
+        .await;
     assert!(e.detail("ofd_sm3").is_null(), "{}", e.text());
-    expect(
-        &mut tail,
+    tail.post(
         &mut window,
-        "POST",
         "/v1/verify",
-        Some(&json!({"ofd": 42, "purpose": PURPOSE})),
+        &json!({"ofd": 42, "purpose": PURPOSE}),
         (400, "licence.verify", "invalid_request"),
     )
     .await;
-    expect(
-        &mut tail,
+    tail.post(
         &mut window,
-        "POST",
         "/v1/verify",
-        Some(&json!({"ofd": b64, "purpose": PURPOSE, "pages": 1})),
+        &json!({"ofd": b64, "purpose": PURPOSE, "pages": 1}),
         (400, "licence.verify", "unknown_field"),
     )
     .await;
 
     // A department without the role learns nothing, and its file is not read.
     let mut bureau = node.bureau();
-    let (_, e) = expect(
-        &mut tail,
-        &mut bureau,
-        "POST",
-        "/v1/verify",
-        Some(&json!({"ofd": b64, "purpose": PURPOSE})),
-        (403, "auth.denied", "forbidden_role"),
-    )
-    .await;
+    let (_, e) = tail
+        .post(
+            &mut bureau,
+            "/v1/verify",
+            &json!({"ofd": b64, "purpose": PURPOSE}),
+            (403, "auth.denied", "forbidden_role"),
+        )
+        .await;
     assert_eq!(e.detail("wanted"), "licence.verify");
     assert!(e.detail("ofd_sm3").is_null(), "{}", e.text());
 }
@@ -422,9 +413,7 @@ async fn only_verify_takes_bodies_past_256_kib() {
     assert_eq!(MAX_REQUEST_BYTES, 256 * 1024);
     assert_eq!(MAX_VERIFY_REQUEST_BYTES, 4 * 1024 * 1024);
     let node = Node::start(REGION);
-    let mut tail = AuditTail::new(&node).await;
-    let mut window = node.window();
-    let mut bureau = node.bureau();
+    let (mut tail, mut bureau, mut window) = node.session().await;
     let json_ct = Some("application/json");
 
     // A sealed file in a body of 1 MiB (JSON white space after it): read and verified here...

@@ -6,6 +6,7 @@
 //! `11010519491231002X` is the example number printed in GB 11643 itself, nobody's. The
 //! licences used are an organisation's, so no answer has a reason to carry a person's number.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod node_support;
 
 use base64::Engine as _;
@@ -204,7 +205,7 @@ async fn disguised_id_numbers_reach_no_entry_log_line_or_answer() {
 
     for (i, seg) in disguised_segments().iter().enumerate() {
         for path in [
-            format!("/v1/licences/{seg}/status"),
+            status_path(seg),
             format!("/v1/licences/{seg}"),
             format!("/v1/{seg}"),
             format!("/v1/audit/entries?from=0&to=0&holder={seg}"),
@@ -217,7 +218,7 @@ async fn disguised_id_numbers_reach_no_entry_log_line_or_answer() {
     }
 
     // A status reason, then the status as read by the issuer and by another department.
-    let status = format!("/v1/licences/{id}/status");
+    let status = status_path(&id);
     for (i, d) in disguised_texts().iter().enumerate() {
         let (to, back) = ("suspended", "active");
         for s in [to, back] {

@@ -6,6 +6,7 @@
 //! (checked offline with `zhengzhao audit verify`); and `zhengzhao audit replay` following a
 //! running node, continuing from its state file, and refusing a state the node contradicts.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod node_support;
 
 use std::path::Path;
@@ -26,48 +27,6 @@ use node_support::*;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-fn roots(region: &str) -> rustls::RootCertStore {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(cert(region, "tls-ca.pem")).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    roots
-}
-
-/// A TLS 1.3 client trusting the node's TLS CA, presenting `identity` if given.
-fn client_config(
-    region: &str,
-    versions: &[&'static rustls::SupportedProtocolVersion],
-    identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
-) -> Arc<ClientConfig> {
-    let builder = ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(versions)
-        .unwrap()
-        .with_root_certificates(roots(region));
-    let mut config = match identity {
-        None => builder.with_no_client_auth(),
-        Some((chain, key)) => builder.with_client_auth_cert(chain, key).unwrap(),
-    };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(config)
-}
-
-fn demo_identity(
-    region: &str,
-    name: &str,
-) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-    let chain = CertificateDer::pem_file_iter(cert(region, &format!("{name}.pem")))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(cert(region, &format!("{name}.key"))).unwrap();
-    (chain, key)
 }
 
 /// What a raw TLS connection with `config` gets for `GET /healthz`: `Ok(bytes answered)`, or
@@ -115,8 +74,8 @@ fn assert_no_answer(what: &str, got: Result<Vec<u8>, String>) {
 
 /// A fresh certificate with subject CN `cn`, signed by a fresh key under the subject name of
 /// `certs/<region>/tls-ca.pem`: the right names, the wrong CA.
-fn impostor(region: &str, cn: &str) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-    let ca_der = CertificateDer::from_pem_file(cert(region, "tls-ca.pem")).unwrap();
+fn impostor(region: &str, cn: &str) -> Identity {
+    let ca_der = CertificateDer::from_pem_file(cert_path(region, "tls-ca.pem")).unwrap();
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let issuer = rcgen::Issuer::from_ca_cert_der(&ca_der, ca_key).unwrap();
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -134,7 +93,7 @@ fn impostor(region: &str, cn: &str) -> (Vec<CertificateDer<'static>>, PrivateKey
 }
 
 /// A self-signed certificate with subject CN `cn`.
-fn self_signed(cn: &str) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+fn self_signed(cn: &str) -> Identity {
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
@@ -181,7 +140,7 @@ async fn handshakes_without_a_certificate_of_a_configured_ca_get_no_answer() {
     // The control: the same raw request with the bureau's certificate is answered.
     let ok = raw_get(
         &node,
-        client_config(REGION, tls13, Some(demo_identity(REGION, "370900-bureau"))),
+        tls_client_config(REGION, tls13, Some(demo_identity(REGION, "370900-bureau"))),
     )
     .await
     .unwrap();
@@ -189,13 +148,13 @@ async fn handshakes_without_a_certificate_of_a_configured_ca_get_no_answer() {
 
     assert_no_answer(
         "no client certificate",
-        raw_get(&node, client_config(REGION, tls13, None)).await,
+        raw_get(&node, tls_client_config(REGION, tls13, None)).await,
     );
     assert_no_answer(
         "a self-signed certificate",
         raw_get(
             &node,
-            client_config(REGION, tls13, Some(self_signed("370900-bureau"))),
+            tls_client_config(REGION, tls13, Some(self_signed("370900-bureau"))),
         )
         .await,
     );
@@ -203,7 +162,7 @@ async fn handshakes_without_a_certificate_of_a_configured_ca_get_no_answer() {
         "a certificate of a CA with the region CA's name but another key",
         raw_get(
             &node,
-            client_config(REGION, tls13, Some(impostor(REGION, "370900-bureau"))),
+            tls_client_config(REGION, tls13, Some(impostor(REGION, "370900-bureau"))),
         )
         .await,
     );
@@ -211,7 +170,7 @@ async fn handshakes_without_a_certificate_of_a_configured_ca_get_no_answer() {
         "a certificate of another region's CA",
         raw_get(
             &node,
-            client_config(
+            tls_client_config(
                 REGION,
                 tls13,
                 Some(demo_identity("370115", "370115-bureau")),
@@ -282,9 +241,9 @@ fn serve_with(edit: impl FnOnce(String, &Path) -> String) -> Output {
 
 #[test]
 fn a_config_with_a_bad_key_exits_2_naming_the_key() {
-    let node_pem = p(&cert(REGION, "node.pem")).to_owned();
-    let node_key = p(&cert(REGION, "node.key")).to_owned();
-    let signer_pem = p(&cert(REGION, "signer.pem")).to_owned();
+    let node_pem = p(&cert_path(REGION, "node.pem")).to_owned();
+    let node_key = p(&cert_path(REGION, "node.key")).to_owned();
+    let signer_pem = p(&cert_path(REGION, "signer.pem")).to_owned();
     type Edit = Box<dyn Fn(String, &Path) -> String>;
     let cases: Vec<(&str, Edit)> = vec![
         (
@@ -419,7 +378,7 @@ fn audit_verify(data_dir: &Path) -> Output {
         "--data-dir",
         p(data_dir),
         "--vkey",
-        p(&cert(REGION, "audit.vkey")),
+        p(&cert_path(REGION, "audit.vkey")),
     ])
 }
 
@@ -457,27 +416,24 @@ async fn a_restart_keeps_licences_and_continues_the_log() {
     let mut tail = AuditTail::new(&node).await;
     let mut bureau = node.bureau();
     // The licence and its history are there.
-    let (v, _) = expect(
-        &mut tail,
-        &mut bureau,
-        "GET",
-        &format!("/v1/licences/{id}/status"),
-        None,
-        (200, "licence.status_read", "ok"),
-    )
-    .await;
+    let (v, _) = tail
+        .get(
+            &mut bureau,
+            &status_path(&id),
+            (200, "licence.status_read", "ok"),
+        )
+        .await;
     assert_eq!(v["status"], "suspended");
     assert_eq!(v["history"].as_array().unwrap().len(), 2);
     // It can still change.
-    let (v, _) = expect(
-        &mut tail,
-        &mut bureau,
-        "POST",
-        &format!("/v1/licences/{id}/status"),
-        Some(&json!({"status": "active", "reason": "整改完毕"})),
-        (200, "licence.status", "ok"),
-    )
-    .await;
+    let (v, _) = tail
+        .post(
+            &mut bureau,
+            &status_path(&id),
+            &json!({"status": "active", "reason": "整改完毕"}),
+            (200, "licence.status", "ok"),
+        )
+        .await;
     assert_eq!(v["history"].as_array().unwrap().len(), 3);
 
     // The log continues: one log, indexes in sequence, node.stop then node.start.
@@ -569,11 +525,11 @@ fn replay(node: &Node, state: &Path, vkey: &Path) -> Output {
         "--node",
         &node.url,
         "--cert",
-        p(&cert(REGION, "370900-bureau.pem")),
+        p(&cert_path(REGION, "370900-bureau.pem")),
         "--key",
-        p(&cert(REGION, "370900-bureau.key")),
+        p(&cert_path(REGION, "370900-bureau.key")),
         "--ca",
-        p(&cert(REGION, "tls-ca.pem")),
+        p(&cert_path(REGION, "tls-ca.pem")),
         "--vkey",
         p(vkey),
         "--state",
@@ -653,7 +609,7 @@ async fn entries_answers_end_early_past_the_read_limit_and_the_replay_follows() 
 
     let work = tempfile::tempdir().unwrap();
     let state = work.path().join("auditor.json");
-    replay_ok(&node, &state, &cert(REGION, "audit.vkey"));
+    replay_ok(&node, &state, &cert_path(REGION, "audit.vkey"));
     assert!(read_state(&state)["size"].as_u64().unwrap() >= cp.size);
 }
 
@@ -661,7 +617,7 @@ async fn entries_answers_end_early_past_the_read_limit_and_the_replay_follows() 
 async fn remote_replay_follows_the_node_and_refuses_a_contradicted_state() {
     let node = Node::start(REGION);
     let mut bureau = node.bureau();
-    let vkey = cert(REGION, "audit.vkey");
+    let vkey = cert_path(REGION, "audit.vkey");
     let work = tempfile::tempdir().unwrap();
     let state = work.path().join("auditor.json");
     issue(&mut bureau, &fixture_request(REGION)).await;
@@ -727,7 +683,7 @@ async fn remote_replay_follows_the_node_and_refuses_a_contradicted_state() {
     let out = replay(
         &node,
         &work.path().join("fresh.json"),
-        &cert("370115", "audit.vkey"),
+        &cert_path("370115", "audit.vkey"),
     );
     let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{said}");
@@ -761,7 +717,7 @@ fn impatient_node() -> Node {
 
 /// A TLS connection to the node as the window.
 async fn window_tls(node: &Node) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
-    let config = client_config(
+    let config = tls_client_config(
         REGION,
         &[&rustls::version::TLS13],
         Some(demo_identity(REGION, "370900-window")),
@@ -889,7 +845,7 @@ async fn a_client_that_stops_reading_loses_its_connection() {
         replace_once(&c, "write_ms = 30000", "write_ms = 500")
     });
     let tls13: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
-    let bureau = || client_config(REGION, tls13, Some(demo_identity(REGION, "370900-bureau")));
+    let bureau = || tls_client_config(REGION, tls13, Some(demo_identity(REGION, "370900-bureau")));
     let addr: std::net::SocketAddr = node.url.strip_prefix("https://").unwrap().parse().unwrap();
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
@@ -915,7 +871,7 @@ async fn a_client_that_stops_reading_loses_its_connection() {
 /// issued an hour before `next_update`.
 fn crl_until(name: &str, next_update: time::OffsetDateTime) -> String {
     use zhengzhao::demo::{Ca, crl};
-    let read = |f: &str| std::fs::read_to_string(cert(REGION, f)).unwrap();
+    let read = |f: &str| std::fs::read_to_string(cert_path(REGION, f)).unwrap();
     let ca = Ca::from_pem(&read(&format!("{name}.pem")), &read(&format!("{name}.key"))).unwrap();
     crl(
         &ca,
@@ -937,7 +893,7 @@ async fn stale_crls_are_refused_at_start_and_fail_handshakes_once_stale() {
         ("tls-ca", "`tls.client_cas[0].crl`"),
         ("licence-root", "`trust[0].crl`"),
     ] {
-        let original = p(&cert(REGION, &format!("{name}.crl.pem"))).to_owned();
+        let original = p(&cert_path(REGION, &format!("{name}.crl.pem"))).to_owned();
         let out = serve_with(|c, d| {
             let stale = d.join("stale.crl.pem");
             std::fs::write(&stale, crl_until(name, past)).unwrap();
@@ -956,10 +912,10 @@ async fn stale_crls_are_refused_at_start_and_fail_handshakes_once_stale() {
     let tmp = tempfile::tempdir().unwrap();
     let crl_path = tmp.path().join("tls-ca.crl.pem");
     std::fs::write(&crl_path, crl_until("tls-ca", until)).unwrap();
-    let original = p(&cert(REGION, "tls-ca.crl.pem")).to_owned();
+    let original = p(&cert_path(REGION, "tls-ca.crl.pem")).to_owned();
     let node = Node::start_with(REGION, |c| c.replace(&original, p(&crl_path)));
     let tls13: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
-    let bureau = || client_config(REGION, tls13, Some(demo_identity(REGION, "370900-bureau")));
+    let bureau = || tls_client_config(REGION, tls13, Some(demo_identity(REGION, "370900-bureau")));
     let ok = raw_get(&node, bureau()).await.unwrap();
     assert!(ok.starts_with(b"HTTP/1.1 200"), "{}", text(&ok));
     let wait = until - time::OffsetDateTime::now_utc() + time::Duration::milliseconds(1500);
@@ -1004,7 +960,7 @@ async fn a_client_certificate_revoked_by_its_ca_crl_gets_no_answer() {
     let tls13: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
     let ok = raw_get(
         &node,
-        client_config(REGION, tls13, Some(demo_identity(REGION, "370900-bureau"))),
+        tls_client_config(REGION, tls13, Some(demo_identity(REGION, "370900-bureau"))),
     )
     .await
     .unwrap();
@@ -1013,7 +969,7 @@ async fn a_client_certificate_revoked_by_its_ca_crl_gets_no_answer() {
         "a revoked client certificate",
         raw_get(
             &node,
-            client_config(REGION, tls13, Some(demo_identity(REGION, "370900-window"))),
+            tls_client_config(REGION, tls13, Some(demo_identity(REGION, "370900-window"))),
         )
         .await,
     );

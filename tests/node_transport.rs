@@ -5,6 +5,7 @@
 //! outcome and status and none of the request's bytes; what is refused before TLS completes has
 //! no caller and leaves none.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod node_support;
 
 use std::net::IpAddr;

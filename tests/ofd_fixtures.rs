@@ -14,6 +14,7 @@
 //! root, an expired signer). Fresh certificates are random, so a run rewrites those files;
 //! the outcomes stay the same.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod support;
 
 use base64::Engine as _;
@@ -24,6 +25,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::command::{openssl_pubkey, openssl_sm2_verify};
 use support::{FIXTURE_AT, FIXTURE_IAT, REGIONS, cert_path, read, root};
 use zhengzhao::codes::{LicenceId, RegionCode};
 use zhengzhao::demo::seal::{DEMO_SEAL_FILE, DEMO_SEAL_VALIDITY, demo_seal_picture};
@@ -239,30 +241,16 @@ fn zip_bombs_are_refused_fast() {
 /// with the key of the certificate `cert_der`: whether OpenSSL says `Verified OK`.
 fn openssl_verifies(dir: &Path, cert_der: &[u8], data: &[u8], sig: &[u8]) -> bool {
     std::fs::write(dir.join("cert.der"), cert_der).unwrap();
-    let pubkey = Command::new("openssl")
-        .args(["x509", "-inform", "DER", "-noout", "-pubkey", "-in"])
-        .arg(dir.join("cert.der"))
-        .output()
-        .unwrap();
-    assert!(pubkey.status.success());
-    std::fs::write(dir.join("pub.pem"), &pubkey.stdout).unwrap();
+    let pubkey = openssl_pubkey(&dir.join("cert.der"));
+    std::fs::write(dir.join("pub.pem"), &pubkey).unwrap();
     std::fs::write(dir.join("data"), data).unwrap();
     let der = Sm2Signature::parse(sig).unwrap().to_der();
     std::fs::write(dir.join("sig.der"), der).unwrap();
-    let out = Command::new("openssl")
-        .args([
-            "dgst",
-            "-sm3",
-            "-sigopt",
-            "distid:1234567812345678",
-            "-verify",
-        ])
-        .arg(dir.join("pub.pem"))
-        .arg("-signature")
-        .arg(dir.join("sig.der"))
-        .arg(dir.join("data"))
-        .output()
-        .unwrap();
+    let out = openssl_sm2_verify(
+        &dir.join("pub.pem"),
+        &dir.join("sig.der"),
+        &dir.join("data"),
+    );
     String::from_utf8_lossy(&out.stdout).contains("Verified OK")
 }
 

@@ -4,8 +4,11 @@
 //! validated by `TrustStore::validate_for` (rustls-webpki with the SM2 algorithms) for every
 //! outcome a seal chain can have.
 
+#[allow(dead_code)] // uses only part of the shared support
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use support::command::{openssl, output_text};
 
 use der::asn1::AnyRef;
 use der::{Decode, Encode, Reader, SliceReader, Tag, Tagged};
@@ -41,22 +44,6 @@ fn parse(der: &[u8]) -> X509Certificate<'_> {
     cert
 }
 
-fn openssl(args: &[&str], cwd: &Path) -> Output {
-    Command::new("openssl")
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the openssl command line is needed: run .ci/setup (apt-get install openssl)")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// A region's SM2 PKI: the root, a seal signer and a seal maker.
 struct Pki {
     root: Sm2Ca,
@@ -86,7 +73,7 @@ fn pki_named(code: &str, root_cn: &str) -> Pki {
 /// the key in `pub.pem` over its TBS with the ID, and not without it. Returns the TBS OpenSSL
 /// extracted.
 fn openssl_checks_tbs_signature(dir: &Path, file: &str) -> Vec<u8> {
-    let listing = text(&openssl(&["asn1parse", "-in", file], dir));
+    let listing = output_text(&openssl(&["asn1parse", "-in", file], dir));
     let top: Vec<usize> = listing
         .lines()
         .filter(|l| l.contains("d=1"))
@@ -107,7 +94,7 @@ fn openssl_checks_tbs_signature(dir: &Path, file: &str) -> Vec<u8> {
         ],
         dir,
     );
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     let out = openssl(
         &[
             "asn1parse",
@@ -121,7 +108,7 @@ fn openssl_checks_tbs_signature(dir: &Path, file: &str) -> Vec<u8> {
         ],
         dir,
     );
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     let id = format!("distid:{DEFAULT_DISTID}");
     let out = openssl(
         &[
@@ -137,7 +124,11 @@ fn openssl_checks_tbs_signature(dir: &Path, file: &str) -> Vec<u8> {
         ],
         dir,
     );
-    assert!(text(&out).contains("Verified OK"), "{file}: {}", text(&out));
+    assert!(
+        output_text(&out).contains("Verified OK"),
+        "{file}: {}",
+        output_text(&out)
+    );
     let out = openssl(
         &[
             "dgst",
@@ -153,7 +144,7 @@ fn openssl_checks_tbs_signature(dir: &Path, file: &str) -> Vec<u8> {
     assert!(
         !out.status.success(),
         "{file} verified without the ID: {}",
-        text(&out)
+        output_text(&out)
     );
     std::fs::read(dir.join("tbs.der")).unwrap()
 }
@@ -181,7 +172,7 @@ fn every_certificate_and_crl_signature_checks_with_openssl_over_the_tbs() {
         ],
         dir.path(),
     );
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     for file in ["root.pem", "signer.pem", "maker.pem"] {
         let tbs = openssl_checks_tbs_signature(dir.path(), file);
         // What OpenSSL calls the TBS is what x509-parser calls it.
@@ -194,7 +185,7 @@ fn every_certificate_and_crl_signature_checks_with_openssl_over_the_tbs() {
     let (_, crl) = x509_parser::parse_x509_crl(&crl_der).unwrap();
     assert_eq!(tbs, crl.tbs_cert_list.as_ref());
     // OpenSSL reads the CRL's content as we wrote it.
-    let listing = text(&openssl(
+    let listing = output_text(&openssl(
         &["crl", "-in", "crl.pem", "-noout", "-text"],
         dir.path(),
     ));

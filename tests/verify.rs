@@ -3,6 +3,7 @@
 //! region or chain it did not validate; CRL and anchor loading refuse what would be silently
 //! wrong; extreme times do not panic.
 
+#[allow(dead_code)] // uses only part of the shared support
 mod support;
 
 use base64::Engine as _;
@@ -52,19 +53,20 @@ fn signer_370900() -> (SigningKey, Vec<Vec<u8>>) {
     (key, vec![der.to_vec()])
 }
 
+/// A licence signed with `key` and `chain` over [`claims`] of `region`, `uscc` and `iat`.
+fn sign(key: &SigningKey, chain: &[Vec<u8>], region: &str, uscc: &str, iat: i64) -> String {
+    key.sign_claims(chain, &claims(region, uscc, iat)).unwrap()
+}
+
 #[test]
 fn a_cached_path_is_not_reused_outside_the_signers_validity() {
     let (key, chain) = signer_370900();
     let v = Verifier::new(demo_store());
-    let ok = key
-        .sign_claims(&chain, &claims("370900", USCC_370900, FIXTURE_IAT))
-        .unwrap();
+    let ok = sign(&key, &chain, "370900", USCC_370900, FIXTURE_IAT);
     assert_eq!(v.verify(&ok, FIXTURE_AT).outcome, Outcome::Valid);
     // The demo signer is valid 2026-01-01 to 2036-01-01: signed in 2040 or 2025 it is not.
     let late_iat = 2_208_988_800; // 2040-01-01
-    let late = key
-        .sign_claims(&chain, &claims("370900", USCC_370900, late_iat))
-        .unwrap();
+    let late = sign(&key, &chain, "370900", USCC_370900, late_iat);
     let r = v.verify(&late, late_iat + 10);
     assert_eq!(
         r.outcome,
@@ -73,9 +75,7 @@ fn a_cached_path_is_not_reused_outside_the_signers_validity() {
         r.first_failure()
     );
     let early_iat = 1_735_689_600; // 2025-01-01
-    let early = key
-        .sign_claims(&chain, &claims("370900", USCC_370900, early_iat))
-        .unwrap();
+    let early = sign(&key, &chain, "370900", USCC_370900, early_iat);
     assert_eq!(
         v.verify(&early, FIXTURE_AT).outcome,
         Outcome::UntrustedIssuer
@@ -88,19 +88,13 @@ fn a_cached_path_is_not_reused_outside_the_signers_validity() {
 fn a_cached_path_is_not_reused_for_another_region() {
     let (key, chain) = signer_370900();
     let v = Verifier::new(demo_store());
-    let ok = key
-        .sign_claims(&chain, &claims("370900", USCC_370900, FIXTURE_IAT))
-        .unwrap();
+    let ok = sign(&key, &chain, "370900", USCC_370900, FIXTURE_IAT);
     assert_eq!(v.verify(&ok, FIXTURE_AT).outcome, Outcome::Valid);
-    let other = key
-        .sign_claims(&chain, &claims("370115", USCC_370900, FIXTURE_IAT))
-        .unwrap();
+    let other = sign(&key, &chain, "370115", USCC_370900, FIXTURE_IAT);
     let r = v.verify(&other, FIXTURE_AT);
     assert_eq!(r.outcome, Outcome::IssuerMismatch);
     assert!(r.checks.iter().any(|c| c.check == "anchor.region" && !c.ok));
-    let other_iss = key
-        .sign_claims(&chain, &claims("370900", USCC_370115, FIXTURE_IAT))
-        .unwrap();
+    let other_iss = sign(&key, &chain, "370900", USCC_370115, FIXTURE_IAT);
     assert_eq!(
         v.verify(&other_iss, FIXTURE_AT).outcome,
         Outcome::IssuerMismatch
@@ -123,14 +117,10 @@ fn one_anchor_may_vouch_for_several_regions() {
         )
         .unwrap();
     let v = Verifier::new(store);
-    let token = key
-        .sign_claims(&chain, &claims("370900", USCC_370900, FIXTURE_IAT))
-        .unwrap();
+    let token = sign(&key, &chain, "370900", USCC_370900, FIXTURE_IAT);
     assert_eq!(v.verify(&token, FIXTURE_AT).outcome, Outcome::Valid);
     // Bound to 370115 too, but the signer certificate itself names only 370900.
-    let token = key
-        .sign_claims(&chain, &claims("370115", USCC_370900, FIXTURE_IAT))
-        .unwrap();
+    let token = sign(&key, &chain, "370115", USCC_370900, FIXTURE_IAT);
     let r = v.verify(&token, FIXTURE_AT);
     assert_eq!(r.outcome, Outcome::IssuerMismatch);
     assert!(
@@ -144,9 +134,7 @@ fn one_anchor_may_vouch_for_several_regions() {
 #[test]
 fn an_empty_store_trusts_nothing() {
     let (key, chain) = signer_370900();
-    let token = key
-        .sign_claims(&chain, &claims("370900", USCC_370900, FIXTURE_IAT))
-        .unwrap();
+    let token = sign(&key, &chain, "370900", USCC_370900, FIXTURE_IAT);
     let r = Verifier::new(TrustStore::new()).verify(&token, FIXTURE_AT);
     assert_eq!(r.outcome, Outcome::UntrustedIssuer);
 }
@@ -223,9 +211,7 @@ fn extreme_times_do_not_panic() {
 fn the_verifier_is_shared_across_threads() {
     let (key, chain) = signer_370900();
     let v = Verifier::new(demo_store());
-    let token = key
-        .sign_claims(&chain, &claims("370900", USCC_370900, FIXTURE_IAT))
-        .unwrap();
+    let token = sign(&key, &chain, "370900", USCC_370900, FIXTURE_IAT);
     std::thread::scope(|s| {
         for _ in 0..4 {
             s.spawn(|| {
@@ -285,9 +271,7 @@ fn base64url(bytes: &[u8]) -> String {
 fn a_forged_signature_does_not_get_its_chain_validated() {
     let (key, chain) = signer_370900();
     let v = Verifier::new(demo_store());
-    let token = key
-        .sign_claims(&chain, &claims("370900", USCC_370900, FIXTURE_IAT))
-        .unwrap();
+    let token = sign(&key, &chain, "370900", USCC_370900, FIXTURE_IAT);
     let (input, _) = token.rsplit_once('.').unwrap();
     let forged = format!("{input}.{}", base64url(&[7u8; 64]));
     let r = v.verify(&forged, FIXTURE_AT);

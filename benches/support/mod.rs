@@ -1,26 +1,15 @@
-//! What the node benchmarks (`node`, `federation`) share: the demo PKI, clients, a real
-//! `zhengzhao serve` process, the fixed-rate lookup loop and percentiles.
+//! What the node benchmarks (`node`, `federation`) share: a real `zhengzhao serve` process and
+//! clients of its demo departments (the node tests' own, `tests/node_support/node.rs`), the
+//! fixed-rate lookup loop and percentiles.
 
-// Each benchmark compiles this module on its own and uses part of it.
-#![allow(dead_code)]
+#[path = "../../tests/node_support/node.rs"]
+mod node;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+pub use node::*;
 use serde_json::Value;
-use zhengzhao::node::client::Client;
-
-/// The demo PKI.
-pub fn certs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("certs")
-}
-
-/// A client of `url` with the certificate of department `<region>-<who>`.
-pub fn client(url: &str, region: &str, who: &str) -> Client {
-    let [ca, cert, key] = zhengzhao::pki::demo::department_tls(&certs(), region, who);
-    Client::new(url, &ca, &cert, &key).unwrap()
-}
 
 /// A fresh directory for a run's data: under `ZZ_BENCH_DIR` when set (another disk), else
 /// under the target directory.
@@ -34,76 +23,18 @@ pub fn bench_dir(prefix: &str) -> tempfile::TempDir {
         .unwrap()
 }
 
-/// A running `zhengzhao serve`, stopped with SIGTERM when dropped.
-pub struct NodeProcess {
-    child: Child,
-    /// `https://<the address it listens on>`.
-    pub url: String,
-}
-
-impl NodeProcess {
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the demo node of `region` (`zhengzhao demo config`) with its data and config in
-/// `dir`, listening on `listen`, with `partners` as `(region, url)`; returns once it listens.
-pub fn start_node(
-    dir: &Path,
-    region: &str,
-    listen: &str,
-    partners: &[(&str, String)],
-) -> NodeProcess {
-    let exe = env!("CARGO_BIN_EXE_zhengzhao");
-    let mut config = Command::new(exe);
-    config
-        .args(["demo", "config", "--region", region, "--certs"])
-        .arg(certs())
-        .arg("--data-dir")
-        .arg(dir.join(format!("data-{region}")))
-        .args(["--listen", listen]);
-    for (partner, url) in partners {
-        config.args(["--partner", &format!("{partner}={url}")]);
-    }
-    let out = config.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let path = dir.join(format!("{region}.toml"));
-    std::fs::write(&path, &out.stdout).unwrap();
-    let mut child = Command::new(exe)
-        .args(["serve", "--config"])
-        .arg(&path)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("the node did not start: {line:?}"))
-        .to_owned();
-    NodeProcess {
-        child,
-        url: format!("https://{addr}"),
-    }
+/// Starts the demo node of `region` (`zhengzhao demo config`) with its data and config in a
+/// fresh [`bench_dir`] named after `prefix`, listening on `listen`, with `partners` as
+/// `(region, url)`, logging warnings only; returns once it listens.
+pub fn start_node(prefix: &str, region: &str, listen: &str, partners: &[(String, String)]) -> Node {
+    Node::start_in(
+        bench_dir(prefix),
+        region,
+        listen,
+        partners,
+        |c| c,
+        Logs::Warnings,
+    )
 }
 
 /// `POST /v1/lookups` of `body` as `<region>-window` at `rate` per second for 5 s from 16
@@ -123,7 +54,7 @@ pub async fn lookup_latencies(
     let start = Instant::now() + Duration::from_millis(300);
     let mut tasks = Vec::new();
     for k in 0..conns {
-        let mut c = client(url, region, "window");
+        let mut c = demo_client(url, &certs(), region, "window");
         c.request("GET", "/healthz", None).await.unwrap();
         let body = body.clone();
         tasks.push(tokio::spawn(async move {
@@ -169,13 +100,4 @@ pub fn print_latencies(what: &str, rate: f64, sorted: &[f64]) {
         percentile(sorted, 0.99),
         sorted.last().copied().unwrap_or(f64::NAN)
     );
-}
-
-/// A free TCP port on 127.0.0.1 (for nodes that must know each other's address up front).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

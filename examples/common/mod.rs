@@ -1,16 +1,13 @@
-//! What the demo scenarios share: a department's client, a step printed with its receipt, and
-//! a stop at the first surprise.
+//! What the demo scenarios share: a department's client (the node tests' own,
+//! `tests/node_support/client.rs`), a step printed with its receipt, and a stop at the first
+//! surprise.
 
-use std::path::Path;
+#[path = "../../tests/node_support/client.rs"]
+mod client;
 
+pub use client::demo_client;
 use serde_json::Value;
 use zhengzhao::node::client::{Client, Reply};
-
-/// A client of the node at `url` as department `<region>-<who>` of the demo PKI under `certs`.
-pub fn client(url: &str, certs: &Path, region: &str, who: &str) -> Client {
-    let [ca, cert, key] = zhengzhao::pki::demo::department_tls(certs, region, who);
-    Client::new(url, &ca, &cert, &key).unwrap()
-}
 
 /// Prints a step, its HTTP status and its audit receipt (and error, if any); returns the body.
 pub fn show(step: &str, reply: &Reply) -> Value {

@@ -11,13 +11,6 @@ pub mod cert;
 pub mod sm2;
 pub mod trust;
 
-/// The demo's earlier path for [`crate::demo::department_tls`], which shared test support
-/// still names.
-#[doc(hidden)]
-pub mod demo {
-    pub use crate::demo::department_tls;
-}
-
 /// The licence-signing extended key usage, in dotted form.
 ///
 /// A UUID-derived OID (`2.25.<uuid as integer>`, ITU-T X.667), so no registration is needed and

@@ -1,5 +1,4 @@
 //! Shared by the audit store tests: a real log in a temporary directory, and entries to fill it.
-#![allow(dead_code)] // each test crate uses a different part of this module
 
 use std::path::Path;
 

@@ -1,22 +1,20 @@
 //! Shared by the node tests: a real `zhengzhao serve` process for a demo region on a temporary
-//! data directory, clients for the region's two demo departments, and a reader of the node's
-//! audit log over its own API that checks "exactly one new entry per request".
-#![allow(dead_code)] // each test crate uses a different part of this module
+//! data directory and clients for the region's two demo departments ([`node`], which the node
+//! benchmarks share), requests and their answers, a reader of the node's audit log over its own
+//! API that checks "exactly one new entry per request", several nodes as each other's partners,
+//! and raw mutual-TLS connections.
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::thread::JoinHandle;
+mod node;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+pub use node::*;
 use serde_json::{Value, json};
-use tempfile::TempDir;
 use zhengzhao::audit::checkpoint::Checkpoint;
 use zhengzhao::audit::merkle;
-use zhengzhao::audit::note::NoteVerifier;
 use zhengzhao::node::client::{Client, Reply};
 
 /// The demo region most tests use.
@@ -35,328 +33,6 @@ pub const ORG: &str = "91110000600037341L";
 pub const ORG_TYPE: &str = "11100000000013338W032";
 /// The licence type the tests issue to persons.
 pub const PERSON_TYPE: &str = "11100000000013338W011";
-
-/// How long a node may take to say it listens.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a node may take to stop after SIGTERM.
-const STOP_TIMEOUT: Duration = Duration::from_secs(40);
-
-/// The repository root.
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The demo PKI directory.
-pub fn certs() -> PathBuf {
-    root().join("certs")
-}
-
-/// `certs/<region>/<file>`.
-pub fn cert(region: &str, file: &str) -> PathBuf {
-    certs().join(region).join(file)
-}
-
-/// The `zhengzhao` binary under test.
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_zhengzhao")
-}
-
-/// Runs `zhengzhao` with `args` and waits for it.
-pub fn zz(args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .output()
-        .expect("run zhengzhao")
-}
-
-/// `p` as a `&str`.
-pub fn p(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 path")
-}
-
-/// The config `zhengzhao demo config` prints for `region`.
-pub fn demo_config(region: &str, data_dir: &Path, listen: &str) -> String {
-    demo_config_with(region, data_dir, listen, &[])
-}
-
-/// The config `zhengzhao demo config` prints for `region` with `--partner` for each of
-/// `partners` (region, URL).
-pub fn demo_config_with(
-    region: &str,
-    data_dir: &Path,
-    listen: &str,
-    partners: &[(String, String)],
-) -> String {
-    let mut args: Vec<String> = [
-        "demo",
-        "config",
-        "--region",
-        region,
-        "--certs",
-        p(&certs()),
-        "--data-dir",
-        p(data_dir),
-        "--listen",
-        listen,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for (r, u) in partners {
-        args.push("--partner".into());
-        args.push(format!("{r}={u}"));
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = zz(&args);
-    assert!(
-        out.status.success(),
-        "zhengzhao demo config: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("the config is UTF-8")
-}
-
-/// Replaces `from` by `to` in `text`, insisting that `from` occurs.
-pub fn replace_once(text: &str, from: &str, to: &str) -> String {
-    assert!(
-        text.contains(from),
-        "the config has no {from:?} to replace:\n{text}"
-    );
-    text.replacen(from, to, 1)
-}
-
-/// A running (or stopped) `zhengzhao serve` process with its own temporary directory.
-pub struct Node {
-    /// The demo region.
-    pub region: String,
-    /// The config file.
-    pub config: PathBuf,
-    /// The node's data directory.
-    pub data_dir: PathBuf,
-    /// `https://127.0.0.1:<port>` of the current run.
-    pub url: String,
-    child: Option<Child>,
-    stderr: Arc<Mutex<String>>,
-    stderr_thread: Option<JoinHandle<()>>,
-    dir: TempDir,
-}
-
-impl Node {
-    /// A node of demo region `region` with the demo config.
-    pub fn start(region: &str) -> Node {
-        Node::start_with(region, |c| c)
-    }
-
-    /// A node of demo region `region` with the demo config changed by `edit`.
-    pub fn start_with(region: &str, edit: impl FnOnce(String) -> String) -> Node {
-        Node::start_full(region, "127.0.0.1:0", &[], edit)
-    }
-
-    /// A node of demo region `region` listening on `listen`, with demo `partners`
-    /// (region, URL), its config changed by `edit`.
-    pub fn start_full(
-        region: &str,
-        listen: &str,
-        partners: &[(String, String)],
-        edit: impl FnOnce(String) -> String,
-    ) -> Node {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let data_dir = dir.path().join("data");
-        let text = edit(demo_config_with(region, &data_dir, listen, partners));
-        let config = dir.path().join("node.toml");
-        std::fs::write(&config, text).expect("write the config");
-        let mut node = Node {
-            region: region.to_owned(),
-            config,
-            data_dir,
-            url: String::new(),
-            child: None,
-            stderr: Arc::new(Mutex::new(String::new())),
-            stderr_thread: None,
-            dir,
-        };
-        node.launch();
-        node
-    }
-
-    /// The node's temporary directory (config, data, audit state file).
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn launch(&mut self) {
-        assert!(self.child.is_none(), "the node is already running");
-        let mut child = Command::new(bin())
-            .args(["serve", "--config", p(&self.config)])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn zhengzhao serve");
-        let mut err = child.stderr.take().expect("stderr");
-        let buf = Arc::new(Mutex::new(String::new()));
-        let sink = buf.clone();
-        let stderr_thread = std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            loop {
-                match err.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => sink
-                        .lock()
-                        .expect("stderr buffer")
-                        .push_str(&String::from_utf8_lossy(&chunk[..n])),
-                }
-            }
-        });
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            // Keeps draining standard output for the life of the process.
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                // Nobody may listen any more; keep reading so the node never blocks.
-                let _ = tx.send(line);
-            }
-        });
-        self.stderr = buf;
-        self.stderr_thread = Some(stderr_thread);
-        let deadline = Instant::now() + START_TIMEOUT;
-        let addr = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(addr) = line.strip_prefix("listening on ") {
-                        break addr.trim().to_owned();
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = child.wait().expect("wait for the node");
-                    self.join_stderr();
-                    panic!(
-                        "zhengzhao serve ended ({status}) before it listened; its stderr:\n{}",
-                        self.stderr()
-                    );
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    self.join_stderr();
-                    panic!(
-                        "zhengzhao serve did not listen within {START_TIMEOUT:?}; its stderr:\n{}",
-                        self.stderr()
-                    );
-                }
-            }
-        };
-        self.url = format!("https://{addr}");
-        self.child = Some(child);
-    }
-
-    fn join_stderr(&mut self) {
-        if let Some(t) = self.stderr_thread.take() {
-            let _ = t.join();
-        }
-    }
-
-    /// What the node wrote to standard error so far.
-    pub fn stderr(&self) -> String {
-        self.stderr.lock().expect("stderr buffer").clone()
-    }
-
-    /// The process id of the running node.
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("the node is running").id()
-    }
-
-    /// Sends SIGTERM and waits for the node to exit; returns its exit status.
-    pub fn stop(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("the node is running");
-        let pid = child.id().to_string();
-        let kill = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("run kill");
-        assert!(kill.success(), "kill -TERM {pid} failed");
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        loop {
-            if let Some(status) = child.try_wait().expect("wait for the node") {
-                self.join_stderr();
-                return status;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                self.join_stderr();
-                panic!(
-                    "the node did not stop within {STOP_TIMEOUT:?} of SIGTERM; its stderr:\n{}",
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Starts the stopped node again on the same config and data directory (a new port).
-    pub fn restart(&mut self) {
-        self.launch();
-    }
-
-    /// A client of this node presenting `cert` and `key`, trusting the region's TLS CA.
-    pub fn client_with(&self, cert_pem: &Path, key_pem: &Path) -> Client {
-        Client::new(
-            &self.url,
-            &cert(&self.region, "tls-ca.pem"),
-            cert_pem,
-            key_pem,
-        )
-        .expect("a client")
-        .with_timeout(Duration::from_secs(20))
-    }
-
-    /// A client presenting department `<region>-<name>`'s demo certificate.
-    pub fn department(&self, name: &str) -> Client {
-        let base = format!("{}-{name}", self.region);
-        self.client_with(
-            &cert(&self.region, &format!("{base}.pem")),
-            &cert(&self.region, &format!("{base}.key")),
-        )
-    }
-
-    /// The bureau: issuer, portal, auditor.
-    pub fn bureau(&self) -> Client {
-        self.department("bureau")
-    }
-
-    /// The window: consumer, verifier.
-    pub fn window(&self) -> Client {
-        self.department("window")
-    }
-
-    /// The audit state file (the last checkpoint signed), beside the data directory.
-    pub fn state_file(&self) -> PathBuf {
-        self.dir.path().join("data.audit-state")
-    }
-
-    /// Whether the node process is running.
-    pub fn running(&self) -> bool {
-        self.child.is_some()
-    }
-
-    /// The region's pinned verifier key.
-    pub fn verifier(&self) -> NoteVerifier {
-        let text = std::fs::read_to_string(cert(&self.region, "audit.vkey")).expect("audit.vkey");
-        NoteVerifier::parse(text.trim_end()).expect("a verifier key")
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Requests.
@@ -419,14 +95,6 @@ pub fn receipt(reply: &Reply) -> Option<(u64, String)> {
     Some((r["index"].as_u64()?, r["leaf_hash"].as_str()?.to_owned()))
 }
 
-/// The issuance request of fixtures/requests/<region>.json.
-pub fn fixture_request(region: &str) -> Value {
-    let path = root()
-        .join("fixtures/requests")
-        .join(format!("{region}.json"));
-    serde_json::from_slice(&std::fs::read(&path).expect("read the fixture")).expect("JSON")
-}
-
 /// An issuance request for a person holder.
 pub fn person_request(code: &str) -> Value {
     json!({
@@ -466,12 +134,17 @@ pub async fn grant(bureau: &mut Client, holder: &str, grantee: &str, uses: Optio
         .to_owned()
 }
 
+/// `/v1/licences/{id}/status`.
+pub fn status_path(id: &str) -> String {
+    format!("/v1/licences/{id}/status")
+}
+
 /// `POST /v1/licences/{id}/status` as the bureau; returns the reply.
 pub async fn set_status(bureau: &mut Client, id: &str, status: &str) -> Reply {
     send(
         bureau,
         "POST",
-        &format!("/v1/licences/{id}/status"),
+        &status_path(id),
         Some(&json!({"status": status, "reason": format!("测试：{status}")})),
     )
     .await
@@ -669,6 +342,14 @@ impl AuditTail {
     }
 }
 
+impl Node {
+    /// What most tests open first: an [`AuditTail`] from the end of the log as it is now, then
+    /// clients of the bureau and of the window.
+    pub async fn session(&self) -> (AuditTail, Client, Client) {
+        (AuditTail::new(self).await, self.bureau(), self.window())
+    }
+}
+
 /// Splits a JSON Lines body into entries.
 pub fn parse_lines(body: &[u8]) -> Vec<Logged> {
     if body.is_empty() {
@@ -709,6 +390,39 @@ pub async fn expect(
 ) -> (Value, Logged) {
     let reply = send(client, method, path, body).await;
     check(tail, &reply, method, path, want).await
+}
+
+impl AuditTail {
+    /// [`expect`] of `GET path` with no body, sent by `client`.
+    pub async fn get(
+        &mut self,
+        client: &mut Client,
+        path: &str,
+        want: Want<'_>,
+    ) -> (Value, Logged) {
+        expect(self, client, "GET", path, None, want).await
+    }
+
+    /// [`expect`] of `POST path` with JSON `body`, sent by `client`.
+    pub async fn post(
+        &mut self,
+        client: &mut Client,
+        path: &str,
+        body: &Value,
+        want: Want<'_>,
+    ) -> (Value, Logged) {
+        expect(self, client, "POST", path, Some(body), want).await
+    }
+
+    /// [`expect`] of `DELETE path` with no body, sent by `client`.
+    pub async fn delete(
+        &mut self,
+        client: &mut Client,
+        path: &str,
+        want: Want<'_>,
+    ) -> (Value, Logged) {
+        expect(self, client, "DELETE", path, None, want).await
+    }
 }
 
 /// [`expect`] with a raw body and content type.
@@ -763,7 +477,7 @@ pub async fn check(
 pub fn cert_sha256(region: &str, file: &str) -> String {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject as _;
-    let der = CertificateDer::from_pem_file(cert(region, file)).expect("a PEM certificate");
+    let der = CertificateDer::from_pem_file(cert_path(region, file)).expect("a PEM certificate");
     hex::encode(ring::digest::digest(&ring::digest::SHA256, &der))
 }
 
@@ -817,18 +531,6 @@ pub fn unkeyed(s: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Several nodes: the four demo regions as each other's partners.
 
-/// The four demo regions.
-pub const REGIONS: [&str; 4] = ["370900", "370115", "140802", "370306"];
-
-/// A free loopback port (bound and released: another process could take it first, which the
-/// node's start would then report).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 /// Demo regions with fixed loopback addresses, each the partner of all the others.
 pub struct Mesh {
     /// Region → `127.0.0.1:<port>`.
@@ -879,32 +581,63 @@ impl Default for Mesh {
 // ---------------------------------------------------------------------------------------------
 // Raw connections: mutual TLS by hand, from a chosen loopback address.
 
-/// A TLS 1.3 client config presenting `certs/<region>/<name>.pem` (and its key), trusting the
-/// region's TLS CA, offering HTTP/1.1.
-pub fn raw_tls_config(region: &str, name: &str) -> Arc<rustls::ClientConfig> {
+/// A client identity: a certificate chain and its private key.
+pub type Identity = (
+    Vec<rustls_pki_types::CertificateDer<'static>>,
+    rustls_pki_types::PrivateKeyDer<'static>,
+);
+
+/// The identity in `certs/<region>/<name>.pem` and `.key`.
+pub fn demo_identity(region: &str, name: &str) -> Identity {
     use rustls_pki_types::pem::PemObject as _;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_file_iter(cert_path(region, &format!("{name}.pem")))
+        .expect("a certificate file")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("certificates");
+    let key = PrivateKeyDer::from_pem_file(cert_path(region, &format!("{name}.key")))
+        .expect("a private key");
+    (chain, key)
+}
+
+/// A client config for the TLS `versions` trusting the region's TLS CA, presenting `identity`
+/// if given, offering HTTP/1.1.
+pub fn tls_client_config(
+    region: &str,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    identity: Option<Identity>,
+) -> Arc<rustls::ClientConfig> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject as _;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(cert(region, "tls-ca.pem")).expect("the TLS CA") {
+    for c in CertificateDer::pem_file_iter(cert_path(region, "tls-ca.pem")).expect("the TLS CA") {
         roots
             .add(c.expect("a CA certificate"))
             .expect("a usable CA");
     }
-    let chain = CertificateDer::pem_file_iter(cert(region, &format!("{name}.pem")))
-        .expect("a certificate file")
-        .collect::<Result<Vec<_>, _>>()
-        .expect("certificates");
-    let key =
-        PrivateKeyDer::from_pem_file(cert(region, &format!("{name}.key"))).expect("a private key");
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("TLS 1.3")
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .expect("a client identity");
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .expect("the TLS versions")
+        .with_root_certificates(roots);
+    let mut config = match identity {
+        None => builder.with_no_client_auth(),
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .expect("a client identity"),
+    };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Arc::new(config)
+}
+
+/// A TLS 1.3 client config presenting `certs/<region>/<name>.pem` (and its key), trusting the
+/// region's TLS CA, offering HTTP/1.1.
+pub fn raw_tls_config(region: &str, name: &str) -> Arc<rustls::ClientConfig> {
+    tls_client_config(
+        region,
+        &[&rustls::version::TLS13],
+        Some(demo_identity(region, name)),
+    )
 }
 
 /// The node's address.
