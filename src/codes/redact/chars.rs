@@ -157,7 +157,7 @@ fn other_digit(c: char) -> Option<u8> {
 }
 
 /// Whether `c` (already normalised) is skipped between the characters of a code.
-fn is_separator(c: char) -> bool {
+pub(super) fn is_separator(c: char) -> bool {
     c.is_whitespace()
         || c.is_control()
         || is_combining_mark(c)

@@ -48,6 +48,7 @@ mod chars;
 mod free_text;
 mod scan;
 
+use chars::is_separator;
 pub use free_text::{TextFault, check_chars, check_free_text, make_visible};
 use scan::find_in_segment;
 
