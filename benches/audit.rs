@@ -37,13 +37,12 @@ use ring::digest;
 use rocksdb::{DB, Options, ReadOptions};
 use serde_json::json;
 use zhengzhao::audit::entry::{Action, Actor, EntryDraft, HolderHash, HolderKey};
+use zhengzhao::audit::log::{AuditLog, LogConfig};
 use zhengzhao::audit::merkle::{CompactRange, Hash};
 use zhengzhao::audit::note::{NoteSigner, NoteVerifier};
 use zhengzhao::audit::replay::{self, Verdict};
-use zhengzhao::audit::store::{
-    AuditLog, CF_ENTRIES, CF_TREE, COLUMN_FAMILIES, LogConfig, StoreReader,
-};
 use zhengzhao::codes::{HolderCode, HolderType, LicenceId, LicenceTypeCode, Uscc};
+use zhengzhao::store::{CF_ENTRIES, CF_TREE, COLUMN_FAMILIES, StoreReader};
 
 const SYNC_TIME: Duration = Duration::from_secs(2);
 const APPEND_TIME: Duration = Duration::from_secs(3);

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zhengzhao::audit::entry::{Action, Actor, EntryDraft};
+use zhengzhao::audit::log::{AuditLog, LogConfig};
 use zhengzhao::audit::note::NoteSigner;
-use zhengzhao::audit::store::{AuditLog, LogConfig};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

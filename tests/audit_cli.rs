@@ -13,8 +13,8 @@ use ring::digest;
 use support::command::{p, zz};
 use tempfile::TempDir;
 use zhengzhao::audit::entry::{Action, Actor, EntryDraft};
+use zhengzhao::audit::log::{AuditLog, LogConfig};
 use zhengzhao::audit::note::{NoteSigner, NoteVerifier};
-use zhengzhao::audit::store::{AuditLog, LogConfig};
 
 const ORIGIN: &str = "zhengzhao/370900";
 

@@ -28,8 +28,9 @@ use support::Rng;
 use support::command::{p, zz};
 use zhengzhao::audit::checkpoint::Checkpoint;
 use zhengzhao::audit::entry::Entry;
+use zhengzhao::audit::log::{AuditLog, LogConfig};
 use zhengzhao::audit::note::NoteSigner;
-use zhengzhao::audit::store::{AuditLog, CF_TREE, COLUMN_FAMILIES, LogConfig, StoreReader};
+use zhengzhao::store::{CF_TREE, COLUMN_FAMILIES, StoreReader};
 
 const ORIGIN: &str = "zhengzhao/370900";
 const WRITERS: u64 = 8;

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on failure by design
-//! Property tests of the audit store's proofs (`zhengzhao::audit::store` over
+//! Property tests of the audit store's proofs (`zhengzhao::audit::log` over
 //! `zhengzhao::audit::merkle`).
 //!
 //! Each case builds a real store of a random size (1..300 entries, appended in random batch
@@ -27,11 +27,13 @@ mod audit_support;
 use audit_support::{append_batches, draft, open_log};
 use proptest::collection::vec;
 use proptest::prelude::*;
+use zhengzhao::audit::error::AuditError;
+use zhengzhao::audit::log::AuditLog;
 use zhengzhao::audit::merkle::{
     CompactRange, Hash, ProofError, empty_root, leaf_hash, node_hash, verify_consistency,
     verify_inclusion,
 };
-use zhengzhao::audit::store::{AuditError, AuditLog, Receipt};
+use zhengzhao::store::Receipt;
 
 // ---------------------------------------------------------------------------------------------
 // The RFC 9162 definitions, as recursions

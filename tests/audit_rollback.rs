@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use rocksdb::{DB, Options};
 use tempfile::TempDir;
 use zhengzhao::audit::entry::{Action, Actor, EntryDraft};
+use zhengzhao::audit::error::AuditError;
+use zhengzhao::audit::log::{AuditLog, LogConfig};
 use zhengzhao::audit::note::NoteSigner;
-use zhengzhao::audit::store::{AuditError, AuditLog, CF_CHECKPOINTS, COLUMN_FAMILIES, LogConfig};
+use zhengzhao::store::{CF_CHECKPOINTS, COLUMN_FAMILIES};
 
 const ORIGIN: &str = "zhengzhao/370900";
 

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on failure by design
-//! The audit store under concurrent appends (`zhengzhao::audit::store`): 16 threads append 200
+//! The audit store under concurrent appends (`zhengzhao::store`): 16 threads append 200
 //! entries each, one at a time, through the group-committing writer. Announced appends (the
 //! writer's linger) and checkpoints.
 
@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use audit_support::{draft, open_log, reopen_log};
 use zhengzhao::audit::entry::Entry;
 use zhengzhao::audit::merkle::{CompactRange, empty_root, leaf_hash};
-use zhengzhao::audit::store::{Receipt, Table, Write};
+use zhengzhao::store::{Receipt, Table, Write};
 
 const THREADS: u64 = 16;
 const PER_THREAD: u64 = 200;

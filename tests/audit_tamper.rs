@@ -16,10 +16,9 @@ use rocksdb::{DB, IteratorMode, Options};
 use support::command::{p, zz};
 use tempfile::TempDir;
 use zhengzhao::audit::entry::{Action, Actor, EntryDraft};
+use zhengzhao::audit::log::{AuditLog, LogConfig};
 use zhengzhao::audit::note::NoteSigner;
-use zhengzhao::audit::store::{
-    AuditLog, CF_CHECKPOINTS, CF_ENTRIES, CF_META, CF_TREE, COLUMN_FAMILIES, LogConfig,
-};
+use zhengzhao::store::{CF_CHECKPOINTS, CF_ENTRIES, CF_META, CF_TREE, COLUMN_FAMILIES};
 
 const ORIGIN: &str = "zhengzhao/370900";
 const SIZE: u64 = 3000;

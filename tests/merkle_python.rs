@@ -17,8 +17,8 @@ use std::process::Command;
 
 use audit_support::{append_batches, draft, open_log};
 use serde_json::{Value, json};
+use zhengzhao::audit::log::AuditLog;
 use zhengzhao::audit::merkle::{Hash, leaf_hash, verify_consistency, verify_inclusion};
-use zhengzhao::audit::store::AuditLog;
 
 /// Tree sizes the pairs are drawn from: small trees, each side of powers of two, and the whole
 /// log.

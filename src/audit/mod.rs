@@ -20,7 +20,6 @@ pub mod merkle;
 pub mod note;
 pub mod proof_file;
 pub mod replay;
-pub mod store;
 pub mod witness;
 
 /// The name of a region node's witness key: `zhengzhao-witness/<region>`.

@@ -10,12 +10,13 @@ use base64::engine::general_purpose::STANDARD as B64;
 use clap::Subcommand;
 
 use super::{Failure, read_input};
+use crate::audit::log::default_origin;
 use crate::audit::merkle;
 use crate::audit::note::{NoteSigner, NoteVerifier};
 use crate::audit::proof_file::TlogProof;
 use crate::audit::replay::{self, Verdict};
-use crate::audit::store::{StoreReader, default_origin};
 use crate::codes::RegionCode;
+use crate::store::StoreReader;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
@@ -323,7 +324,7 @@ fn export(dir: &Path, from: u64, to: Option<u64>, out: Option<&Path>) -> Result<
         None => Box::new(std::io::stdout().lock()),
     };
     let mut w = std::io::BufWriter::new(sink);
-    let io = |e: std::io::Error| crate::audit::store::AuditError::Io(format!("writing: {e}"));
+    let io = |e: std::io::Error| crate::audit::error::AuditError::Io(format!("writing: {e}"));
     reader
         .for_each_entry(from, to, |i, bytes| {
             write!(
@@ -348,7 +349,7 @@ fn prove(
     entry_out: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
     let reader = open_reader(dir)?;
-    let usage = |e: crate::audit::store::AuditError| Failure::Usage(e.to_string());
+    let usage = |e: crate::audit::error::AuditError| Failure::Usage(e.to_string());
     let (size, note) = reader
         .latest_checkpoint()
         .map_err(usage)?

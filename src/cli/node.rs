@@ -161,7 +161,7 @@ pub(crate) fn serve(config: PathBuf) -> Result<ExitCode, Failure> {
             "version".into(),
             env!("CARGO_PKG_VERSION").to_string().into(),
         );
-        let log_err = |e: crate::audit::store::AuditError| {
+        let log_err = |e: crate::audit::error::AuditError| {
             Failure::Usage(format!("the audit log refuses writes: {e}"))
         };
         node.log

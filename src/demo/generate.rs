@@ -134,7 +134,7 @@ pub fn generate_demo(out: &Path, overwrite: bool) -> Result<Vec<PathBuf>, DemoEr
 
         // The node's audit checkpoint key and holder-hash secret (public demo material too).
         let (audit_signer, audit_key) = crate::audit::note::NoteSigner::generate(
-            &crate::audit::store::default_origin(region.code),
+            &crate::audit::log::default_origin(region.code),
         )
         .map_err(|_| DemoError::Random)?;
         put("audit.key", audit_key.as_bytes(), true)?;

@@ -27,8 +27,8 @@ pub mod tls;
 use std::sync::Arc;
 
 use crate::audit::entry::HolderKey;
+use crate::audit::log::{AuditLog, LogConfig};
 use crate::audit::note::NoteSigner;
-use crate::audit::store::{AuditLog, LogConfig};
 use crate::licence::issue::Signer;
 use crate::licence::verify::Verifier;
 use crate::ofd::verify::OfdVerifier;

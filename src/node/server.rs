@@ -635,7 +635,7 @@ async fn audit_refusal(
     who: &Caller,
     outcome: &'static str,
     status: Option<u16>,
-) -> Result<crate::audit::store::Receipt, crate::audit::store::AuditError> {
+) -> Result<crate::store::Receipt, crate::audit::error::AuditError> {
     let mut draft = EntryDraft::new(
         Actor {
             id: who.id.clone(),

@@ -7,9 +7,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The key encodings and writes' former paths, kept while the API moves to [`crate::store`].
-pub use crate::store::{consent_key, holder_key, holder_prefix, licence_key, put_empty, put_json};
-
 /// A licence's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

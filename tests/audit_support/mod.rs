@@ -4,8 +4,9 @@ use std::path::Path;
 
 use serde_json::Value;
 use zhengzhao::audit::entry::{Action, Actor, EntryDraft};
+use zhengzhao::audit::log::{AuditLog, LogConfig};
 use zhengzhao::audit::note::NoteSigner;
-use zhengzhao::audit::store::{AuditLog, LogConfig, Receipt};
+use zhengzhao::store::Receipt;
 
 /// The origin of every test log.
 pub const ORIGIN: &str = "zhengzhao.test/audit/370900";

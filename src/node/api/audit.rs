@@ -173,11 +173,11 @@ pub(super) async fn audit_entries(ctx: &mut Ctx, q: &Query) -> Result<Answer, Ap
 /// Where an audit read of `[from, to)` ends: before the entry that would take its lines past
 /// `limit` bytes, one entry at least. Reads a chunk at a time, keeping none.
 fn read_end(
-    log: &crate::audit::store::AuditLog,
+    log: &crate::audit::log::AuditLog,
     from: u64,
     to: u64,
     limit: usize,
-) -> Result<u64, crate::audit::store::AuditError> {
+) -> Result<u64, crate::audit::error::AuditError> {
     let mut next = from;
     let mut bytes = 0usize;
     while next < to {

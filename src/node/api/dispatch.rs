@@ -16,10 +16,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::audit::entry::{Action, Actor, EntryDraft};
-use crate::audit::store::Write;
 use crate::node::Node;
 use crate::node::locks::KeyGuard;
 use crate::node::tls::Caller;
+use crate::store::Write;
 
 use super::Route;
 use super::audit::{audit_entries, consistency, inclusion};
@@ -90,7 +90,7 @@ pub(super) struct Ctx {
     pub(super) draft: EntryDraft,
     /// This request's audit entry, announced to the log's writer until it is submitted (or
     /// the request turns out to write none): `None` once it is.
-    pub(super) announced: Option<crate::audit::store::Announced>,
+    pub(super) announced: Option<crate::store::Announced>,
 }
 
 impl Drop for Ctx {
@@ -401,7 +401,7 @@ pub(super) async fn run(
 }
 
 /// The first leaf hash of a receipt, base64.
-pub(super) fn leaf_b64(receipt: &crate::audit::store::Receipt) -> String {
+pub(super) fn leaf_b64(receipt: &crate::store::Receipt) -> String {
     receipt
         .leaf_hashes
         .first()
@@ -521,7 +521,7 @@ pub(super) async fn finish(mut ctx: Ctx, result: Result<Answer, ApiError>) -> Re
     };
     let receipt = match receipt {
         Ok(r) => r,
-        Err(crate::audit::store::AuditError::Entry(refused)) => {
+        Err(crate::audit::error::AuditError::Entry(refused)) => {
             // The entry itself was refused (too large, or a member the log does not take):
             // nothing of the request was written. The attempt is still an access, so it is
             // recorded with what an entry can always hold, and refused.
@@ -588,7 +588,7 @@ pub(super) fn raw_with_receipt(
     status: StatusCode,
     content_type: &'static str,
     body: Body,
-    receipt: &crate::audit::store::Receipt,
+    receipt: &crate::store::Receipt,
     leaf: &str,
 ) -> Response {
     let mut r = Response::new(body);

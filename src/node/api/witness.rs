@@ -7,9 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::audit::entry::{Action, format_time};
-use crate::audit::store::Table;
 use crate::node::Node;
-use crate::node::state::put_json;
+use crate::store::Write;
 
 use super::dispatch::{Answer, Ctx, sha256_hex};
 use super::error::{ApiError, bad, error_body, fail, forbidden, internal, json_err, unavailable};
@@ -23,10 +22,6 @@ pub(super) enum Witnessing {
     Done(Response),
     /// Refused: answered with an entry (and any evidence kept beside it).
     Refused(Answer),
-}
-
-fn witness_key(origin: &str) -> Vec<u8> {
-    format!("witness/{origin}").into_bytes()
 }
 
 /// The witness's record of one partner log.
@@ -138,7 +133,7 @@ pub(super) async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessin
         .locks
         .lock(crate::node::locks::witnessed(&origin))
         .await;
-    let current: Option<WitnessRecord> = match node.log.get(Table::State, &witness_key(&origin)) {
+    let current: Option<WitnessRecord> = match node.log.state().witnessed(&origin) {
         Ok(Some(v)) => {
             Some(serde_json::from_slice(&v).map_err(|e| internal(format!("witness record: {e}")))?)
         }
@@ -173,7 +168,7 @@ pub(super) async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessin
                 state,
                 cosigned_at: format_time(now),
             };
-            let write = put_json(witness_key(&origin), &record).map_err(json_err)?;
+            let write = Write::witnessed(&origin, &record).map_err(json_err)?;
             // A synced write: on a blocking thread, not on the async workers. The state lock goes
             // with it and is released only once the write is done, even if this request is
             // dropped meanwhile (a later checkpoint must read the state this one wrote).
@@ -219,7 +214,7 @@ pub(super) async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessin
             a.outcome = "inconsistent".into();
             ctx.detail("message", reason.clone());
             if let Some(note) = evidence {
-                let key = format!("witness-evidence/{origin}/{}", sha256_hex(note.as_bytes()));
+                let note_sha256 = sha256_hex(note.as_bytes());
                 let record = Evidence {
                     origin: origin.clone(),
                     reason,
@@ -227,9 +222,11 @@ pub(super) async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessin
                     witnessed: current.map(|c| c.state.note),
                     at: format_time(now),
                 };
-                ctx.detail("evidence", key.clone());
+                let (key, write) =
+                    Write::witness_evidence(&origin, &note_sha256, &record).map_err(json_err)?;
+                ctx.detail("evidence", key);
                 a.outcome = "fork_detected".into();
-                a.writes = vec![put_json(key.into_bytes(), &record).map_err(json_err)?];
+                a.writes = vec![write];
             }
             a.guard = Some(guard);
             Ok(Witnessing::Refused(a))
@@ -245,23 +242,16 @@ pub(super) async fn witness_add(ctx: &mut Ctx, bytes: &[u8]) -> Result<Witnessin
     responses((status = 200, description = "The logs and the evidence.", body = WitnessState))
 )]
 pub(super) fn witness_state(ctx: &mut Ctx) -> Result<Answer, ApiError> {
-    let logs = ctx
-        .node
-        .log
-        .scan(Table::State, b"witness/")
-        .map_err(unavailable)?;
-    let evidence = ctx
-        .node
-        .log
-        .scan(Table::State, b"witness-evidence/")
-        .map_err(unavailable)?;
+    let state = ctx.node.log.state();
+    let logs = state.witnessed_logs().map_err(unavailable)?;
+    let evidence = state.witness_evidence().map_err(unavailable)?;
     let logs = logs
         .iter()
-        .map(|(_, v)| serde_json::from_slice::<WitnessRecord>(v).map_err(json_err))
+        .map(|v| serde_json::from_slice::<WitnessRecord>(v).map_err(json_err))
         .collect::<Result<Vec<_>, _>>()?;
     let evidence = evidence
         .iter()
-        .map(|(_, v)| serde_json::from_slice::<Evidence>(v).map_err(json_err))
+        .map(|v| serde_json::from_slice::<Evidence>(v).map_err(json_err))
         .collect::<Result<Vec<_>, _>>()?;
     Answer::json(StatusCode::OK, &WitnessState { logs, evidence })
 }

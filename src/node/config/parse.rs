@@ -135,7 +135,7 @@ impl Config {
         let audit_origin = a
             .origin
             .clone()
-            .unwrap_or_else(|| crate::audit::store::default_origin(&n.region));
+            .unwrap_or_else(|| crate::audit::log::default_origin(&n.region));
         crate::audit::note::check_key_name(&audit_origin)
             .map_err(|e| err("audit.origin", e.to_string()))?;
         let checkpoint_interval = millis(
@@ -299,7 +299,7 @@ impl Config {
             let audit_origin = p
                 .audit_origin
                 .clone()
-                .unwrap_or_else(|| crate::audit::store::default_origin(&p.region));
+                .unwrap_or_else(|| crate::audit::log::default_origin(&p.region));
             crate::audit::note::check_key_name(&audit_origin)
                 .map_err(|e| err(format!("{k}.audit_origin"), e.to_string()))?;
             let partner = Partner {

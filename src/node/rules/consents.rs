@@ -12,7 +12,8 @@ use crate::audit::entry::{HolderHash, format_time};
 use crate::codes::{LicenceTypeCode, RegionCode};
 use crate::licence::verify::rfc3339;
 use crate::node::config::Role;
-use crate::node::state::{ConsentRecord, consent_key};
+use crate::node::state::ConsentRecord;
+use crate::store::Write;
 
 /// Most licence types one consent covers.
 pub const MAX_CONSENT_TYPES: usize = 64;
@@ -121,7 +122,7 @@ pub fn grant(acc: &mut Access<'_>, g: &Grant<'_>) -> Result<(ConsentRecord, Chan
         acc.detail("grantee_region", grantee_region.to_string());
     }
     acc.detail("type_codes", g.type_codes.to_vec());
-    let writes = vec![put(consent_key(&id), &record)?];
+    let writes = vec![put(Write::consent(&id, &record))?];
     Ok((
         record,
         Change {
@@ -145,7 +146,7 @@ pub async fn withdraw(acc: &mut Access<'_>, id: &str) -> Result<(String, Change)
     }
     let at = format_time(now_ms());
     rec.withdrawn_at = Some(at.clone());
-    let writes = vec![put(consent_key(id), &rec)?];
+    let writes = vec![put(Write::consent(id, &rec))?];
     Ok((
         at,
         Change {

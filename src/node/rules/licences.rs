@@ -11,7 +11,8 @@ use crate::codes::LicenceId;
 use crate::licence::issue::{IssueError, Issued};
 use crate::licence::model::IssuanceRequest;
 use crate::node::config::{Department, Role};
-use crate::node::state::{LicenceRecord, Status, StatusChange, holder_key, licence_key, put_empty};
+use crate::node::state::{LicenceRecord, Status, StatusChange};
+use crate::store::Write;
 
 /// An issued licence: its id and token.
 #[derive(Debug)]
@@ -62,8 +63,8 @@ pub fn issue(acc: &mut Access<'_>, req: &IssuanceRequest) -> Result<(Signed, Cha
     let record = new_record(acc.by, &issued, hash.as_str(), "issued");
     let id = record.id.clone();
     let writes = vec![
-        put(licence_key(&id), &record)?,
-        put_empty(holder_key(hash.as_str(), &id)),
+        put(Write::licence(&id, &record))?,
+        Write::holder_index(hash.as_str(), &id),
     ];
     Ok((
         Signed {
@@ -121,9 +122,9 @@ pub async fn amend(
         by: acc.by.to_owned(),
     });
     let writes = vec![
-        put(licence_key(&new_id), &record)?,
-        put_empty(holder_key(hash.as_str(), &new_id)),
-        put(licence_key(&id), &old)?,
+        put(Write::licence(&new_id, &record))?,
+        Write::holder_index(hash.as_str(), &new_id),
+        put(Write::licence(&id, &old))?,
     ];
     Ok((
         Signed {
@@ -183,7 +184,7 @@ pub async fn set_status(
         at: format_time(now_ms()),
         by: acc.by.to_owned(),
     });
-    let writes = vec![put(licence_key(&id), &rec)?];
+    let writes = vec![put(Write::licence(&id, &rec))?];
     Ok((
         rec,
         Change {

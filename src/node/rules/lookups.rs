@@ -17,10 +17,10 @@ use super::{
     Access, Change, HolderRef, RuleError, load_consent, load_licence, now_ms, put, quoted,
 };
 use crate::audit::entry::Action;
-use crate::audit::store::Table;
 use crate::codes::{HolderType, RegionCode};
 use crate::licence::verify::rfc3339;
-use crate::node::state::{Status, consent_key, holder_prefix};
+use crate::node::state::Status;
+use crate::store::Write;
 
 /// The most licences one lookup answers with, here or across regions together. A holder with
 /// more (a large company over the years) is answered with the first ones and `more: true`; the
@@ -199,26 +199,23 @@ pub async fn here(
         spend(&mut c, &by, &own, now_ms() / 1000)?;
         consent_types = Some(c.type_codes.clone());
         acc.detail("consent_uses_left", c.uses_left);
-        change.writes.push(put(consent_key(cid), &c)?);
+        change.writes.push(put(Write::consent(cid, &c))?);
     } else if consent.is_some() {
         acc.detail("consent_ignored", true);
     }
 
-    let records = acc
+    let ids = acc
         .node
         .log
-        .scan(Table::State, &holder_prefix(hash.as_str()))
+        .state()
+        .holder_licences(hash.as_str())
         .map_err(RuleError::storage)?;
     let now = now_ms();
     let valid_until =
         now + i64::try_from(acc.node.config.limits.usage_copy.as_millis()).unwrap_or(600_000);
     let mut results = Vec::new();
     let mut more = false;
-    for (key, _) in records {
-        let key = String::from_utf8_lossy(&key);
-        let Some(id) = key.rsplit('/').next() else {
-            continue;
-        };
+    for id in &ids {
         let Some(rec) = load_licence(acc.node, id)? else {
             continue;
         };

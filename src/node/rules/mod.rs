@@ -32,11 +32,11 @@ use serde::de::DeserializeOwned;
 pub use error::RuleError;
 
 use crate::audit::entry::{EntryDraft, HolderHash, now_unix_ms};
-use crate::audit::store::{Table, Write};
 use crate::codes::{HolderCode, HolderType};
 use crate::node::Node;
 use crate::node::locks::KeyGuard;
-use crate::node::state::{ConsentRecord, LicenceRecord, consent_key, licence_key};
+use crate::node::state::{ConsentRecord, LicenceRecord};
+use crate::store::Write;
 
 /// Longest purpose, in characters.
 pub const MAX_PURPOSE_CHARS: usize = 200;
@@ -177,7 +177,7 @@ pub fn load_licence(node: &Node, id: &str) -> Result<Option<LicenceRecord>, Rule
 
 /// A licence record, or the part of it `T` names (the rest is skipped, not built).
 pub fn load_record<T: DeserializeOwned>(node: &Node, id: &str) -> Result<Option<T>, RuleError> {
-    match node.log.get(Table::State, &licence_key(id)) {
+    match node.log.state().licence(id) {
         Ok(None) => Ok(None),
         Ok(Some(v)) => serde_json::from_slice(&v)
             .map(Some)
@@ -191,7 +191,7 @@ pub fn load_consent(node: &Node, id: &str) -> Result<Option<ConsentRecord>, Rule
     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    match node.log.get(Table::State, &consent_key(id)) {
+    match node.log.state().consent(id) {
         Ok(None) => Ok(None),
         Ok(Some(v)) => serde_json::from_slice(&v)
             .map(Some)
@@ -201,6 +201,6 @@ pub fn load_consent(node: &Node, id: &str) -> Result<Option<ConsentRecord>, Rule
 }
 
 /// A JSON record's write, or an internal error.
-fn put(key: Vec<u8>, value: &impl serde::Serialize) -> Result<Write, RuleError> {
-    crate::node::state::put_json(key, value).map_err(RuleError::internal)
+fn put(write: Result<Write, serde_json::Error>) -> Result<Write, RuleError> {
+    write.map_err(RuleError::internal)
 }
