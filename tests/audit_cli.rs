@@ -95,6 +95,24 @@ fn store(dir: &Path, key: &Path, origin: &str, checkpoint: u64, size: u64) {
     log.close();
 }
 
+/// `zhengzhao audit prove` of entry `index` of the store in `data`, writing the proof and the
+/// entry to the files named; exit 0 expected.
+fn prove_to(data: &Path, index: u64, proof: &Path, entry: &Path) {
+    let out = zz(&[
+        "audit",
+        "prove",
+        "--data-dir",
+        p(data),
+        "--index",
+        &index.to_string(),
+        "--out",
+        p(proof),
+        "--entry-out",
+        p(entry),
+    ]);
+    expect(&out, 0, &[]);
+}
+
 #[test]
 fn keygen_writes_a_private_key_file_and_prints_its_verifier_key() {
     let tmp = TempDir::new().unwrap();
@@ -181,19 +199,7 @@ fn prove_and_verify_proof_round_trip_and_refuse_what_does_not_hold() {
     let prove = |index: u64, name: &str| -> (PathBuf, PathBuf) {
         let proof = t.join(format!("{name}.proof"));
         let entry = t.join(format!("{name}.entry"));
-        let out = zz(&[
-            "audit",
-            "prove",
-            "--data-dir",
-            p(&data),
-            "--index",
-            &index.to_string(),
-            "--out",
-            p(&proof),
-            "--entry-out",
-            p(&entry),
-        ]);
-        expect(&out, 0, &[]);
+        prove_to(&data, index, &proof, &entry);
         (proof, entry)
     };
     let check = |vkey: &str, entry: &Path, proof: &Path, origin: Option<&str>| -> Output {
@@ -291,19 +297,12 @@ fn prove_and_verify_proof_round_trip_and_refuse_what_does_not_hold() {
     // A checkpoint of another log, signed with the same key: only --origin tells them apart.
     let other_log = t.join("other-data");
     store(&other_log, &key, "zhengzhao/370115", 200, 200);
-    let out = zz(&[
-        "audit",
-        "prove",
-        "--data-dir",
-        p(&other_log),
-        "--index",
-        "123",
-        "--out",
-        p(&t.join("other.proof")),
-        "--entry-out",
-        p(&t.join("other.entry")),
-    ]);
-    expect(&out, 0, &[]);
+    prove_to(
+        &other_log,
+        123,
+        &t.join("other.proof"),
+        &t.join("other.entry"),
+    );
     let (other_proof, other_entry) = (t.join("other.proof"), t.join("other.entry"));
     expect(&check(&vkey, &other_entry, &other_proof, None), 0, &[]);
     expect(
@@ -350,19 +349,7 @@ fn export_lines_rehash_and_match_what_prove_writes() {
     }
     for index in [0u64, 77, 149] {
         let entry_file = t.join(format!("{index}.entry"));
-        let out = zz(&[
-            "audit",
-            "prove",
-            "--data-dir",
-            p(&data),
-            "--index",
-            &index.to_string(),
-            "--out",
-            p(&t.join(format!("{index}.proof"))),
-            "--entry-out",
-            p(&entry_file),
-        ]);
-        expect(&out, 0, &[]);
+        prove_to(&data, index, &t.join(format!("{index}.proof")), &entry_file);
         assert_eq!(
             std::fs::read(&entry_file).unwrap(),
             entries[index as usize],

@@ -9,7 +9,7 @@
 mod support;
 
 use std::path::Path;
-use support::command::{openssl, output_text};
+use support::command::{openssl, openssl_sm2_check, output_text};
 use zhengzhao::gm::{DEFAULT_DISTID, GmError, Sm2PrivateKey, Sm2PublicKey, Sm2Signature};
 
 const MESSAGE: &[u8] = "电子证照 SM2 known answer: the message both sides sign".as_bytes();
@@ -31,21 +31,16 @@ fn a_gm_signature_verifies_with_openssl_only_under_the_id() {
     let sig = sk.sign(MESSAGE).unwrap();
     std::fs::write(dir.path().join("sig.der"), sig.to_der()).unwrap();
 
-    let id = distid();
-    let out = openssl(
-        &[
-            "dgst",
-            "-sm3",
-            "-verify",
-            "pub.pem",
-            "-sigopt",
-            &id,
-            "-signature",
-            "sig.der",
-            "msg",
-        ],
-        dir.path(),
-    );
+    let d = dir.path();
+    let check = |msg: &str, with_id| {
+        openssl_sm2_check(
+            &d.join("pub.pem"),
+            &d.join("sig.der"),
+            &d.join(msg),
+            with_id,
+        )
+    };
+    let out = check("msg", true);
     assert!(out.status.success(), "{}", output_text(&out));
     assert!(
         output_text(&out).contains("Verified OK"),
@@ -54,18 +49,7 @@ fn a_gm_signature_verifies_with_openssl_only_under_the_id() {
     );
 
     // Without the ID, OpenSSL uses an empty one: the same bytes must not verify.
-    let out = openssl(
-        &[
-            "dgst",
-            "-sm3",
-            "-verify",
-            "pub.pem",
-            "-signature",
-            "sig.der",
-            "msg",
-        ],
-        dir.path(),
-    );
+    let out = check("msg", false);
     assert!(
         !out.status.success(),
         "verified without the ID: {}",
@@ -78,21 +62,8 @@ fn a_gm_signature_verifies_with_openssl_only_under_the_id() {
     );
 
     // Another message does not verify under the ID either.
-    std::fs::write(dir.path().join("other"), b"another message").unwrap();
-    let out = openssl(
-        &[
-            "dgst",
-            "-sm3",
-            "-verify",
-            "pub.pem",
-            "-sigopt",
-            &id,
-            "-signature",
-            "sig.der",
-            "other",
-        ],
-        dir.path(),
-    );
+    std::fs::write(d.join("other"), b"another message").unwrap();
+    let out = check("other", true);
     assert!(!out.status.success(), "{}", output_text(&out));
 }
 

@@ -8,7 +8,7 @@
 mod support;
 
 use std::path::Path;
-use support::command::{openssl, output_text};
+use support::command::{openssl, openssl_sm2_check, output_text};
 
 use der::asn1::AnyRef;
 use der::{Decode, Encode, Reader, SliceReader, Tag, Tagged};
@@ -21,7 +21,7 @@ use zhengzhao::demo::sm2_cert::{
     KeyUsages, Oid, Sm2Ca, Sm2LeafSpec, issue_sm2_leaf, sm2_crl, sm2_root_ca, sm2_serial_from_pem,
 };
 use zhengzhao::demo::{DEMO_CA_VALIDITY, DEMO_CRL_VALIDITY, DEMO_REGIONS};
-use zhengzhao::gm::{DEFAULT_DISTID, Sm2PrivateKey, Sm2PublicKey};
+use zhengzhao::gm::{Sm2PrivateKey, Sm2PublicKey};
 use zhengzhao::pki::trust::{ChainUsage, ChainVerdict, TrustStore};
 
 /// Inside every demo validity window (2026-01-01 .. 2036-01-01).
@@ -109,38 +109,21 @@ fn openssl_checks_tbs_signature(dir: &Path, file: &str) -> Vec<u8> {
         dir,
     );
     assert!(out.status.success(), "{}", output_text(&out));
-    let id = format!("distid:{DEFAULT_DISTID}");
-    let out = openssl(
-        &[
-            "dgst",
-            "-sm3",
-            "-verify",
-            "pub.pem",
-            "-sigopt",
-            &id,
-            "-signature",
-            "sig.der",
-            "tbs.der",
-        ],
-        dir,
-    );
+    let check = |with_id| {
+        openssl_sm2_check(
+            &dir.join("pub.pem"),
+            &dir.join("sig.der"),
+            &dir.join("tbs.der"),
+            with_id,
+        )
+    };
+    let out = check(true);
     assert!(
         output_text(&out).contains("Verified OK"),
         "{file}: {}",
         output_text(&out)
     );
-    let out = openssl(
-        &[
-            "dgst",
-            "-sm3",
-            "-verify",
-            "pub.pem",
-            "-signature",
-            "sig.der",
-            "tbs.der",
-        ],
-        dir,
-    );
+    let out = check(false);
     assert!(
         !out.status.success(),
         "{file} verified without the ID: {}",

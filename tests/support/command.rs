@@ -77,14 +77,18 @@ pub fn openssl_pubkey(cert_der: &Path) -> Vec<u8> {
 /// public key in `pubkey_pem`, with the distinguishing ID 1234567812345678; "Verified OK" on
 /// its standard output when it holds.
 pub fn openssl_sm2_verify(pubkey_pem: &Path, sig_der: &Path, data: &Path) -> Output {
-    Command::new("openssl")
-        .args([
-            "dgst",
-            "-sm3",
-            "-sigopt",
-            "distid:1234567812345678",
-            "-verify",
-        ])
+    openssl_sm2_check(pubkey_pem, sig_der, data, true)
+}
+
+/// [`openssl_sm2_verify`], or with `with_id` false the same check under OpenSSL's default, an
+/// empty ID ("Verification failure" for a signature made under the ID).
+pub fn openssl_sm2_check(pubkey_pem: &Path, sig_der: &Path, data: &Path, with_id: bool) -> Output {
+    let mut cmd = Command::new("openssl");
+    cmd.args(["dgst", "-sm3"]);
+    if with_id {
+        cmd.args(["-sigopt", "distid:1234567812345678"]);
+    }
+    cmd.arg("-verify")
         .arg(pubkey_pem)
         .arg("-signature")
         .arg(sig_der)

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::raw::RawConfig;
 use super::values::{
-    check_name, crl_file, file, millis, optional_file, region, rfc3339_secs, types,
+    bounded, check_name, crl_file, file, millis, optional_file, region, rfc3339_secs, types,
 };
 use super::{
     ClientCa, Config, ConfigError, Department, FederationLimits, Limits, MAX_REQUEST_BYTES,
@@ -369,64 +369,56 @@ impl Config {
 
         let l = &raw.limits;
         let d = Limits::default();
-        let max_connections = match l.max_connections {
-            None => d.max_connections,
-            Some(n) if (1..=65_536).contains(&n) => n,
-            Some(_) => return Err(err("limits.max_connections", "must be 1 to 65536")),
-        };
-        let max_connections_per_caller = match l.max_connections_per_caller {
-            None => d.max_connections_per_caller.min(max_connections),
-            Some(n) if (1..=max_connections).contains(&n) => n,
-            Some(_) => {
-                return Err(err(
-                    "limits.max_connections_per_caller",
-                    format!("must be 1 to max_connections ({max_connections})"),
-                ));
-            }
-        };
-        let reserved_connections = match l.reserved_connections {
+        let max_connections = bounded(
+            "limits.max_connections",
+            l.max_connections,
+            d.max_connections,
+            1..=65_536,
+            "1 to 65536",
+        )?;
+        let max_connections_per_caller = bounded(
+            "limits.max_connections_per_caller",
+            l.max_connections_per_caller,
+            d.max_connections_per_caller.min(max_connections),
+            1..=max_connections,
+            format_args!("1 to max_connections ({max_connections})"),
+        )?;
+        let reserved_connections = bounded(
+            "limits.reserved_connections",
+            l.reserved_connections,
             // A 32nd of the connections: 32 of the default 1024.
-            None => max_connections / 32,
-            Some(n) if n < max_connections => n,
-            Some(_) => {
-                return Err(err(
-                    "limits.reserved_connections",
-                    format!("must be 0 to max_connections - 1 ({})", max_connections - 1),
-                ));
-            }
-        };
-        let max_handshakes = match l.max_handshakes {
-            None => d.max_handshakes,
-            Some(n) if (1..=65_536).contains(&n) => n,
-            Some(_) => return Err(err("limits.max_handshakes", "must be 1 to 65536")),
-        };
-        let max_handshakes_per_ip = match l.max_handshakes_per_ip {
-            None => d.max_handshakes_per_ip.min(max_handshakes),
-            Some(n) if (1..=max_handshakes).contains(&n) => n,
-            Some(_) => {
-                return Err(err(
-                    "limits.max_handshakes_per_ip",
-                    format!("must be 1 to max_handshakes ({max_handshakes})"),
-                ));
-            }
-        };
-        let usage_copy = match l.usage_copy_secs {
-            None => d.usage_copy,
-            Some(s) if (1..=86_400).contains(&s) => Duration::from_secs(s),
-            Some(_) => {
-                return Err(err("limits.usage_copy_secs", "must be 1 to 86400 (a day)"));
-            }
-        };
-        let audit_read_bytes = match l.audit_read_bytes {
-            None => d.audit_read_bytes,
-            Some(n) if (1024..=16 * 1024 * 1024).contains(&n) => n,
-            Some(_) => {
-                return Err(err(
-                    "limits.audit_read_bytes",
-                    "must be 1024 to 16777216 (16 MiB)",
-                ));
-            }
-        };
+            max_connections / 32,
+            0..=max_connections - 1,
+            format_args!("0 to max_connections - 1 ({})", max_connections - 1),
+        )?;
+        let max_handshakes = bounded(
+            "limits.max_handshakes",
+            l.max_handshakes,
+            d.max_handshakes,
+            1..=65_536,
+            "1 to 65536",
+        )?;
+        let max_handshakes_per_ip = bounded(
+            "limits.max_handshakes_per_ip",
+            l.max_handshakes_per_ip,
+            d.max_handshakes_per_ip.min(max_handshakes),
+            1..=max_handshakes,
+            format_args!("1 to max_handshakes ({max_handshakes})"),
+        )?;
+        let usage_copy = Duration::from_secs(bounded(
+            "limits.usage_copy_secs",
+            l.usage_copy_secs,
+            d.usage_copy.as_secs(),
+            1..=86_400,
+            "1 to 86400 (a day)",
+        )?);
+        let audit_read_bytes = bounded(
+            "limits.audit_read_bytes",
+            l.audit_read_bytes,
+            d.audit_read_bytes,
+            1024..=16 * 1024 * 1024,
+            "1024 to 16777216 (16 MiB)",
+        )?;
         let limits = Limits {
             max_connections,
             max_connections_per_caller,

@@ -84,6 +84,24 @@ pub(super) fn crl_file(base: &Path, key: &str, p: &Path) -> Result<PathBuf, Conf
     Ok(p)
 }
 
+/// A number from the configuration: `default` when the key is not given, the value when it
+/// lies in `range`, otherwise an error saying "must be " and `range_words`.
+pub(super) fn bounded<T: PartialOrd>(
+    key: &str,
+    v: Option<T>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    range_words: impl std::fmt::Display,
+) -> Result<T, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(n) if range.contains(&n) => Ok(n),
+        Some(_) => Err(err(key, format!("must be {range_words}"))),
+    }
+}
+
+/// A time in milliseconds from the configuration, from 1 ms to an hour; `default` when the
+/// key is not given.
 pub(super) fn millis(
     key: &str,
     v: Option<u64>,

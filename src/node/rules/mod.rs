@@ -177,13 +177,9 @@ pub fn load_licence(node: &Node, id: &str) -> Result<Option<LicenceRecord>, Rule
 
 /// A licence record, or the part of it `T` names (the rest is skipped, not built).
 pub fn load_record<T: DeserializeOwned>(node: &Node, id: &str) -> Result<Option<T>, RuleError> {
-    match node.log.state().licence(id) {
-        Ok(None) => Ok(None),
-        Ok(Some(v)) => serde_json::from_slice(&v)
-            .map(Some)
-            .map_err(|e| RuleError::internal(format!("licence record {id}: {e}"))),
-        Err(e) => Err(RuleError::storage(e)),
-    }
+    decode(node.log.state().licence(id), || {
+        format!("licence record {id}")
+    })
 }
 
 /// A consent record; `None` for an id that cannot be one (32 hex digits).
@@ -191,11 +187,20 @@ pub fn load_consent(node: &Node, id: &str) -> Result<Option<ConsentRecord>, Rule
     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    match node.log.state().consent(id) {
+    decode(node.log.state().consent(id), || "consent record".to_owned())
+}
+
+/// A stored JSON record as read, decoded; `what` names it in the error of a record that
+/// does not decode.
+fn decode<T: DeserializeOwned>(
+    read: Result<Option<Vec<u8>>, impl std::fmt::Display>,
+    what: impl FnOnce() -> String,
+) -> Result<Option<T>, RuleError> {
+    match read {
         Ok(None) => Ok(None),
         Ok(Some(v)) => serde_json::from_slice(&v)
             .map(Some)
-            .map_err(|e| RuleError::internal(format!("consent record: {e}"))),
+            .map_err(|e| RuleError::internal(format!("{}: {e}", what()))),
         Err(e) => Err(RuleError::storage(e)),
     }
 }
