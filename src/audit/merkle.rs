@@ -241,12 +241,7 @@ impl ProofPlan {
     /// Assemble the hashes, given the hash of each node of [`ProofPlan::nodes`] in that order.
     /// For a root plan the result has one hash (none for the empty tree: use [`empty_root`]).
     pub fn finish(&self, node_hashes: &[Hash]) -> Result<Vec<Hash>, ProofError> {
-        if node_hashes.len() != self.nodes.len() {
-            return Err(ProofError::WrongLength {
-                got: node_hashes.len(),
-                want: self.nodes.len(),
-            });
-        }
+        expect_len(node_hashes.len(), self.nodes.len())?;
         let mut out = Vec::with_capacity(self.ranges.len());
         for &(a, b) in &self.ranges {
             let mut parts = Vec::new();
@@ -285,12 +280,7 @@ pub fn verify_inclusion(
         return Err(ProofError::IndexOutOfRange { index, size });
     }
     let want = inclusion_len(index, size);
-    if proof.len() != want {
-        return Err(ProofError::WrongLength {
-            got: proof.len(),
-            want,
-        });
-    }
+    expect_len(proof.len(), want)?;
     let mut r = *leaf;
     walk_path(index, size - 1, proof, proof.len(), want, |p, left| {
         r = if left {
@@ -322,12 +312,7 @@ pub fn verify_consistency(
         return Err(ProofError::SizesReversed { first, second });
     }
     let want = consistency_len(first, second);
-    if proof.len() != want {
-        return Err(ProofError::WrongLength {
-            got: proof.len(),
-            want,
-        });
-    }
+    expect_len(proof.len(), want)?;
     if first == second {
         return if first_root == second_root {
             Ok(())
@@ -364,6 +349,15 @@ pub fn verify_consistency(
         return Err(ProofError::RootMismatch);
     }
     Ok(())
+}
+
+/// Refuses a list of hashes of another length than the one wanted.
+fn expect_len(got: usize, want: usize) -> Result<(), ProofError> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(ProofError::WrongLength { got, want })
+    }
 }
 
 /// The walk up the tree both proof checks make (RFC 9162 §2.1.3.2 and §2.1.4.2), with `f`
