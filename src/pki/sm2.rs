@@ -97,8 +97,7 @@ impl SignatureVerificationAlgorithm for Sm2Sm3 {
 const SIGNATURE_SPELLINGS: [AlgorithmIdentifier; 2] = [ALG_SM2_WITH_SM3, ALG_SM2_WITH_SM3_NULL];
 
 /// The accepted spellings of the issuer key's algorithm, the RFC 5480 one first.
-const KEY_SPELLINGS: [AlgorithmIdentifier; 3] =
-    [KEY_EC_SM2, KEY_GMT0015_SM2, KEY_GMT0015_SM2_NULL];
+const KEY_SPELLINGS: [AlgorithmIdentifier; 3] = [KEY_EC_SM2, KEY_GMT0015_SM2, KEY_GMT0015_SM2_NULL];
 
 /// One instance for each pair of spellings: instance `i` pairs key spelling `i / 2` with
 /// signature spelling `i % 2`, so that no pair is forgotten and none is written twice.
@@ -259,8 +258,16 @@ mod tests {
             (SM2_SM3, KEY_EC_SM2, ALG_SM2_WITH_SM3),
             (SM2_SM3_NULL, KEY_EC_SM2, ALG_SM2_WITH_SM3_NULL),
             (SM2_SM3_GMT0015_KEY, KEY_GMT0015_SM2, ALG_SM2_WITH_SM3),
-            (SM2_SM3_NULL_GMT0015_KEY, KEY_GMT0015_SM2, ALG_SM2_WITH_SM3_NULL),
-            (SM2_SM3_GMT0015_KEY_NULL, KEY_GMT0015_SM2_NULL, ALG_SM2_WITH_SM3),
+            (
+                SM2_SM3_NULL_GMT0015_KEY,
+                KEY_GMT0015_SM2,
+                ALG_SM2_WITH_SM3_NULL,
+            ),
+            (
+                SM2_SM3_GMT0015_KEY_NULL,
+                KEY_GMT0015_SM2_NULL,
+                ALG_SM2_WITH_SM3,
+            ),
             (
                 SM2_SM3_NULL_GMT0015_KEY_NULL,
                 KEY_GMT0015_SM2_NULL,

@@ -265,7 +265,9 @@ impl<K: KeyKind> Ed25519Signer<K> {
 
 impl<K: KeyKind> fmt::Debug for Ed25519Signer<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple(&format!("{}Signer", K::NAME)).field(&self.0).finish()
+        f.debug_tuple(&format!("{}Signer", K::NAME))
+            .field(&self.0)
+            .finish()
     }
 }
 
@@ -315,7 +317,9 @@ impl<K: KeyKind> Ed25519Verifier<K> {
 
 impl<K: KeyKind> fmt::Debug for Ed25519Verifier<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple(&format!("{}Verifier", K::NAME)).field(&self.0).finish()
+        f.debug_tuple(&format!("{}Verifier", K::NAME))
+            .field(&self.0)
+            .finish()
     }
 }
 

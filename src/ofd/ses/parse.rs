@@ -30,12 +30,8 @@ fn elements<'a>(any: AnyRef<'a>, what: &'static str) -> Result<Vec<AnyRef<'a>>, 
     Ok(out)
 }
 
-/// One whole DER value with nothing after it.
 /// The elements of a SEQUENCE; anything else is refused, naming the tag found.
-fn sequence_elements<'a>(
-    any: AnyRef<'a>,
-    what: &'static str,
-) -> Result<Vec<AnyRef<'a>>, SesError> {
+fn sequence_elements<'a>(any: AnyRef<'a>, what: &'static str) -> Result<Vec<AnyRef<'a>>, SesError> {
     if any.tag() != Tag::Sequence {
         return Err(malformed_msg(
             what,
@@ -45,6 +41,7 @@ fn sequence_elements<'a>(
     elements(any, what)
 }
 
+/// One whole DER value with nothing after it.
 fn single<'a>(bytes: &'a [u8], what: &'static str) -> Result<AnyRef<'a>, SesError> {
     AnyRef::from_der(bytes).map_err(malformed(what))
 }
