@@ -117,12 +117,7 @@ fn print_report(r: &Report) {
     }
     println!("checked: {}", r.verified_at);
     for c in &r.checks {
-        println!(
-            "  [{}] {:<18} {}",
-            if c.ok { " ok " } else { "FAIL" },
-            c.check,
-            c.detail
-        );
+        super::print_check(c.ok, c.check, &c.detail, 18);
     }
     println!("status:  not checked (live status comes from the issuing node)");
 }

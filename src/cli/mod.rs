@@ -119,6 +119,15 @@ pub(crate) fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), 
     Ok(())
 }
 
+/// One check of a verify report as the clerk reads it: `[ ok ]` or `[FAIL]`, the check's name
+/// padded to `width` so that the details line up, then what was found.
+pub(crate) fn print_check(ok: bool, check: &str, detail: &str, width: usize) {
+    println!(
+        "  [{}] {check:<width$} {detail}",
+        if ok { " ok " } else { "FAIL" }
+    );
+}
+
 /// The options both verify commands share, so that they judge and answer alike: the instant
 /// to judge at, and how to print the report.
 #[derive(Debug, clap::Args)]

@@ -115,12 +115,7 @@ fn print_report(r: &OfdReport) {
             println!("  signed: {at}");
         }
         for c in &s.checks {
-            println!(
-                "  [{}] {:<17} {}",
-                if c.ok { " ok " } else { "FAIL" },
-                c.check,
-                c.detail
-            );
+            super::print_check(c.ok, c.check, &c.detail, 17);
         }
     }
     if !r.uncovered.is_empty() {

@@ -200,6 +200,18 @@ pub trait KeyKind {
     const NAME: &'static str;
 }
 
+/// How keys of kind `K` show in `Debug`: as `<kind><role>(…)`, `NoteSigner(…)` for instance,
+/// with only what `key`'s own `Debug` shows (never a private key).
+fn debug_key<K: KeyKind>(
+    f: &mut fmt::Formatter<'_>,
+    role: &str,
+    key: &dyn fmt::Debug,
+) -> fmt::Result {
+    f.debug_tuple(&format!("{}{role}", K::NAME))
+        .field(key)
+        .finish()
+}
+
 /// Ed25519 note signatures (type byte 0x01).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoteKind {}
@@ -265,9 +277,7 @@ impl<K: KeyKind> Ed25519Signer<K> {
 
 impl<K: KeyKind> fmt::Debug for Ed25519Signer<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple(&format!("{}Signer", K::NAME))
-            .field(&self.0)
-            .finish()
+        debug_key::<K>(f, "Signer", &self.0)
     }
 }
 
@@ -317,9 +327,7 @@ impl<K: KeyKind> Ed25519Verifier<K> {
 
 impl<K: KeyKind> fmt::Debug for Ed25519Verifier<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple(&format!("{}Verifier", K::NAME))
-            .field(&self.0)
-            .finish()
+        debug_key::<K>(f, "Verifier", &self.0)
     }
 }
 
