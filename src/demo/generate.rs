@@ -171,11 +171,10 @@ pub fn generate_demo(out: &Path, overwrite: bool) -> Result<Vec<PathBuf>, DemoEr
 /// One of a region's three roots, made by `make` (an X.509 or an SM2 root): all are named
 /// `<region name><what> (demo)`, issued to the region's authority and valid for
 /// [`DEMO_CA_VALIDITY`].
-fn demo_root<Ca, E>(
-    make: fn(&str, &str, (OffsetDateTime, OffsetDateTime)) -> Result<(Ca, CertAndKey), E>,
-    region: &DemoRegion,
-    what: &str,
-) -> Result<(Ca, CertAndKey), E> {
+fn demo_root<Ca, E, F>(make: F, region: &DemoRegion, what: &str) -> Result<(Ca, CertAndKey), E>
+where
+    F: FnOnce(&str, &str, (OffsetDateTime, OffsetDateTime)) -> Result<(Ca, CertAndKey), E>,
+{
     make(
         &format!("{}{what} (demo)", region.name),
         region.authority,
