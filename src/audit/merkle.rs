@@ -241,12 +241,7 @@ impl ProofPlan {
     /// Assemble the hashes, given the hash of each node of [`ProofPlan::nodes`] in that order.
     /// For a root plan the result has one hash (none for the empty tree: use [`empty_root`]).
     pub fn finish(&self, node_hashes: &[Hash]) -> Result<Vec<Hash>, ProofError> {
-        if node_hashes.len() != self.nodes.len() {
-            return Err(ProofError::WrongLength {
-                got: node_hashes.len(),
-                want: self.nodes.len(),
-            });
-        }
+        expect_len(node_hashes.len(), self.nodes.len())?;
         let mut out = Vec::with_capacity(self.ranges.len());
         for &(a, b) in &self.ranges {
             let mut parts = Vec::new();
@@ -285,40 +280,15 @@ pub fn verify_inclusion(
         return Err(ProofError::IndexOutOfRange { index, size });
     }
     let want = inclusion_len(index, size);
-    if proof.len() != want {
-        return Err(ProofError::WrongLength {
-            got: proof.len(),
-            want,
-        });
-    }
-    let mut f = index;
-    let mut s = size - 1;
+    expect_len(proof.len(), want)?;
     let mut r = *leaf;
-    for p in proof {
-        if s == 0 {
-            return Err(ProofError::WrongLength {
-                got: proof.len(),
-                want,
-            });
-        }
-        if f & 1 == 1 || f == s {
-            r = node_hash(p, &r);
-            while f & 1 == 0 && f != 0 {
-                f >>= 1;
-                s >>= 1;
-            }
+    walk_path(index, size - 1, proof, proof.len(), want, |p, left| {
+        r = if left {
+            node_hash(p, &r)
         } else {
-            r = node_hash(&r, p);
-        }
-        f >>= 1;
-        s >>= 1;
-    }
-    if s != 0 {
-        return Err(ProofError::WrongLength {
-            got: proof.len(),
-            want,
-        });
-    }
+            node_hash(&r, p)
+        };
+    })?;
     if &r != root {
         return Err(ProofError::RootMismatch);
     }
@@ -342,12 +312,7 @@ pub fn verify_consistency(
         return Err(ProofError::SizesReversed { first, second });
     }
     let want = consistency_len(first, second);
-    if proof.len() != want {
-        return Err(ProofError::WrongLength {
-            got: proof.len(),
-            want,
-        });
-    }
+    expect_len(proof.len(), want)?;
     if first == second {
         return if first_root == second_root {
             Ok(())
@@ -372,34 +337,60 @@ pub fn verify_consistency(
         .ok_or(ProofError::WrongLength { got: 0, want })?;
     let mut fr = **head;
     let mut sr = **head;
-    for c in rest {
-        if s == 0 {
-            return Err(ProofError::WrongLength {
-                got: proof.len(),
-                want,
-            });
-        }
-        if f & 1 == 1 || f == s {
+    walk_path(f, s, rest.iter().copied(), proof.len(), want, |c, left| {
+        if left {
             fr = node_hash(c, &fr);
             sr = node_hash(c, &sr);
+        } else {
+            sr = node_hash(&sr, c);
+        }
+    })?;
+    if &fr != first_root || &sr != second_root {
+        return Err(ProofError::RootMismatch);
+    }
+    Ok(())
+}
+
+/// Refuses a list of hashes of another length than the one wanted.
+fn expect_len(got: usize, want: usize) -> Result<(), ProofError> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(ProofError::WrongLength { got, want })
+    }
+}
+
+/// The walk up the tree both proof checks make (RFC 9162 §2.1.3.2 and §2.1.4.2), with `f`
+/// the index of the node being proved and `s` the last index at its level. Each hash of the
+/// path is handed to `step` with whether it is a left sibling (hashed in front of what has
+/// been built so far); a path too long or too short for the tree is refused as
+/// `WrongLength { got, want }`, so that both checks refuse it alike.
+fn walk_path<'a>(
+    mut f: u64,
+    mut s: u64,
+    path: impl IntoIterator<Item = &'a Hash>,
+    got: usize,
+    want: usize,
+    mut step: impl FnMut(&Hash, bool),
+) -> Result<(), ProofError> {
+    for p in path {
+        if s == 0 {
+            return Err(ProofError::WrongLength { got, want });
+        }
+        if f & 1 == 1 || f == s {
+            step(p, true);
             while f & 1 == 0 && f != 0 {
                 f >>= 1;
                 s >>= 1;
             }
         } else {
-            sr = node_hash(&sr, c);
+            step(p, false);
         }
         f >>= 1;
         s >>= 1;
     }
     if s != 0 {
-        return Err(ProofError::WrongLength {
-            got: proof.len(),
-            want,
-        });
-    }
-    if &fr != first_root || &sr != second_root {
-        return Err(ProofError::RootMismatch);
+        return Err(ProofError::WrongLength { got, want });
     }
     Ok(())
 }

@@ -2,7 +2,6 @@
 
 use super::{Failure, now, read_file, read_input};
 use crate::licence::Signer;
-use crate::licence::issue::parse_instant;
 use crate::licence::json::parse_object;
 use crate::licence::model::IssuanceRequest;
 use crate::licence::verify::{Outcome, Report, Verifier};
@@ -38,12 +37,8 @@ pub(crate) enum LicenceCommand {
         /// A CRL to honour (PEM); repeatable.
         #[arg(long = "crl", value_name = "PEM")]
         crls: Vec<PathBuf>,
-        /// Verify as of this instant (RFC 3339) instead of now.
-        #[arg(long, value_name = "RFC3339")]
-        at: Option<String>,
-        /// Print the whole report as JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        report: super::ReportArgs,
         /// The licence (compact JWS); `-` for standard input.
         #[arg(value_name = "FILE|-")]
         file: PathBuf,
@@ -67,10 +62,9 @@ pub(crate) fn run(cmd: LicenceCommand) -> Result<ExitCode, Failure> {
         LicenceCommand::Verify {
             trust,
             crls,
-            at,
-            json,
+            report,
             file,
-        } => verify(&trust, &crls, at.as_deref(), json, &file),
+        } => verify(&trust, &crls, &report, &file),
         LicenceCommand::Show { file } => show(&file),
     }
 }
@@ -98,30 +92,16 @@ fn issue(cert: &Path, key: &Path, chain: Option<&Path>, input: &Path) -> Result<
 fn verify(
     trust: &[String],
     crls: &[PathBuf],
-    at: Option<&str>,
-    json: bool,
+    args: &super::ReportArgs,
     file: &Path,
 ) -> Result<ExitCode, Failure> {
     let store = super::trust_store(trust, crls, true)?;
-    let at = match at {
-        Some(s) => parse_instant(s, false).map_err(|e| Failure::Usage(format!("--at: {e}")))?,
-        None => now(),
-    };
+    let at = args.instant()?;
     let token = read_input(file)?;
     let token = String::from_utf8_lossy(&token);
     let report = Verifier::new(store).verify(&token, at);
-    if json {
-        let text =
-            serde_json::to_string_pretty(&report).map_err(|e| Failure::Usage(e.to_string()))?;
-        println!("{text}");
-    } else {
-        print_report(&report);
-    }
-    Ok(if report.outcome == Outcome::Valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    let valid = report.outcome == Outcome::Valid;
+    args.finish(&report, print_report, valid)
 }
 
 fn print_report(r: &Report) {
@@ -137,12 +117,7 @@ fn print_report(r: &Report) {
     }
     println!("checked: {}", r.verified_at);
     for c in &r.checks {
-        println!(
-            "  [{}] {:<18} {}",
-            if c.ok { " ok " } else { "FAIL" },
-            c.check,
-            c.detail
-        );
+        super::print_check(c.ok, c.check, &c.detail, 18);
     }
     println!("status:  not checked (live status comes from the issuing node)");
 }
@@ -179,8 +154,7 @@ fn show(file: &Path) -> Result<ExitCode, Failure> {
         "certificates": certs,
         "signature_bytes": URL_SAFE_NO_PAD.decode(s).map(|b| b.len()).ok(),
     });
-    let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Usage(e.to_string()))?;
-    println!("{text}");
+    super::print_json(&out)?;
     eprintln!("zhengzhao: NOT VERIFIED: this only decodes the licence");
     Ok(ExitCode::SUCCESS)
 }

@@ -112,6 +112,65 @@ pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Prints a value as pretty JSON on standard output.
+pub(crate) fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::Usage(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// One check of a verify report as the clerk reads it: `[ ok ]` or `[FAIL]`, the check's name
+/// padded to `width` so that the details line up, then what was found.
+pub(crate) fn print_check(ok: bool, check: &str, detail: &str, width: usize) {
+    println!(
+        "  [{}] {check:<width$} {detail}",
+        if ok { " ok " } else { "FAIL" }
+    );
+}
+
+/// The options both verify commands share, so that they judge and answer alike: the instant
+/// to judge at, and how to print the report.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportArgs {
+    /// Verify as of this instant (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    /// Print the whole report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl ReportArgs {
+    /// The instant to judge at: `--at`, or now when absent.
+    pub(crate) fn instant(&self) -> Result<i64, Failure> {
+        match &self.at {
+            Some(s) => crate::licence::issue::parse_instant(s, false)
+                .map_err(|e| Failure::Usage(format!("--at: {e}"))),
+            None => Ok(now()),
+        }
+    }
+
+    /// Prints the report (whole as JSON with `--json`, else as the clerk's text) and turns its
+    /// verdict into the exit code: 0 when valid, 1 for any other outcome.
+    pub(crate) fn finish<R: serde::Serialize>(
+        &self,
+        report: &R,
+        print_text: fn(&R),
+        valid: bool,
+    ) -> Result<ExitCode, Failure> {
+        if self.json {
+            print_json(report)?;
+        } else {
+            print_text(report);
+        }
+        Ok(if valid {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    }
+}
+
 /// The anchors of `--trust PEM=REGION[,REGION...]` arguments and the CRLs of `--crl`.
 ///
 /// With `regions_required`, every anchor must name its regions (licences always name theirs);

@@ -1,6 +1,6 @@
 //! `zhengzhao ofd`: verify and inspect OFD documents sealed with electronic seals.
 
-use super::{Failure, now, read_file, read_input};
+use super::{Failure, read_file, read_input};
 use crate::gm::Sm2PublicKey;
 use crate::licence::verify::rfc3339;
 use crate::ofd::report::{OfdOutcome, OfdReport};
@@ -28,12 +28,8 @@ pub enum OfdCommand {
         /// certificate; repeatable.
         #[arg(long = "key", value_name = "PEM")]
         keys: Vec<PathBuf>,
-        /// Verify as of this instant (RFC 3339) instead of now.
-        #[arg(long, value_name = "RFC3339")]
-        at: Option<String>,
-        /// Print the whole report as JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        report: super::ReportArgs,
         /// The OFD file; `-` for standard input.
         #[arg(value_name = "FILE|-")]
         file: PathBuf,
@@ -54,10 +50,9 @@ pub(crate) fn run(cmd: OfdCommand) -> Result<ExitCode, Failure> {
             trust,
             crls,
             keys,
-            at,
-            json,
+            report,
             file,
-        } => verify(&trust, &crls, &keys, at.as_deref(), json, &file),
+        } => verify(&trust, &crls, &keys, &report, &file),
         OfdCommand::Show { file } => show(&file),
     }
 }
@@ -66,8 +61,7 @@ fn verify(
     trust: &[String],
     crls: &[PathBuf],
     keys: &[PathBuf],
-    at: Option<&str>,
-    json: bool,
+    args: &super::ReportArgs,
     file: &Path,
 ) -> Result<ExitCode, Failure> {
     let store = super::trust_store(trust, crls, false)?;
@@ -78,25 +72,11 @@ fn verify(
             .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
         verifier = verifier.with_key(key);
     }
-    let at = match at {
-        Some(s) => crate::licence::issue::parse_instant(s, false)
-            .map_err(|e| Failure::Usage(format!("--at: {e}")))?,
-        None => now(),
-    };
+    let at = args.instant()?;
     let bytes = read_input(file)?;
     let report = verifier.verify(&bytes, at);
-    if json {
-        let text =
-            serde_json::to_string_pretty(&report).map_err(|e| Failure::Usage(e.to_string()))?;
-        println!("{text}");
-    } else {
-        print_report(&report);
-    }
-    Ok(if report.outcome == OfdOutcome::Valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    let valid = report.outcome == OfdOutcome::Valid;
+    args.finish(&report, print_report, valid)
 }
 
 /// The report as a clerk reads it: the outcome, then each signature with each check on its
@@ -135,12 +115,7 @@ fn print_report(r: &OfdReport) {
             println!("  signed: {at}");
         }
         for c in &s.checks {
-            println!(
-                "  [{}] {:<17} {}",
-                if c.ok { " ok " } else { "FAIL" },
-                c.check,
-                c.detail
-            );
+            super::print_check(c.ok, c.check, &c.detail, 17);
         }
     }
     if !r.uncovered.is_empty() {

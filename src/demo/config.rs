@@ -122,7 +122,7 @@ pub fn config_text(
         name = r.name,
         code_q = q(r.code),
         name_q = q(r.name),
-        id = q(&format!("zhengzhao-{}", r.code)),
+        id = q(&super::node_id(r.code)),
         listen = q(listen),
         data = qp(&data_dir),
         node_pem = f("node.pem"),
@@ -150,20 +150,17 @@ pub fn config_text(
         if !d.join("licence-root.pem").is_file() || partners.iter().any(|(c, _)| c == other.code) {
             continue;
         }
-        t.push_str(&format!(
-            "[[trust]]\n# {name}\ncert = {cert}\ncrl = {crl}\nregions = [{code}]\n\n",
-            name = other.name,
-            cert = qp(&d.join("licence-root.pem")),
-            crl = qp(&d.join("licence-root.crl.pem")),
-            code = q(other.code),
-        ));
-        // The region's SM2 root, for OFD licences sealed with its electronic seals.
-        if d.join("sm2-root.pem").is_file() {
+        // The region's licence root, and its SM2 root (when it has one) for OFD licences
+        // sealed with its electronic seals.
+        for (stem, label) in [("licence-root", ""), ("sm2-root", " (SM2, OFD seals)")] {
+            if !d.join(format!("{stem}.pem")).is_file() {
+                continue;
+            }
             t.push_str(&format!(
-                "[[trust]]\n# {name} (SM2, OFD seals)\ncert = {cert}\ncrl = {crl}\nregions = [{code}]\n\n",
+                "[[trust]]\n# {name}{label}\ncert = {cert}\ncrl = {crl}\nregions = [{code}]\n\n",
                 name = other.name,
-                cert = qp(&d.join("sm2-root.pem")),
-                crl = qp(&d.join("sm2-root.crl.pem")),
+                cert = qp(&d.join(format!("{stem}.pem"))),
+                crl = qp(&d.join(format!("{stem}.crl.pem"))),
                 code = q(other.code),
             ));
         }
@@ -272,7 +269,7 @@ fn partner_text(certs: &Path, partners: &[(String, String)]) -> Result<String, S
             code_q = q(code),
             name_q = q(p.name),
             url = q(url),
-            id = q(&format!("zhengzhao-{code}")),
+            id = q(&super::node_id(code)),
             tls_ca = f("tls-ca.pem"),
             tls_crl = f("tls-ca.crl.pem"),
             root = f("licence-root.pem"),

@@ -11,7 +11,9 @@ use time::OffsetDateTime;
 use super::ca::{CertAndKey, KeyAlg, SignerSpec, TlsSpec, crl, issue_signer, issue_tls, root_ca};
 use super::seal::{DEMO_SEAL_FILE, demo_seal};
 use super::sm2_cert::{self, Sm2LeafSpec};
-use super::{DEMO_CA_VALIDITY, DEMO_CRL_VALIDITY, DEMO_EE_VALIDITY, DEMO_REGIONS, DemoError};
+use super::{
+    DEMO_CA_VALIDITY, DEMO_CRL_VALIDITY, DEMO_EE_VALIDITY, DEMO_REGIONS, DemoError, DemoRegion,
+};
 
 /// Writes the demo PKI of all [`DEMO_REGIONS`] under `out`, and `out/README.md`.
 ///
@@ -65,36 +67,25 @@ pub fn generate_demo(out: &Path, overwrite: bool) -> Result<Vec<PathBuf>, DemoEr
             put(&format!("{stem}.key"), pair.key_pem.as_bytes(), true)
         };
 
-        let (root, root_pair) = root_ca(
-            &format!("{}电子证照根CA (demo)", region.name),
-            region.authority,
-            DEMO_CA_VALIDITY,
-        )?;
+        let (root, root_pair) = demo_root(root_ca, region, "电子证照根CA")?;
         put_pair("licence-root", &root_pair)?;
         let signer = issue_signer(&root, &SignerSpec::standard(region, KeyAlg::EcdsaP256))?;
         put_pair("signer", &signer)?;
 
-        let (sm2_root, sm2_root_pair) = sm2_cert::sm2_root_ca(
-            &format!("{}电子证照SM2根CA (demo)", region.name),
-            region.authority,
-            DEMO_CA_VALIDITY,
-        )?;
+        let (sm2_root, sm2_root_pair) =
+            demo_root(sm2_cert::sm2_root_ca, region, "电子证照SM2根CA")?;
         put_pair("sm2-root", &sm2_root_pair)?;
         let maker = sm2_cert::issue_sm2_leaf(&sm2_root, &Sm2LeafSpec::seal_maker(region))?;
         put_pair("seal-maker", &maker)?;
         let seal_signer = sm2_cert::issue_sm2_leaf(&sm2_root, &Sm2LeafSpec::seal_signer(region))?;
         put_pair("seal-signer", &seal_signer)?;
 
-        let (tls_ca, tls_ca_pair) = root_ca(
-            &format!("{}节点TLS CA (demo)", region.name),
-            region.authority,
-            DEMO_CA_VALIDITY,
-        )?;
+        let (tls_ca, tls_ca_pair) = demo_root(root_ca, region, "节点TLS CA")?;
         put_pair("tls-ca", &tls_ca_pair)?;
         let node = issue_tls(
             &tls_ca,
             &TlsSpec {
-                common_name: format!("zhengzhao-{}", region.code),
+                common_name: super::node_id(region.code),
                 organisation: region.authority.to_owned(),
                 dns_names: vec!["localhost".to_owned()],
                 ip_addresses: vec![Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()],
@@ -132,52 +123,63 @@ pub fn generate_demo(out: &Path, overwrite: bool) -> Result<Vec<PathBuf>, DemoEr
         )?;
         put(DEMO_SEAL_FILE, &seal, false)?;
 
-        // The node's audit checkpoint key and holder-hash secret (public demo material too).
-        let (audit_signer, audit_key) = crate::audit::note::NoteSigner::generate(
-            &crate::audit::log::default_origin(region.code),
-        )
-        .map_err(|_| DemoError::Random)?;
-        put("audit.key", audit_key.as_bytes(), true)?;
-        put(
-            "audit.vkey",
-            format!("{}\n", audit_signer.vkey()).as_bytes(),
-            false,
-        )?;
-        let (witness, witness_key) = crate::audit::note::CosignatureSigner::generate(
-            &crate::audit::witness_name(region.code),
-        )
-        .map_err(|_| DemoError::Random)?;
-        put("witness.key", witness_key.as_bytes(), true)?;
-        put(
-            "witness.vkey",
-            format!("{}\n", witness.vkey()).as_bytes(),
-            false,
-        )?;
+        // The node's audit checkpoint key, its witness key and holder-hash secret (public demo
+        // material too): each key's private text, and its verifier key text beside it.
+        let audit = crate::audit::note::NoteSigner::generate(&crate::audit::log::default_origin(
+            region.code,
+        ))
+        .map(|(signer, key)| (key, signer.vkey()));
+        let witness = crate::audit::note::CosignatureSigner::generate(&crate::audit::witness_name(
+            region.code,
+        ))
+        .map(|(signer, key)| (key, signer.vkey()));
+        for (stem, generated) in [("audit", audit), ("witness", witness)] {
+            let (key, vkey) = generated.map_err(|_| DemoError::Random)?;
+            put(&format!("{stem}.key"), key.as_bytes(), true)?;
+            put(
+                &format!("{stem}.vkey"),
+                format!("{vkey}\n").as_bytes(),
+                false,
+            )?;
+        }
         let (_, holder_secret) =
             crate::audit::entry::HolderKey::generate().map_err(|_| DemoError::Random)?;
         put("holder.secret", holder_secret.as_bytes(), true)?;
 
+        // An empty CRL for each of the region's three roots.
         let (this_update, next_update) = DEMO_CRL_VALIDITY;
-        put(
-            "licence-root.crl.pem",
-            crl(&root, &[], this_update, next_update, 1)?.as_bytes(),
-            false,
-        )?;
-        put(
-            "tls-ca.crl.pem",
-            crl(&tls_ca, &[], this_update, next_update, 1)?.as_bytes(),
-            false,
-        )?;
-        put(
-            "sm2-root.crl.pem",
-            sm2_cert::sm2_crl(&sm2_root, &[], this_update, next_update, 1)?.as_bytes(),
-            false,
-        )?;
+        for (stem, crl_pem) in [
+            (
+                "licence-root",
+                crl(&root, &[], this_update, next_update, 1)?,
+            ),
+            ("tls-ca", crl(&tls_ca, &[], this_update, next_update, 1)?),
+            (
+                "sm2-root",
+                sm2_cert::sm2_crl(&sm2_root, &[], this_update, next_update, 1)?,
+            ),
+        ] {
+            put(&format!("{stem}.crl.pem"), crl_pem.as_bytes(), false)?;
+        }
     }
 
     write_file(&readme, readme_text().as_bytes(), false)?;
     written.push(readme);
     Ok(written)
+}
+
+/// One of a region's three roots, made by `make` (an X.509 or an SM2 root): all are named
+/// `<region name><what> (demo)`, issued to the region's authority and valid for
+/// [`DEMO_CA_VALIDITY`].
+fn demo_root<Ca, E, F>(make: F, region: &DemoRegion, what: &str) -> Result<(Ca, CertAndKey), E>
+where
+    F: FnOnce(&str, &str, (OffsetDateTime, OffsetDateTime)) -> Result<(Ca, CertAndKey), E>,
+{
+    make(
+        &format!("{}{what} (demo)", region.name),
+        region.authority,
+        DEMO_CA_VALIDITY,
+    )
 }
 
 fn readme_text() -> String {

@@ -53,6 +53,12 @@ pub use ca::{
 pub use generate::generate_demo;
 pub use sm2_cert::Sm2LeafSpec;
 
+/// A demo node's id, `zhengzhao-<region code>`: the CN of its TLS certificate, which its
+/// configuration and its partners' name it by.
+pub(crate) fn node_id(region: &str) -> String {
+    format!("zhengzhao-{region}")
+}
+
 /// Validity of every demo CA certificate: 2026-01-01 to 2046-01-01 (UTC).
 ///
 /// The dates are fixed, not relative to "now", so that committed demo material stays valid for

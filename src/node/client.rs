@@ -173,7 +173,8 @@ impl Client {
         self.raw(method, path, ct, bytes).await
     }
 
-    /// Sends one request with a raw body and content type.
+    /// Sends one request with a raw body and content type. The whole exchange, the connection
+    /// and the one retry included, must end within the client's timeout.
     pub async fn raw(
         &mut self,
         method: &str,
@@ -182,68 +183,60 @@ impl Client {
         body: Vec<u8>,
     ) -> Result<Reply, String> {
         let timeout = self.timeout;
-        let fut = self.raw_inner(method, path, content_type, body);
-        tokio::time::timeout(timeout, fut)
+        let exchange = async {
+            for attempt in 0..2 {
+                let mut sender = match self.sender.take() {
+                    Some(s) if !s.is_closed() => s,
+                    _ => self.connect().await?,
+                };
+                if sender.ready().await.is_err() {
+                    if attempt == 0 {
+                        continue;
+                    }
+                    return Err("the connection closed".into());
+                }
+                let mut req = hyper::Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .header(hyper::header::HOST, format!("{}:{}", self.host, self.port));
+                if let Some(ct) = content_type {
+                    req = req.header(hyper::header::CONTENT_TYPE, ct);
+                }
+                let req = req
+                    .body(Full::new(Bytes::from(body.clone())))
+                    .map_err(|e| e.to_string())?;
+                match sender.send_request(req).await {
+                    Ok(resp) => {
+                        let status = resp.status().as_u16();
+                        let headers = resp.headers().clone();
+                        let limit = self.max_answer;
+                        let body = http_body_util::Limited::new(resp.into_body(), limit)
+                            .collect()
+                            .await
+                            .map_err(|e| {
+                                if e.is::<http_body_util::LengthLimitError>() {
+                                    format!("{ANSWER_TOO_LARGE} {limit} bytes")
+                                } else {
+                                    format!("reading the answer: {e}")
+                                }
+                            })?
+                            .to_bytes()
+                            .to_vec();
+                        self.sender = Some(sender);
+                        return Ok(Reply {
+                            status,
+                            headers,
+                            body,
+                        });
+                    }
+                    Err(e) if attempt == 0 && e.is_canceled() => continue,
+                    Err(e) => return Err(format!("request {method} {path}: {e}")),
+                }
+            }
+            Err::<Reply, String>("the connection closed".into())
+        };
+        tokio::time::timeout(timeout, exchange)
             .await
             .map_err(|_| format!("no answer within {timeout:?}"))?
-    }
-
-    async fn raw_inner(
-        &mut self,
-        method: &str,
-        path: &str,
-        content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> Result<Reply, String> {
-        for attempt in 0..2 {
-            let mut sender = match self.sender.take() {
-                Some(s) if !s.is_closed() => s,
-                _ => self.connect().await?,
-            };
-            if sender.ready().await.is_err() {
-                if attempt == 0 {
-                    continue;
-                }
-                return Err("the connection closed".into());
-            }
-            let mut req = hyper::Request::builder()
-                .method(method)
-                .uri(path)
-                .header(hyper::header::HOST, format!("{}:{}", self.host, self.port));
-            if let Some(ct) = content_type {
-                req = req.header(hyper::header::CONTENT_TYPE, ct);
-            }
-            let req = req
-                .body(Full::new(Bytes::from(body.clone())))
-                .map_err(|e| e.to_string())?;
-            match sender.send_request(req).await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let headers = resp.headers().clone();
-                    let limit = self.max_answer;
-                    let body = http_body_util::Limited::new(resp.into_body(), limit)
-                        .collect()
-                        .await
-                        .map_err(|e| {
-                            if e.is::<http_body_util::LengthLimitError>() {
-                                format!("{ANSWER_TOO_LARGE} {limit} bytes")
-                            } else {
-                                format!("reading the answer: {e}")
-                            }
-                        })?
-                        .to_bytes()
-                        .to_vec();
-                    self.sender = Some(sender);
-                    return Ok(Reply {
-                        status,
-                        headers,
-                        body,
-                    });
-                }
-                Err(e) if attempt == 0 && e.is_canceled() => continue,
-                Err(e) => return Err(format!("request {method} {path}: {e}")),
-            }
-        }
-        Err("the connection closed".into())
     }
 }

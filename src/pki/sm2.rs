@@ -62,7 +62,7 @@ pub const KEY_GMT0015_SM2_NULL: AlgorithmIdentifier = AlgorithmIdentifier::from_
 
 /// SM2 signatures with SM3 under the default distinguishing ID, for one pair of spellings of
 /// the signature and key algorithm identifiers.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct Sm2Sm3 {
     public_key_alg_id: AlgorithmIdentifier,
     signature_alg_id: AlgorithmIdentifier,
@@ -93,41 +93,49 @@ impl SignatureVerificationAlgorithm for Sm2Sm3 {
     }
 }
 
+/// The accepted spellings of the signature algorithm, the plain one first.
+const SIGNATURE_SPELLINGS: [AlgorithmIdentifier; 2] = [ALG_SM2_WITH_SM3, ALG_SM2_WITH_SM3_NULL];
+
+/// The accepted spellings of the issuer key's algorithm, the RFC 5480 one first.
+const KEY_SPELLINGS: [AlgorithmIdentifier; 3] = [KEY_EC_SM2, KEY_GMT0015_SM2, KEY_GMT0015_SM2_NULL];
+
+/// One instance for each pair of spellings: instance `i` pairs key spelling `i / 2` with
+/// signature spelling `i % 2`, so that no pair is forgotten and none is written twice.
+static INSTANCES: [Sm2Sm3; 6] = every_pairing();
+
+const fn every_pairing() -> [Sm2Sm3; 6] {
+    let mut out = [Sm2Sm3 {
+        public_key_alg_id: KEY_SPELLINGS[0],
+        signature_alg_id: SIGNATURE_SPELLINGS[0],
+    }; 6];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = Sm2Sm3 {
+            public_key_alg_id: KEY_SPELLINGS[i / 2],
+            signature_alg_id: SIGNATURE_SPELLINGS[i % 2],
+        };
+        i += 1;
+    }
+    out
+}
+
 /// SM2-with-SM3 (no parameters) by an `id-ecPublicKey` SM2 key.
-pub static SM2_SM3: &dyn SignatureVerificationAlgorithm = &Sm2Sm3 {
-    public_key_alg_id: KEY_EC_SM2,
-    signature_alg_id: ALG_SM2_WITH_SM3,
-};
+pub static SM2_SM3: &dyn SignatureVerificationAlgorithm = &INSTANCES[0];
 
 /// SM2-with-SM3 with a NULL parameter by an `id-ecPublicKey` SM2 key.
-pub static SM2_SM3_NULL: &dyn SignatureVerificationAlgorithm = &Sm2Sm3 {
-    public_key_alg_id: KEY_EC_SM2,
-    signature_alg_id: ALG_SM2_WITH_SM3_NULL,
-};
+pub static SM2_SM3_NULL: &dyn SignatureVerificationAlgorithm = &INSTANCES[1];
 
 /// SM2-with-SM3 (no parameters) by a GM/T 0015 SM2 key (no parameters).
-pub static SM2_SM3_GMT0015_KEY: &dyn SignatureVerificationAlgorithm = &Sm2Sm3 {
-    public_key_alg_id: KEY_GMT0015_SM2,
-    signature_alg_id: ALG_SM2_WITH_SM3,
-};
+pub static SM2_SM3_GMT0015_KEY: &dyn SignatureVerificationAlgorithm = &INSTANCES[2];
 
 /// SM2-with-SM3 with a NULL parameter by a GM/T 0015 SM2 key (no parameters).
-pub static SM2_SM3_NULL_GMT0015_KEY: &dyn SignatureVerificationAlgorithm = &Sm2Sm3 {
-    public_key_alg_id: KEY_GMT0015_SM2,
-    signature_alg_id: ALG_SM2_WITH_SM3_NULL,
-};
+pub static SM2_SM3_NULL_GMT0015_KEY: &dyn SignatureVerificationAlgorithm = &INSTANCES[3];
 
 /// SM2-with-SM3 (no parameters) by a GM/T 0015 SM2 key with a NULL parameter.
-pub static SM2_SM3_GMT0015_KEY_NULL: &dyn SignatureVerificationAlgorithm = &Sm2Sm3 {
-    public_key_alg_id: KEY_GMT0015_SM2_NULL,
-    signature_alg_id: ALG_SM2_WITH_SM3,
-};
+pub static SM2_SM3_GMT0015_KEY_NULL: &dyn SignatureVerificationAlgorithm = &INSTANCES[4];
 
 /// SM2-with-SM3 with a NULL parameter by a GM/T 0015 SM2 key with a NULL parameter.
-pub static SM2_SM3_NULL_GMT0015_KEY_NULL: &dyn SignatureVerificationAlgorithm = &Sm2Sm3 {
-    public_key_alg_id: KEY_GMT0015_SM2_NULL,
-    signature_alg_id: ALG_SM2_WITH_SM3_NULL,
-};
+pub static SM2_SM3_NULL_GMT0015_KEY_NULL: &dyn SignatureVerificationAlgorithm = &INSTANCES[5];
 
 /// Every SM2-with-SM3 instance, for a chain validator's list of algorithms.
 pub static SM2_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
@@ -241,5 +249,34 @@ mod tests {
         pairs.sort();
         pairs.dedup();
         assert_eq!(pairs.len(), 6);
+    }
+
+    /// Each named instance pairs the spellings its name and documentation promise.
+    #[test]
+    fn each_name_holds_its_spellings() {
+        let named = [
+            (SM2_SM3, KEY_EC_SM2, ALG_SM2_WITH_SM3),
+            (SM2_SM3_NULL, KEY_EC_SM2, ALG_SM2_WITH_SM3_NULL),
+            (SM2_SM3_GMT0015_KEY, KEY_GMT0015_SM2, ALG_SM2_WITH_SM3),
+            (
+                SM2_SM3_NULL_GMT0015_KEY,
+                KEY_GMT0015_SM2,
+                ALG_SM2_WITH_SM3_NULL,
+            ),
+            (
+                SM2_SM3_GMT0015_KEY_NULL,
+                KEY_GMT0015_SM2_NULL,
+                ALG_SM2_WITH_SM3,
+            ),
+            (
+                SM2_SM3_NULL_GMT0015_KEY_NULL,
+                KEY_GMT0015_SM2_NULL,
+                ALG_SM2_WITH_SM3_NULL,
+            ),
+        ];
+        for (alg, key, sig) in named {
+            assert_eq!(alg.public_key_alg_id(), key);
+            assert_eq!(alg.signature_alg_id(), sig);
+        }
     }
 }

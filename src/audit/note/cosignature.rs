@@ -1,6 +1,6 @@
 //! Witness cosignatures (`cosignature/v1`): [`CosignatureSigner`] and [`CosignatureVerifier`].
 
-use super::keys::{Ed25519Key, PublicKey};
+use super::keys::{Ed25519Signer, Ed25519Verifier, KeyKind};
 use super::signed::Note;
 use super::{ALG_COSIGNATURE_V1, COSIGNATURE_HEADER, MAX_COSIGNATURE_TIMESTAMP, NoteError};
 use crate::audit::checkpoint::Checkpoint;
@@ -10,52 +10,21 @@ fn cosigned_message(checkpoint_body: &str, timestamp: u64) -> String {
     format!("{COSIGNATURE_HEADER}time {timestamp}\n{checkpoint_body}")
 }
 
+/// Ed25519 witness cosignatures, `cosignature/v1` (type byte 0x04).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CosignatureKind {}
+
+impl KeyKind for CosignatureKind {
+    const ALG: u8 = ALG_COSIGNATURE_V1;
+    const NAME: &'static str = "Cosignature";
+}
+
 /// A witness key for Ed25519 `cosignature/v1` cosignatures (type byte 0x04) and its name.
 ///
 /// `Debug` shows the name and key id only.
-#[derive(Debug)]
-pub struct CosignatureSigner(Ed25519Key);
+pub type CosignatureSigner = Ed25519Signer<CosignatureKind>;
 
 impl CosignatureSigner {
-    /// Make a new random key. Returns the signer and its private key text,
-    /// `PRIVATE+KEY+<name>+<key id>+<base64(0x04 ‖ seed)>` followed by a newline. The type
-    /// byte 0x04 keeps witness keys and note keys from being loaded as one another.
-    pub fn generate(name: &str) -> Result<(CosignatureSigner, String), NoteError> {
-        let (key, text) = Ed25519Key::generate(name, ALG_COSIGNATURE_V1)?;
-        Ok((CosignatureSigner(key), text))
-    }
-
-    /// Read private key text as [`CosignatureSigner::generate`] writes it (one trailing
-    /// newline is optional). The stated key id must match the key.
-    pub fn from_private_key(text: &str) -> Result<CosignatureSigner, NoteError> {
-        Ed25519Key::from_private_key(text, ALG_COSIGNATURE_V1).map(CosignatureSigner)
-    }
-
-    /// Key name.
-    pub fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    /// Key id.
-    pub fn key_id(&self) -> [u8; 4] {
-        self.0.key_id
-    }
-
-    /// The matching verifier.
-    pub fn verifier(&self) -> CosignatureVerifier {
-        CosignatureVerifier(PublicKey {
-            name: self.0.name.clone(),
-            alg: self.0.alg,
-            key_id: self.0.key_id,
-            key: self.0.public_key(),
-        })
-    }
-
-    /// Verifier key text, `<name>+<key id>+<base64(0x04 ‖ public key)>`.
-    pub fn vkey(&self) -> String {
-        self.verifier().vkey()
-    }
-
     /// Cosign a checkpoint body at `timestamp` (POSIX seconds, at most 2^63 - 1). Returns one
     /// signature line, `— <name> <base64(key id ‖ timestamp ‖ signature)>\n`, to append to
     /// the signed checkpoint.
@@ -73,30 +42,9 @@ impl CosignatureSigner {
 }
 
 /// A witness verifier key for Ed25519 `cosignature/v1` (type byte 0x04) and its name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CosignatureVerifier(PublicKey);
+pub type CosignatureVerifier = Ed25519Verifier<CosignatureKind>;
 
 impl CosignatureVerifier {
-    /// Parse verifier key text `<name>+<8 lowercase hex key id>+<base64(0x04 ‖ public key)>`.
-    pub fn parse(vkey: &str) -> Result<CosignatureVerifier, NoteError> {
-        PublicKey::parse(vkey, ALG_COSIGNATURE_V1).map(CosignatureVerifier)
-    }
-
-    /// Key name.
-    pub fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    /// Key id.
-    pub fn key_id(&self) -> [u8; 4] {
-        self.0.key_id
-    }
-
-    /// Verifier key text.
-    pub fn vkey(&self) -> String {
-        self.0.vkey()
-    }
-
     /// Verify this witness's cosignature on a signed checkpoint `note` and return its
     /// timestamp. The body must be a checkpoint; exactly one signature line must carry this
     /// key's name and key id, and it must verify. Other lines are ignored (the log's own

@@ -1,6 +1,7 @@
 //! Ed25519 note keys: [`NoteSigner`] signs a note, [`NoteVerifier`] checks its signature.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
@@ -189,24 +190,60 @@ impl fmt::Debug for PublicKey {
     }
 }
 
-/// An Ed25519 note signing key (type byte 0x01) and its name.
+/// What sets one kind of Ed25519 key apart from another: the type byte its key texts and key
+/// ids carry, which keeps note keys and witness keys from being loaded as one another. Only
+/// this crate names the trait, so [`NoteKind`] and the witnesses' kind are the only kinds.
+pub trait KeyKind {
+    /// The type byte.
+    const ALG: u8;
+    /// The kind's name, which `Debug` puts before `Signer` and `Verifier`.
+    const NAME: &'static str;
+}
+
+/// How keys of kind `K` show in `Debug`: as `<kind><role>(…)`, `NoteSigner(…)` for instance,
+/// with only what `key`'s own `Debug` shows (never a private key).
+fn debug_key<K: KeyKind>(
+    f: &mut fmt::Formatter<'_>,
+    role: &str,
+    key: &dyn fmt::Debug,
+) -> fmt::Result {
+    f.debug_tuple(&format!("{}{role}", K::NAME))
+        .field(key)
+        .finish()
+}
+
+/// Ed25519 note signatures (type byte 0x01).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {}
+
+impl KeyKind for NoteKind {
+    const ALG: u8 = ALG_ED25519;
+    const NAME: &'static str = "Note";
+}
+
+/// An Ed25519 signing key of kind `K` and its name: the key handling both kinds share, so
+/// that note keys and witness keys are made, read and shown alike.
 ///
 /// `Debug` shows the name and key id only.
-#[derive(Debug)]
-pub struct NoteSigner(Ed25519Key);
+pub struct Ed25519Signer<K: KeyKind>(pub(super) Ed25519Key, PhantomData<K>);
 
-impl NoteSigner {
+/// An Ed25519 note signing key (type byte 0x01) and its name.
+pub type NoteSigner = Ed25519Signer<NoteKind>;
+
+impl<K: KeyKind> Ed25519Signer<K> {
     /// Make a new random key. Returns the signer and its private key text,
-    /// `PRIVATE+KEY+<name>+<key id>+<base64(0x01 ‖ seed)>` followed by a newline.
-    pub fn generate(name: &str) -> Result<(NoteSigner, String), NoteError> {
-        let (key, text) = Ed25519Key::generate(name, ALG_ED25519)?;
-        Ok((NoteSigner(key), text))
+    /// `PRIVATE+KEY+<name>+<key id>+<base64(type byte ‖ seed)>` followed by a newline, with
+    /// the kind's type byte (0x01 for note keys, 0x04 for witness keys).
+    pub fn generate(name: &str) -> Result<(Self, String), NoteError> {
+        let (key, text) = Ed25519Key::generate(name, K::ALG)?;
+        Ok((Ed25519Signer(key, PhantomData), text))
     }
 
-    /// Read private key text as [`NoteSigner::generate`] writes it (one trailing newline is
-    /// optional). The stated key id must match the key.
-    pub fn from_private_key(text: &str) -> Result<NoteSigner, NoteError> {
-        Ed25519Key::from_private_key(text, ALG_ED25519).map(NoteSigner)
+    /// Read private key text as [`Ed25519Signer::generate`] writes it (one trailing newline
+    /// is optional). The type byte must be this kind's, and the stated key id must match the
+    /// key.
+    pub fn from_private_key(text: &str) -> Result<Self, NoteError> {
+        Ed25519Key::from_private_key(text, K::ALG).map(|key| Ed25519Signer(key, PhantomData))
     }
 
     /// Key name.
@@ -220,20 +257,31 @@ impl NoteSigner {
     }
 
     /// The matching verifier.
-    pub fn verifier(&self) -> NoteVerifier {
-        NoteVerifier(PublicKey {
-            name: self.0.name.clone(),
-            alg: self.0.alg,
-            key_id: self.0.key_id,
-            key: self.0.public_key(),
-        })
+    pub fn verifier(&self) -> Ed25519Verifier<K> {
+        Ed25519Verifier(
+            PublicKey {
+                name: self.0.name.clone(),
+                alg: self.0.alg,
+                key_id: self.0.key_id,
+                key: self.0.public_key(),
+            },
+            PhantomData,
+        )
     }
 
-    /// Verifier key text, `<name>+<key id>+<base64(0x01 ‖ public key)>`.
+    /// Verifier key text, `<name>+<key id>+<base64(type byte ‖ public key)>`.
     pub fn vkey(&self) -> String {
         self.verifier().vkey()
     }
+}
 
+impl<K: KeyKind> fmt::Debug for Ed25519Signer<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_key::<K>(f, "Signer", &self.0)
+    }
+}
+
+impl NoteSigner {
     /// Sign `body` (see [`check_body`] for what it must be): returns the full signed note,
     /// body, blank line and one signature line.
     pub fn sign(&self, body: &str) -> Result<String, NoteError> {
@@ -247,14 +295,18 @@ impl NoteSigner {
     }
 }
 
-/// An Ed25519 note verifier key (type byte 0x01) and its name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoteVerifier(PublicKey);
+/// An Ed25519 verifier key of kind `K` and its name.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Ed25519Verifier<K: KeyKind>(pub(super) PublicKey, PhantomData<K>);
 
-impl NoteVerifier {
-    /// Parse verifier key text `<name>+<8 lowercase hex key id>+<base64(0x01 ‖ public key)>`.
-    pub fn parse(vkey: &str) -> Result<NoteVerifier, NoteError> {
-        PublicKey::parse(vkey, ALG_ED25519).map(NoteVerifier)
+/// An Ed25519 note verifier key (type byte 0x01) and its name.
+pub type NoteVerifier = Ed25519Verifier<NoteKind>;
+
+impl<K: KeyKind> Ed25519Verifier<K> {
+    /// Parse verifier key text `<name>+<8 lowercase hex key id>+<base64(type byte ‖ public
+    /// key)>`; the type byte must be this kind's.
+    pub fn parse(vkey: &str) -> Result<Self, NoteError> {
+        PublicKey::parse(vkey, K::ALG).map(|key| Ed25519Verifier(key, PhantomData))
     }
 
     /// Key name.
@@ -271,7 +323,15 @@ impl NoteVerifier {
     pub fn vkey(&self) -> String {
         self.0.vkey()
     }
+}
 
+impl<K: KeyKind> fmt::Debug for Ed25519Verifier<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_key::<K>(f, "Verifier", &self.0)
+    }
+}
+
+impl NoteVerifier {
     /// Verify `note` and return its body. Exactly one signature line must carry this key's
     /// name and key id, and it must verify; lines by other keys are ignored.
     pub fn verify<'a>(&self, note: &'a str) -> Result<&'a str, NoteError> {

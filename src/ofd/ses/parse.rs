@@ -30,6 +30,17 @@ fn elements<'a>(any: AnyRef<'a>, what: &'static str) -> Result<Vec<AnyRef<'a>>, 
     Ok(out)
 }
 
+/// The elements of a SEQUENCE; anything else is refused, naming the tag found.
+fn sequence_elements<'a>(any: AnyRef<'a>, what: &'static str) -> Result<Vec<AnyRef<'a>>, SesError> {
+    if any.tag() != Tag::Sequence {
+        return Err(malformed_msg(
+            what,
+            format!("expected a SEQUENCE, found {}", any.tag()),
+        ));
+    }
+    elements(any, what)
+}
+
 /// One whole DER value with nothing after it.
 fn single<'a>(bytes: &'a [u8], what: &'static str) -> Result<AnyRef<'a>, SesError> {
     AnyRef::from_der(bytes).map_err(malformed(what))
@@ -61,14 +72,7 @@ fn bit_or_octet_string<'a>(any: AnyRef<'a>, what: &'static str) -> Result<&'a [u
 /// dates, a certificate list that does not match its declared type.
 pub fn parse_seal(bytes: &[u8]) -> Result<Seal, SesError> {
     const WHAT: &str = "SES_Seal";
-    let top = single(bytes, WHAT)?;
-    if top.tag() != Tag::Sequence {
-        return Err(malformed_msg(
-            WHAT,
-            format!("expected a SEQUENCE, found {}", top.tag()),
-        ));
-    }
-    let items = elements(top, WHAT)?;
+    let items = sequence_elements(single(bytes, WHAT)?, WHAT)?;
     // GB/T 38540 puts the maker's certificate second; GM/T 0031 a SES_SignInfo SEQUENCE.
     match items.get(1).map(|a| a.tag()) {
         Some(Tag::OctetString) => parse_seal_v4(bytes),
@@ -206,13 +210,7 @@ fn seal_info(der: &[u8], format: SesFormat) -> Result<Seal, SesError> {
 /// GB/T 38540 `certList`: `certListType` 1 a SEQUENCE OF certificates, 2 of `CertDigestObj`.
 fn cert_list_v4(list_type: i64, list: AnyRef<'_>) -> Result<CertList, SesError> {
     const WHAT: &str = "SES_ESPropertyInfo.certList";
-    if list.tag() != Tag::Sequence {
-        return Err(malformed_msg(
-            WHAT,
-            format!("expected a SEQUENCE, found {}", list.tag()),
-        ));
-    }
-    let items = elements(list, WHAT)?;
+    let items = sequence_elements(list, WHAT)?;
     match list_type {
         1 => items
             .into_iter()
@@ -251,14 +249,7 @@ pub fn parse_signed_value(bytes: &[u8]) -> Result<SignedValue, SesError> {
     if let Ok(sig) = Sm2Signature::parse(bytes) {
         return Ok(SignedValue::BareSm2(sig));
     }
-    let top = single(bytes, WHAT)?;
-    if top.tag() != Tag::Sequence {
-        return Err(malformed_msg(
-            WHAT,
-            format!("expected a SEQUENCE, found {}", top.tag()),
-        ));
-    }
-    let items = elements(top, WHAT)?;
+    let items = sequence_elements(single(bytes, WHAT)?, WHAT)?;
     match (items.first().map(|a| a.tag()), items.len()) {
         (Some(Tag::ObjectIdentifier), _) => {
             parse_signed_data(bytes).map(|s| SignedValue::SignedData(Box::new(s)))
@@ -283,16 +274,31 @@ pub fn parse_ses_signature(bytes: &[u8]) -> Result<SesSignature, SesError> {
     }
 }
 
+/// The seal inside a signature of `format`: a signature of one standard carrying the other's
+/// seal is refused, as neither standard allows it.
+fn signature_seal(der: &[u8], format: SesFormat) -> Result<Seal, SesError> {
+    let standard = |f| match f {
+        SesFormat::Gbt38540 => "GB/T 38540",
+        SesFormat::Gmt0031 => "GM/T 0031",
+    };
+    let seal = parse_seal(der)?;
+    if seal.format != format {
+        return Err(malformed_msg(
+            "TBS_Sign.eseal",
+            format!(
+                "a {} seal inside a {} signature",
+                standard(seal.format),
+                standard(format)
+            ),
+        ));
+    }
+    Ok(seal)
+}
+
 fn parse_ses_v4(bytes: &[u8]) -> Result<SesSignature, SesError> {
     let sig = asn::SignedV4::from_der(bytes).map_err(malformed("SES_Signature (GB/T 38540)"))?;
     let tbs = asn::TbsV4::from_der(sig.tbs.0).map_err(malformed("TBS_Sign (GB/T 38540)"))?;
-    let seal = parse_seal(tbs.eseal.0)?;
-    if seal.format != SesFormat::Gbt38540 {
-        return Err(malformed_msg(
-            "TBS_Sign.eseal",
-            "a GM/T 0031 seal inside a GB/T 38540 signature",
-        ));
-    }
+    let seal = signature_seal(tbs.eseal.0, SesFormat::Gbt38540)?;
     if tbs.time_info.tag() != Tag::GeneralizedTime {
         return Err(malformed_msg(
             "TBS_Sign.timeInfo",
@@ -320,13 +326,7 @@ fn parse_ses_v4(bytes: &[u8]) -> Result<SesSignature, SesError> {
 fn parse_ses_v1(bytes: &[u8]) -> Result<SesSignature, SesError> {
     let sig = asn::SignatureV1::from_der(bytes).map_err(malformed("SES_Signature (GM/T 0031)"))?;
     let tbs = asn::TbsV1::from_der(sig.to_sign.0).map_err(malformed("TBS_Sign (GM/T 0031)"))?;
-    let seal = parse_seal(tbs.eseal.0)?;
-    if seal.format != SesFormat::Gmt0031 {
-        return Err(malformed_msg(
-            "TBS_Sign.eseal",
-            "a GB/T 38540 seal inside a GM/T 0031 signature",
-        ));
-    }
+    let seal = signature_seal(tbs.eseal.0, SesFormat::Gmt0031)?;
     let time = bit_or_octet_string(tbs.time_info, "TBS_Sign.timeInfo")?;
     Ok(SesSignature {
         format: SesFormat::Gmt0031,
@@ -343,16 +343,34 @@ fn parse_ses_v1(bytes: &[u8]) -> Result<SesSignature, SesError> {
     })
 }
 
+/// The content type of a ContentInfo, refused unless it is `kind` (`signedData` or `data`)
+/// under one of `oids`: GB/T 35275 gives the PKCS #7 structures OIDs of its own, and sealed
+/// documents carry either.
+fn content_type_of(
+    info: &asn::ContentInfo<'_>,
+    oids: [&str; 2],
+    what: &'static str,
+    kind: &str,
+) -> Result<String, SesError> {
+    let content_type = info.content_type.to_string();
+    if !oids.contains(&content_type.as_str()) {
+        return Err(malformed_msg(
+            what,
+            format!("content type {content_type} is not {kind}"),
+        ));
+    }
+    Ok(content_type)
+}
+
 fn parse_signed_data(bytes: &[u8]) -> Result<SignedData, SesError> {
     const WHAT: &str = "SignedData";
     let outer = asn::ContentInfo::from_der(bytes).map_err(malformed("ContentInfo"))?;
-    let content_type = outer.content_type.to_string();
-    if content_type != OID_GBT35275_SIGNED_DATA && content_type != OID_PKCS7_SIGNED_DATA {
-        return Err(malformed_msg(
-            "ContentInfo",
-            format!("content type {content_type} is not signedData"),
-        ));
-    }
+    let content_type = content_type_of(
+        &outer,
+        [OID_GBT35275_SIGNED_DATA, OID_PKCS7_SIGNED_DATA],
+        "ContentInfo",
+        "signedData",
+    )?;
     let sd = outer
         .content
         .ok_or_else(|| malformed_msg("ContentInfo", "no content"))?;
@@ -376,13 +394,12 @@ fn parse_signed_data(bytes: &[u8]) -> Result<SignedData, SesError> {
         .ok_or_else(|| malformed_msg(WHAT, "no contentInfo"))?
         .decode_as::<asn::ContentInfo<'_>>()
         .map_err(malformed("SignedData.contentInfo"))?;
-    let inner_type = inner.content_type.to_string();
-    if inner_type != OID_GBT35275_DATA && inner_type != OID_PKCS7_DATA {
-        return Err(malformed_msg(
-            "SignedData.contentInfo",
-            format!("content type {inner_type} is not data"),
-        ));
-    }
+    content_type_of(
+        &inner,
+        [OID_GBT35275_DATA, OID_PKCS7_DATA],
+        "SignedData.contentInfo",
+        "data",
+    )?;
     let content = inner
         .content
         .map(|c| {
