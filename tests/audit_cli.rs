@@ -9,6 +9,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use ring::digest;
 use support::command::{p, zz};
 use tempfile::TempDir;
@@ -157,6 +159,12 @@ fn verify_on_a_directory_without_a_store_is_a_usage_error() {
     for dir in [&empty, &missing] {
         let out = zz(&["audit", "verify", "--data-dir", p(dir), "--vkey", &vkey]);
         expect(&out, 2, &[p(dir), "no audit store here"]);
+        assert_eq!(
+            text(&out.stderr).matches(p(dir)).count(),
+            1,
+            "the path once: {}",
+            text(&out.stderr)
+        );
         assert!(out.stdout.is_empty());
     }
     assert!(!missing.exists(), "verify must not create a store");
@@ -312,6 +320,53 @@ fn prove_and_verify_proof_round_trip_and_refuse_what_does_not_hold() {
     );
 }
 
+/// An offline copy ends where it ends: an index or a range past its end is refused naming what
+/// it holds (exit 2), never answered with an empty file or a promise of a checkpoint to come;
+/// an entry after its newest checkpoint is a "no" (exit 1) that says what is missing.
+#[test]
+fn an_index_or_range_past_the_end_of_an_offline_copy_says_so() {
+    let t = TempDir::new().unwrap();
+    let t = t.path();
+    let (key, _) = keygen(t, "log");
+    let data = t.join("data");
+    store(&data, &key, ORIGIN, 10, 17);
+    let holds = "past the end of this log, which holds 17 entries, indices 0 to 16";
+    let prove = |index: &str| zz(&["audit", "prove", "--data-dir", p(&data), "--index", index]);
+
+    let out = prove("77");
+    expect(&out, 2, &[&format!("--index 77: {holds}")]);
+    assert!(out.stdout.is_empty());
+    let out = prove("17");
+    expect(&out, 2, &[&format!("--index 17: {holds}")]);
+    let out = prove("12");
+    expect(
+        &out,
+        1,
+        &["entry 12 is after the newest checkpoint this store holds (size 10)"],
+    );
+    assert!(!text(&out.stderr).contains("wait"), "{}", text(&out.stderr));
+    expect(&prove("9"), 0, &[]);
+
+    let export = |range: &[&str]| {
+        let mut args = vec!["audit", "export", "--data-dir", p(&data)];
+        args.extend(range);
+        zz(&args)
+    };
+    for (range, says) in [
+        (&["--from", "1000", "--to", "2000"][..], format!("--from 1000 --to 2000: {holds}")),
+        (&["--from", "17"][..], format!("--from 17: {holds}")),
+        (&["--from", "3", "--to", "18"][..], format!("--from 3 --to 18: {holds}")),
+        (&["--from", "5", "--to", "3"][..], "--from 5 --to 3: --from is after --to".to_owned()),
+    ] {
+        let out = export(range);
+        expect(&out, 2, &[&says]);
+        assert!(out.stdout.is_empty(), "{range:?}");
+    }
+    let out = export(&["--from", "3", "--to", "17"]);
+    expect(&out, 0, &[]);
+    assert_eq!(text(&out.stdout).lines().count(), 14);
+}
+
 #[test]
 fn export_lines_rehash_and_match_what_prove_writes() {
     let tmp = TempDir::new().unwrap();
@@ -327,18 +382,19 @@ fn export_lines_rehash_and_match_what_prove_writes() {
     assert!(lines[150].is_empty());
     let mut entries = Vec::new();
     for (i, line) in lines[..150].iter().enumerate() {
-        // `{"index":<i>,"leaf_hash":"<hex>","entry":<the entry's exact bytes>}`
+        // `{"index":<i>,"leaf_hash":"<base64>","entry":<the entry's exact bytes>}`: the hash in
+        // standard base64, as in receipts and proofs.
         let head = format!("{{\"index\":{i},\"leaf_hash\":\"");
         let rest = line
             .strip_prefix(head.as_bytes())
             .unwrap_or_else(|| panic!("line {i}: {}", text(line)));
-        let (hex_hash, rest) = rest.split_at(64);
+        let (b64_hash, rest) = rest.split_at(44);
         let entry = rest
             .strip_prefix(b"\",\"entry\":")
             .and_then(|r| r.strip_suffix(b"}"))
             .unwrap_or_else(|| panic!("line {i}: {}", text(line)));
         assert_eq!(
-            hex::decode(hex_hash).unwrap(),
+            B64.decode(b64_hash).unwrap(),
             leaf_hash(entry),
             "line {i}: SHA-256(0x00 ‖ entry) is not the leaf hash"
         );

@@ -501,6 +501,29 @@ fn a_checkpoint_signed_by_another_key_is_named_at_the_range_it_covers() {
     );
 }
 
+/// A key that signed none of the checkpoints (another region's log key, or another key under
+/// this log's name) is a usage error, exit 2, that says so; never "the log disagrees", which
+/// would read as tampering.
+#[test]
+fn a_key_that_signed_no_checkpoint_is_named_as_the_wrong_key_not_a_disagreement() {
+    let base = build();
+    let copy = base.copy();
+    for name in ["zhengzhao/140802", ORIGIN] {
+        let (other, _) = NoteSigner::generate(name).unwrap();
+        let v = verify(copy.path(), &other.vkey());
+        assert_eq!(v.code, Some(2), "{name}: {}{}", v.stdout, v.stderr);
+        let id: String = other.key_id().iter().map(|b| format!("{b:02x}")).collect();
+        let want = format!(
+            "zhengzhao: this key ({name} {id}) did not sign the log's checkpoints; the first, at \
+             size {}, is signed by {ORIGIN} ",
+            CHECKPOINTS[0]
+        );
+        assert!(v.stderr.starts_with(&want), "{name}: {}", v.stderr);
+        assert!(!v.stderr.contains("disagrees"), "{}", v.stderr);
+        assert!(v.stdout.is_empty(), "{}", v.stdout);
+    }
+}
+
 /// The replay reads entries in chunks of 4 096 on several threads; what it finds, and which
 /// finding comes first, must not depend on that: a step back in time across a chunk boundary,
 /// a later chunk's problem next to an earlier one's, the first and the last entry of a chunk.

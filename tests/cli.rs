@@ -254,6 +254,12 @@ fn pki_demo_makes_material_that_issues_and_verifies() {
         Some(2),
         "must refuse to overwrite without --force"
     );
+    // The message names the flag that exists.
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        said.contains("already exists and is not empty; nothing was written: pass --force to replace it"),
+        "{said}"
+    );
     let r = dir.path().join("140802");
     let out = zz_stdin(
         &[

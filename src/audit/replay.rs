@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::checkpoint::Checkpoint;
 use super::error::AuditError;
 use super::merkle::{self, CompactRange, Hash, NodeId};
-use super::note::NoteVerifier;
+use super::note::{Note, NoteError, NoteVerifier};
 use crate::store::{CheckpointCursor, EntryCursor, StoreReader, TreeCursor};
 
 /// What the replay found.
@@ -30,6 +30,12 @@ pub enum Verdict {
         checkpoints: u64,
         /// Size of the newest checkpoint (0 if none).
         latest_checkpoint: u64,
+    },
+    /// The verifier key signed none of the log's checkpoints: the key of another log (or
+    /// another key of this one), which says nothing about the log itself.
+    WrongKey {
+        /// The key, and the keys the first checkpoint is signed by.
+        reason: String,
     },
     /// The first disagreement.
     Disagrees {
@@ -302,6 +308,24 @@ fn read_leaves(
     }
 }
 
+/// A key id as the note's signature lines carry it, in hex.
+fn hex_key_id(id: [u8; 4]) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The keys (name and key id) whose signatures a note carries, for a message.
+fn signers_of(note: &str) -> String {
+    match Note::parse(note) {
+        Ok(n) if !n.signatures.is_empty() => n
+            .signatures
+            .iter()
+            .map(|s| format!("{} {}", s.name, hex_key_id(s.key_id)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => "no key".to_owned(),
+    }
+}
+
 /// Reader threads: one per core beyond the tree builder's, at least one, at most four.
 fn reader_threads() -> u64 {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
@@ -352,6 +376,12 @@ pub fn replay(
     let mut last_report = Instant::now();
 
     // Check every checkpoint stored at the current size.
+    // Set when the first checkpoint is not signed by the key at all (see below).
+    let wrong_key: std::cell::Cell<Option<String>> = std::cell::Cell::new(None);
+    let stopped = |index: u64, reason: String| match wrong_key.take() {
+        Some(reason) => Verdict::WrongKey { reason },
+        None => Verdict::Disagrees { index, reason },
+    };
     let mut check_checkpoints = |cps: &mut CheckpointCursor<'_>,
                                  range: &CompactRange,
                                  end: bool|
@@ -386,6 +416,19 @@ pub fn replay(
             };
             let cp = match Checkpoint::open(note, verifier, Some(&log_origin)) {
                 Ok(cp) => cp,
+                // The first checkpoint carries no signature by this key: the wrong key, not a
+                // log that disagrees. (A later one without it, after others verified, is a
+                // disagreement: the log's key does not change.)
+                Err(NoteError::NoMatchingSignature { .. }) if checkpoints == 0 => {
+                    wrong_key.set(Some(format!(
+                        "this key ({} {}) did not sign the log's checkpoints; the first, at size \
+                         {cp_size}, is signed by {}",
+                        verifier.name(),
+                        hex_key_id(verifier.key_id()),
+                        signers_of(note)
+                    )));
+                    return Ok(Some((prev, String::new())));
+                }
                 Err(e) => {
                     return Ok(Some((
                         prev,
@@ -420,7 +463,7 @@ pub fn replay(
     };
 
     if let Some((i, r)) = check_checkpoints(&mut cps, &range, size == 0)? {
-        return disagree(i, r);
+        return Ok(stopped(i, r));
     }
     // Entries are read, checked and leaf-hashed by reader threads, each taking every
     // `workers`-th chunk with its own iterator, while this thread builds the tree from their
@@ -482,10 +525,7 @@ pub fn replay(
                     }));
                 }
                 if let Some((i, r)) = check_checkpoints(&mut cps, &range, index + 1 == size)? {
-                    return Ok(Some(Verdict::Disagrees {
-                        index: i,
-                        reason: r,
-                    }));
+                    return Ok(Some(stopped(i, r)));
                 }
                 index += 1;
                 if index & 0xfff == 0 && last_report.elapsed() >= Duration::from_millis(200) {

@@ -278,7 +278,8 @@ fn keygen(
 }
 
 fn open_reader(dir: &Path) -> Result<StoreReader, Failure> {
-    StoreReader::open(dir).map_err(|e| Failure::Usage(format!("{}: {e}", dir.display())))
+    // The reader's errors name the directory themselves.
+    StoreReader::open(dir).map_err(|e| Failure::Usage(e.to_string()))
 }
 
 fn verify(dir: &Path, vkey: &str, origin: Option<&str>) -> Result<ExitCode, Failure> {
@@ -307,6 +308,7 @@ fn verify(dir: &Path, vkey: &str, origin: Option<&str>) -> Result<ExitCode, Fail
             );
             Ok(ExitCode::SUCCESS)
         }
+        Verdict::WrongKey { reason } => Err(Failure::Usage(reason)),
         Verdict::Disagrees { index, reason } => Err(Failure::No(format!(
             "the log disagrees at index {index}: {reason}"
         ))),
@@ -316,7 +318,17 @@ fn verify(dir: &Path, vkey: &str, origin: Option<&str>) -> Result<ExitCode, Fail
 fn export(dir: &Path, from: u64, to: Option<u64>, out: Option<&Path>) -> Result<ExitCode, Failure> {
     let reader = open_reader(dir)?;
     let size = reader.size().map_err(|e| Failure::Usage(e.to_string()))?;
-    let to = to.unwrap_or(size).min(size);
+    let asked = match to {
+        Some(t) => format!("--from {from} --to {t}"),
+        None => format!("--from {from}"),
+    };
+    let to = to.unwrap_or(size);
+    if to > size || (from >= size && size > 0) {
+        return Err(Failure::Usage(past_the_end(&asked, size)));
+    }
+    if from > to {
+        return Err(Failure::Usage(format!("{asked}: --from is after --to")));
+    }
     let sink: Box<dyn std::io::Write> = match out {
         Some(p) => Box::new(
             fs::File::create(p).map_err(|e| Failure::Usage(format!("{}: {e}", p.display())))?,
@@ -330,7 +342,7 @@ fn export(dir: &Path, from: u64, to: Option<u64>, out: Option<&Path>) -> Result<
             write!(
                 w,
                 "{{\"index\":{i},\"leaf_hash\":\"{}\",\"entry\":",
-                hex::encode(merkle::leaf_hash(bytes))
+                B64.encode(merkle::leaf_hash(bytes))
             )
             .map_err(io)?;
             w.write_all(bytes).map_err(io)?;
@@ -342,6 +354,17 @@ fn export(dir: &Path, from: u64, to: Option<u64>, out: Option<&Path>) -> Result<
     Ok(ExitCode::SUCCESS)
 }
 
+/// What an index or range past the end of a store says: what was asked, and what the store
+/// holds.
+fn past_the_end(asked: &str, size: u64) -> String {
+    let holds = match size {
+        0 => "no entries".to_owned(),
+        1 => "1 entry, index 0".to_owned(),
+        n => format!("{n} entries, indices 0 to {}", n - 1),
+    };
+    format!("{asked}: past the end of this log, which holds {holds}")
+}
+
 fn prove(
     dir: &Path,
     index: u64,
@@ -350,13 +373,21 @@ fn prove(
 ) -> Result<ExitCode, Failure> {
     let reader = open_reader(dir)?;
     let usage = |e: crate::audit::error::AuditError| Failure::Usage(e.to_string());
+    let log_size = reader.size().map_err(usage)?;
+    if index >= log_size {
+        return Err(Failure::Usage(past_the_end(
+            &format!("--index {index}"),
+            log_size,
+        )));
+    }
     let (size, note) = reader
         .latest_checkpoint()
         .map_err(usage)?
         .ok_or_else(|| Failure::No("the store holds no signed checkpoint yet".into()))?;
     if index >= size {
         return Err(Failure::No(format!(
-            "entry {index} is not in the newest checkpoint (size {size}); wait for the next one"
+            "entry {index} is after the newest checkpoint this store holds (size {size}): no \
+             signature covers it yet; prove it from a copy taken after the node's next checkpoint"
         )));
     }
     let hashes = reader.inclusion_proof(index, size).map_err(usage)?;

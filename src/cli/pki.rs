@@ -35,7 +35,13 @@ pub(crate) fn run(cmd: PkiCommand) -> Result<ExitCode, Failure> {
             } else {
                 crate::demo::generate_demo(&out, force)
             }
-            .map_err(|e| Failure::Usage(e.to_string()))?;
+            .map_err(|e| match e {
+                // The command's own flag, which the library cannot name.
+                crate::demo::DemoError::Exists(_) => {
+                    Failure::Usage(format!("{e}: pass --force to replace it"))
+                }
+                e => Failure::Usage(e.to_string()),
+            })?;
             println!("wrote {} files under {}", files.len(), out.display());
             Ok(ExitCode::SUCCESS)
         }

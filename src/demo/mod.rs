@@ -109,7 +109,7 @@ pub enum DemoError {
     #[error("the system random number generator failed")]
     Random,
     /// The output already exists and overwriting was not asked for.
-    #[error("{} already exists and is not empty; pass overwrite to replace it", .0.display())]
+    #[error("{} already exists and is not empty; nothing was written", .0.display())]
     Exists(PathBuf),
     /// An SM2 certificate, key or CRL could not be made.
     #[error("SM2 material: {0}")]

@@ -276,6 +276,7 @@ impl Store {
 
 impl StoreReader {
     /// Open a data directory read-only. Refuses a directory that holds no zhengzhao store.
+    /// Each error names the directory.
     pub fn open(dir: &Path) -> Result<StoreReader, AuditError> {
         if !dir.join("CURRENT").exists() {
             return Err(AuditError::Io(format!(
@@ -297,7 +298,8 @@ impl StoreReader {
             o.set_block_based_table_factory(&t);
             ColumnFamilyDescriptor::new(name, o)
         });
-        let db = DB::open_cf_descriptors_read_only(&o, dir, cfs, false).map_err(db_err)?;
+        let db = DB::open_cf_descriptors_read_only(&o, dir, cfs, false)
+            .map_err(|e| AuditError::Db(format!("{}: {}", dir.display(), e.into_string())))?;
         Ok(StoreReader { db })
     }
 
