@@ -97,6 +97,15 @@ fn store(dir: &Path, key: &Path, origin: &str, checkpoint: u64, size: u64) {
     log.close();
 }
 
+/// A store of `size` entries in `<dir>/data` of log [`ORIGIN`] with a checkpoint at
+/// `checkpoint`, signed with a key made by `audit keygen` in `dir`.
+fn keyed_store(dir: &Path, checkpoint: u64, size: u64) -> PathBuf {
+    let (key, _) = keygen(dir, "log");
+    let data = dir.join("data");
+    store(&data, &key, ORIGIN, checkpoint, size);
+    data
+}
+
 /// `zhengzhao audit prove` of entry `index` of the store in `data`, writing the proof and the
 /// entry to the files named; exit 0 expected.
 fn prove_to(data: &Path, index: u64, proof: &Path, entry: &Path) {
@@ -325,11 +334,8 @@ fn prove_and_verify_proof_round_trip_and_refuse_what_does_not_hold() {
 /// an entry after its newest checkpoint is a "no" (exit 1) that says what is missing.
 #[test]
 fn an_index_or_range_past_the_end_of_an_offline_copy_says_so() {
-    let t = TempDir::new().unwrap();
-    let t = t.path();
-    let (key, _) = keygen(t, "log");
-    let data = t.join("data");
-    store(&data, &key, ORIGIN, 10, 17);
+    let tmp = TempDir::new().unwrap();
+    let data = keyed_store(tmp.path(), 10, 17);
     let holds = "past the end of this log, which holds 17 entries, indices 0 to 16";
     let prove = |index: &str| zz(&["audit", "prove", "--data-dir", p(&data), "--index", index]);
 
@@ -342,7 +348,9 @@ fn an_index_or_range_past_the_end_of_an_offline_copy_says_so() {
     expect(
         &out,
         1,
-        &["entry 12 is after the newest checkpoint this store holds (size 10)"],
+        &[
+            "entry 12 is not in the newest checkpoint (size 10) this store holds: no signature covers it yet",
+        ],
     );
     assert!(!text(&out.stderr).contains("wait"), "{}", text(&out.stderr));
     expect(&prove("9"), 0, &[]);
@@ -353,10 +361,19 @@ fn an_index_or_range_past_the_end_of_an_offline_copy_says_so() {
         zz(&args)
     };
     for (range, says) in [
-        (&["--from", "1000", "--to", "2000"][..], format!("--from 1000 --to 2000: {holds}")),
+        (
+            &["--from", "1000", "--to", "2000"][..],
+            format!("--from 1000 --to 2000: {holds}"),
+        ),
         (&["--from", "17"][..], format!("--from 17: {holds}")),
-        (&["--from", "3", "--to", "18"][..], format!("--from 3 --to 18: {holds}")),
-        (&["--from", "5", "--to", "3"][..], "--from 5 --to 3: --from is after --to".to_owned()),
+        (
+            &["--from", "3", "--to", "18"][..],
+            format!("--from 3 --to 18: {holds}"),
+        ),
+        (
+            &["--from", "5", "--to", "3"][..],
+            "--from 5 --to 3: --from is after --to".to_owned(),
+        ),
     ] {
         let out = export(range);
         expect(&out, 2, &[&says]);
@@ -371,9 +388,7 @@ fn an_index_or_range_past_the_end_of_an_offline_copy_says_so() {
 fn export_lines_rehash_and_match_what_prove_writes() {
     let tmp = TempDir::new().unwrap();
     let t = tmp.path();
-    let (key, _) = keygen(t, "log");
-    let data = t.join("data");
-    store(&data, &key, ORIGIN, 150, 150);
+    let data = keyed_store(t, 150, 150);
 
     let out = zz(&["audit", "export", "--data-dir", p(&data)]);
     expect(&out, 0, &[]);

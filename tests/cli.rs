@@ -167,6 +167,21 @@ fn verify_at_a_given_time() {
     assert_eq!(report(at("2099-12-31T15:59:59Z")), "valid");
     assert_eq!(report(at("2099-12-31T16:00:00Z")), "expired");
     assert_eq!(report(at("2020-01-01T00:00:00Z")), "not_yet_valid");
+    // The same instant with its offset in Beijing time.
+    assert_eq!(report(at("2099-12-31T23:59:59+08:00")), "valid");
+    // A bare date (or anything but RFC 3339) is refused naming the form, never read as some
+    // midnight somewhere.
+    for when in ["2027-01-01", "2027-01-01 00:00:00", "2027-01-01T00:00:00"] {
+        let out = at(when);
+        assert_eq!(out.status.code(), Some(2), "{when}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains(&format!("--at {when:?}: not an RFC 3339 time"))
+                && said.contains("2027-01-01T00:00:00+08:00"),
+            "{when}: {said}"
+        );
+        assert!(out.stdout.is_empty(), "{when}");
+    }
 }
 
 #[test]
@@ -257,7 +272,9 @@ fn pki_demo_makes_material_that_issues_and_verifies() {
     // The message names the flag that exists.
     let said = String::from_utf8_lossy(&again.stderr);
     assert!(
-        said.contains("already exists and is not empty; nothing was written: pass --force to replace it"),
+        said.contains(
+            "already exists and is not empty; nothing was written: pass --force to replace it"
+        ),
         "{said}"
     );
     let r = dir.path().join("140802");

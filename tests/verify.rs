@@ -58,12 +58,19 @@ fn sign(key: &SigningKey, chain: &[Vec<u8>], region: &str, uscc: &str, iat: i64)
     key.sign_claims(chain, &claims(region, uscc, iat)).unwrap()
 }
 
-#[test]
-fn a_cached_path_is_not_reused_outside_the_signers_validity() {
+/// 泰安's signer, a verifier over the demo store, and a licence that verifier has found valid
+/// once (so that its path is cached).
+fn verified_once() -> (SigningKey, Vec<Vec<u8>>, Verifier, String) {
     let (key, chain) = signer_370900();
     let v = Verifier::new(demo_store());
     let ok = sign(&key, &chain, "370900", USCC_370900, FIXTURE_IAT);
     assert_eq!(v.verify(&ok, FIXTURE_AT).outcome, Outcome::Valid);
+    (key, chain, v, ok)
+}
+
+#[test]
+fn a_cached_path_is_not_reused_outside_the_signers_validity() {
+    let (key, chain, v, ok) = verified_once();
     // The demo signer is valid 2026-01-01 to 2036-01-01: signed in 2040 or 2025 it is not.
     let late_iat = 2_208_988_800; // 2040-01-01
     let late = sign(&key, &chain, "370900", USCC_370900, late_iat);
@@ -86,10 +93,7 @@ fn a_cached_path_is_not_reused_outside_the_signers_validity() {
 
 #[test]
 fn a_cached_path_is_not_reused_for_another_region() {
-    let (key, chain) = signer_370900();
-    let v = Verifier::new(demo_store());
-    let ok = sign(&key, &chain, "370900", USCC_370900, FIXTURE_IAT);
-    assert_eq!(v.verify(&ok, FIXTURE_AT).outcome, Outcome::Valid);
+    let (key, chain, v, _) = verified_once();
     let other = sign(&key, &chain, "370115", USCC_370900, FIXTURE_IAT);
     let r = v.verify(&other, FIXTURE_AT);
     assert_eq!(r.outcome, Outcome::IssuerMismatch);

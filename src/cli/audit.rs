@@ -386,7 +386,7 @@ fn prove(
         .ok_or_else(|| Failure::No("the store holds no signed checkpoint yet".into()))?;
     if index >= size {
         return Err(Failure::No(format!(
-            "entry {index} is after the newest checkpoint this store holds (size {size}): no \
+            "entry {index} is not in the newest checkpoint (size {size}) this store holds: no \
              signature covers it yet; prove it from a copy taken after the node's next checkpoint"
         )));
     }

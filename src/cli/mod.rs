@@ -144,8 +144,18 @@ impl ReportArgs {
     /// The instant to judge at: `--at`, or now when absent.
     pub(crate) fn instant(&self) -> Result<i64, Failure> {
         match &self.at {
-            Some(s) => crate::licence::issue::parse_instant(s, false)
-                .map_err(|e| Failure::Usage(format!("--at: {e}"))),
+            // An instant, not a day: a bare date would need a time zone and an hour the user
+            // never gave, so only RFC 3339 with its offset is taken.
+            Some(s) => {
+                time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                    .map(|t| t.unix_timestamp())
+                    .map_err(|_| {
+                        Failure::Usage(format!(
+                            "--at {s:?}: not an RFC 3339 time; give a date, a time and an offset, \
+                         e.g. 2027-01-01T00:00:00+08:00"
+                        ))
+                    })
+            }
             None => Ok(now()),
         }
     }

@@ -223,19 +223,22 @@ impl Node {
                         self.stderr()
                     );
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    self.join_stderr();
-                    panic!(
-                        "zhengzhao serve did not listen within {START_TIMEOUT:?}; its stderr:\n{}",
-                        self.stderr()
-                    );
-                }
+                Err(mpsc::RecvTimeoutError::Timeout) => self.kill_and_fail(
+                    &mut child,
+                    &format!("zhengzhao serve did not listen within {START_TIMEOUT:?}"),
+                ),
             }
         };
         self.url = format!("https://{addr}");
         self.child = Some(child);
+    }
+
+    /// Kills the node that failed to do `what` in time, and fails the test with its stderr.
+    fn kill_and_fail(&mut self, child: &mut Child, what: &str) -> ! {
+        let _ = child.kill();
+        let _ = child.wait();
+        self.join_stderr();
+        panic!("{what}; its stderr:\n{}", self.stderr());
     }
 
     fn join_stderr(&mut self) {
@@ -270,12 +273,9 @@ impl Node {
                 return status;
             }
             if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                self.join_stderr();
-                panic!(
-                    "the node did not stop within {STOP_TIMEOUT:?} of SIGTERM; its stderr:\n{}",
-                    self.stderr()
+                self.kill_and_fail(
+                    &mut child,
+                    &format!("the node did not stop within {STOP_TIMEOUT:?} of SIGTERM"),
                 );
             }
             std::thread::sleep(Duration::from_millis(20));
