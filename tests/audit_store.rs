@@ -16,32 +16,38 @@ use zhengzhao::store::{Receipt, Table, Write};
 const THREADS: u64 = 16;
 const PER_THREAD: u64 = 200;
 
+/// `append(t, k)` for k in `0..per_thread` on each of `threads` threads at once: each
+/// thread's results in the order it got them.
+fn in_threads<T: Send>(
+    threads: u64,
+    per_thread: u64,
+    append: impl Fn(u64, u64) -> T + Sync,
+) -> Vec<Vec<T>> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let append = &append;
+                s.spawn(move || (0..per_thread).map(|k| append(t, k)).collect())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 #[test]
 fn concurrent_appends_get_dense_unique_indexes_matching_their_entries() {
     let dir = tempfile::tempdir().unwrap();
     let log = open_log(dir.path());
 
     // Each thread keeps its receipts in the order it got them.
-    let per_thread: Vec<Vec<Receipt>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|t| {
-                let log = &log;
-                s.spawn(move || {
-                    (0..PER_THREAD)
-                        .map(|k| {
-                            // A write to the node's own records rides along with each entry.
-                            let write = Write {
-                                table: Table::State,
-                                key: format!("t{t}/{k}").into_bytes(),
-                                value: Some(format!("{t}:{k}").into_bytes()),
-                            };
-                            log.append(draft(&format!("t{t}"), k), vec![write]).unwrap()
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let per_thread: Vec<Vec<Receipt>> = in_threads(THREADS, PER_THREAD, |t, k| {
+        // A write to the node's own records rides along with each entry.
+        let write = Write {
+            table: Table::State,
+            key: format!("t{t}/{k}").into_bytes(),
+            value: Some(format!("{t}:{k}").into_bytes()),
+        };
+        log.append(draft(&format!("t{t}"), k), vec![write]).unwrap()
     });
 
     let total = THREADS * PER_THREAD;
@@ -126,25 +132,11 @@ fn announcements_are_counted_and_one_never_submitted_holds_up_nobody() {
     // An announced append that never comes: shared groups still get written (the writer's
     // wait for announced appends is bounded), every append is answered, indexes stay dense.
     let stuck = log.announce();
-    let receipts: Vec<Receipt> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8u64)
-            .map(|t| {
-                let log = &log;
-                s.spawn(move || {
-                    (0..50u64)
-                        .map(|k| {
-                            let _mine = log.announce();
-                            log.append(draft(&format!("t{t}"), k), Vec::new()).unwrap()
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let receipts: Vec<Receipt> = in_threads(8, 50, |t, k| {
+        let _mine = log.announce();
+        log.append(draft(&format!("t{t}"), k), Vec::new()).unwrap()
+    })
+    .concat();
     assert_eq!(
         log.announced(),
         1,

@@ -555,12 +555,7 @@ async fn consents_granted_used_and_withdrawn() {
         .post(
             &mut bureau,
             "/v1/consents",
-            &json!({
-                "holder": {"type": "111", "code": PERSON},
-                "grantee": "370900-window",
-                "type_codes": [PERSON_TYPE],
-                "uses": 2
-            }),
+            &window_consent(json!({"uses": 2})),
             (201, "consent.grant", "ok"),
         )
         .await;

@@ -480,12 +480,7 @@ async fn an_expired_consent_is_refused() {
         &mut bureau,
         "POST",
         "/v1/consents",
-        Some(&json!({
-            "holder": {"type": "111", "code": PERSON},
-            "grantee": "370900-window",
-            "type_codes": [PERSON_TYPE],
-            "until": until,
-        })),
+        Some(&window_consent(json!({"until": until}))),
     )
     .await;
     let v = json_of(&r, 201);
@@ -518,12 +513,7 @@ async fn an_expired_consent_is_refused() {
     tail.post(
         &mut bureau,
         "/v1/consents",
-        &json!({
-            "holder": {"type": "111", "code": PERSON},
-            "grantee": "370900-window",
-            "type_codes": [PERSON_TYPE],
-            "until": until,
-        }),
+        &window_consent(json!({"until": until})),
         (400, "consent.grant", "invalid_request"),
     )
     .await;

@@ -391,12 +391,7 @@ async fn a_status_change_does_not_wait_for_a_lookup_spending_another_licences_co
         "370900-bureau",
         "POST",
         "/v1/consents",
-        Some(&json!({
-            "holder": {"type": "111", "code": PERSON},
-            "grantee": "370900-window",
-            "type_codes": [PERSON_TYPE],
-            "uses": 5,
-        })),
+        Some(&window_consent(json!({"uses": 5}))),
     )
     .await;
     assert_eq!(s, 201, "{v}");

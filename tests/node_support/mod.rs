@@ -34,6 +34,20 @@ pub const ORG_TYPE: &str = "11100000000013338W032";
 /// The licence type the tests issue to persons.
 pub const PERSON_TYPE: &str = "11100000000013338W011";
 
+/// The body of `POST /v1/consents` by which [`PERSON`] lets 泰安's window use their
+/// [`PERSON_TYPE`] licences, with the members of `extra` (`until`, `uses`) added.
+pub fn window_consent(extra: serde_json::Value) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "holder": {"type": "111", "code": PERSON},
+        "grantee": "370900-window",
+        "type_codes": [PERSON_TYPE],
+    });
+    if let (Some(b), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
+        b.extend(extra);
+    }
+    body
+}
+
 // ---------------------------------------------------------------------------------------------
 // Requests.
 
