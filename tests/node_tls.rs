@@ -342,6 +342,30 @@ fn a_config_with_a_bad_key_exits_2_naming_the_key() {
     }
 }
 
+/// A data directory that cannot be made is named with the operating system's reason in
+/// words, never in a debugging form (`Os { code: 20, … }`).
+#[test]
+fn a_data_directory_that_cannot_be_made_is_named_in_words() {
+    let out = serve_with(|c, dir| {
+        let file = dir.join("a-file");
+        std::fs::write(&file, b"not a directory").unwrap();
+        let data = dir.join("data");
+        replace_once(
+            &c,
+            &format!("data_dir = {:?}", p(&data)),
+            &format!("data_dir = {:?}", p(&file.join("data"))),
+        )
+    });
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`node.data_dir`")
+            && err.contains("a-file/data: cannot make the data directory: Not a directory"),
+        "{err}"
+    );
+    assert!(!err.contains("Os {") && !err.contains("kind:"), "{err}");
+}
+
 #[tokio::test]
 async fn a_second_node_on_a_busy_address_or_data_directory_exits_2() {
     let node = Node::start(REGION);

@@ -94,6 +94,14 @@ pub struct StoreReader {
 impl Store {
     /// Opens (or creates) the database in `dir`, with every column family.
     pub fn open(dir: &Path) -> Result<Store, AuditError> {
+        // Made here rather than by RocksDB, whose message for a directory it cannot make
+        // carries the operating system's error in its debugging form.
+        std::fs::create_dir_all(dir).map_err(|e| {
+            AuditError::Io(format!(
+                "{}: cannot make the data directory: {e}",
+                dir.display()
+            ))
+        })?;
         let db = DB::open_cf_descriptors(&db_options(), dir, cf_descriptors()).map_err(db_err)?;
         Ok(Store { db })
     }
