@@ -12,7 +12,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{demo_client, expect, person_licence, step};
+use common::{desk, expect, person_licence, step};
 use serde_json::{Value, json};
 use zhengzhao::audit::note::CosignatureVerifier;
 
@@ -24,8 +24,8 @@ async fn main() {
     let taian = args.get(1).expect("泰安's URL");
     let yuncheng = args.get(2).expect("运城's URL");
     let certs = Path::new(args.get(3).expect("the demo PKI directory"));
-    let mut yc_bureau = demo_client(yuncheng, certs, "140802", "bureau");
-    let mut ta_window = demo_client(taian, certs, "370900", "window");
+    let mut yc_bureau = desk(yuncheng, certs, "140802", "bureau", "运城");
+    let mut ta_window = desk(taian, certs, "370900", "window", "泰安");
 
     let person = person_licence(PERSON);
     let v = step(

@@ -11,7 +11,7 @@ use std::path::Path;
 
 mod common;
 
-use common::{demo_client, expect, person_licence, step};
+use common::{beijing, desk, expect, person_licence, step};
 use serde_json::{Value, json};
 
 const REGION: &str = "370900";
@@ -22,8 +22,8 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let url = args.get(1).expect("the node's URL");
     let certs = Path::new(args.get(2).expect("the demo PKI directory"));
-    let mut bureau = demo_client(url, certs, REGION, "bureau");
-    let mut window = demo_client(url, certs, REGION, "window");
+    let mut bureau = desk(url, certs, REGION, "bureau", "泰安");
+    let mut window = desk(url, certs, REGION, "window", "泰安");
 
     let business: Value =
         serde_json::from_slice(&std::fs::read("fixtures/requests/370900.json").unwrap()).unwrap();
@@ -60,7 +60,7 @@ async fn main() {
         "POST",
         "/v1/lookups",
         Some(&lookup_person(None)),
-        "窗口 (370900-window) looks up 李四's licences for DEMO-CONSENT without consent",
+        "窗口 (370900-window: the service window where citizens apply) looks up 李四's licences for DEMO-CONSENT without consent",
         403,
         "a lookup without consent is refused",
     )
@@ -113,7 +113,7 @@ async fn main() {
         "POST",
         "/v1/verify",
         Some(&json!({"licence": copy, "purpose": "核验加注件"})),
-        "窗口 verifies the usage copy (加注件)",
+        "窗口 verifies the usage copy (加注件: the licence annotated and signed by the node for this department, matter and purpose)",
         200,
         "an answer",
     )
@@ -124,7 +124,7 @@ async fn main() {
         v["status"],
         v["usage_copy"]["for"],
         v["usage_copy"]["matter"],
-        v["usage_copy"]["valid_until"]
+        beijing(&v["usage_copy"]["valid_until"])
     );
     expect(v["outcome"] == "valid", "the usage copy verifies");
 
