@@ -307,3 +307,84 @@ fn pki_demo_makes_material_that_issues_and_verifies() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// The report's `chain.revocation` line, as printed and as JSON: the CRL given with `--crl`
+/// (named by its path, with its issuer, thisUpdate and nextUpdate), or that none was given.
+#[test]
+fn verify_reports_the_crl_it_checked_against_or_none() {
+    let token = issue("370900", REQUEST).stdout;
+    let crl = cert_path("370900", "licence-root.crl.pem");
+    let t = trust("370900");
+    let out = zz_stdin(
+        &["licence", "verify", "--trust", &t, "--crl", p(&crl), "-"],
+        &token,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("chain.revocation"))
+        .unwrap_or_else(|| panic!("no chain.revocation line:\n{text}"));
+    assert_eq!(
+        line,
+        format!(
+            "  [ ok ] chain.revocation   CRL {} issued by C=CN, O=泰安市行政审批服务局, \
+             CN=泰安市电子证照根CA (demo), thisUpdate 2026-01-01T00:00:00Z, nextUpdate \
+             2046-01-01T00:00:00Z: the signer certificate is not on it",
+            crl.display()
+        )
+    );
+
+    let out = zz_stdin(&["licence", "verify", "--json", "--trust", &t, "-"], &token);
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "chain.revocation")
+        .unwrap_or_else(|| panic!("no chain.revocation check: {report:#}"));
+    assert_eq!(check["ok"], true);
+    assert_eq!(
+        check["detail"],
+        "no CRL was given for C=CN, O=泰安市行政审批服务局, CN=泰安市电子证照根CA (demo), the \
+         issuer of the signer certificate: revocation not checked for that CA"
+    );
+}
+
+/// A CRL that none of the `--trust` anchors issued would check nothing: exit 2, naming it,
+/// whether it comes before or after the anchors on the command line.
+#[test]
+fn verify_refuses_a_crl_no_anchor_issued() {
+    let token = issue("370900", REQUEST).stdout;
+    let theirs = cert_path("370115", "licence-root.crl.pem");
+    let t = trust("370900");
+    let expected = format!(
+        "zhengzhao: --crl {}: issued by C=CN, O=济南市济阳区行政审批服务局, \
+         CN=济南市济阳区电子证照根CA (demo), which is none of the trust anchors: it would check \
+         nothing\n",
+        theirs.display()
+    );
+    for args in [
+        ["licence", "verify", "--trust", &t, "--crl", p(&theirs), "-"],
+        ["licence", "verify", "--crl", p(&theirs), "--trust", &t, "-"],
+    ] {
+        let out = zz_stdin(&args, &token);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), expected);
+        assert!(out.stdout.is_empty());
+    }
+    // Its own anchor given as well, the same CRL is taken.
+    let both = [
+        "licence",
+        "verify",
+        "--trust",
+        &t,
+        "--trust",
+        &trust("370115"),
+        "--crl",
+        p(&theirs),
+        "-",
+    ];
+    assert_eq!(zz_stdin(&both, &token).status.code(), Some(0));
+}

@@ -489,11 +489,18 @@ async fn a_partner_answering_with_another_regions_licence_is_refused_and_logged(
     let yuncheng_url = format!("https://{}", mesh.addr("140802"));
     let taian = mesh.start("370900", |c| {
         let c = edit_partner(&c, "140802", &yuncheng_url, &zhoucun_url);
-        edit_partner(
+        let c = edit_partner(
             &c,
             "140802",
             &format!("{}/140802/tls-ca.pem", p(&certs())),
             &format!("{}/370306/tls-ca.pem", p(&certs())),
+        );
+        // With its CRL: a CRL of another CA is refused at start.
+        edit_partner(
+            &c,
+            "140802",
+            &format!("{}/140802/tls-ca.crl.pem", p(&certs())),
+            &format!("{}/370306/tls-ca.crl.pem", p(&certs())),
         )
     });
     issue(&mut zhoucun.bureau(), &fixture_request("370306")).await;

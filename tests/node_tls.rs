@@ -907,6 +907,40 @@ fn crl_until(name: &str, next_update: time::OffsetDateTime) -> String {
     .unwrap()
 }
 
+/// A CRL that the CA it is given with did not issue would check nothing: the node refuses to
+/// start on one (exit 2, naming the key and the CA's key), for a licence root and for a client
+/// CA alike.
+#[test]
+fn a_crl_not_issued_by_its_ca_is_refused_at_start() {
+    for (name, key, ca_key) in [
+        ("licence-root", "`trust[0].crl`", "`trust[0].cert`"),
+        (
+            "tls-ca",
+            "`tls.client_cas[0].crl`",
+            "`tls.client_cas[0].cert`",
+        ),
+    ] {
+        let ours = p(&cert_path(REGION, &format!("{name}.crl.pem"))).to_owned();
+        let theirs = p(&cert_path("370115", &format!("{name}.crl.pem"))).to_owned();
+        let out = serve_with(|c, _| {
+            assert_eq!(c.matches(&ours).count(), 1, "{c}");
+            c.replace(&ours, &theirs)
+        });
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {err}");
+        assert!(err.contains(key), "{key} not named in:\n{err}");
+        assert!(
+            err.contains(&format!(
+                "{theirs}: issued by C=CN, O=济南市济阳区行政审批服务局, CN=济南市济阳区"
+            )) && err.contains(&format!(
+                "which is not the CA of {ca_key} (C=CN, O=泰安市行政审批服务局, CN=泰安市"
+            )) && err.contains("it would check nothing"),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
 /// A CRL past its `nextUpdate` cannot say what was revoked since: the node refuses to start on
 /// one (exit 2, naming the key), and a client CA's CRL that goes stale while the node runs fails
 /// the handshakes checked against it from then on.

@@ -145,16 +145,42 @@ fn an_empty_store_trusts_nothing() {
 
 #[test]
 fn loading_refuses_what_would_be_silently_wrong() {
-    let mut store = TrustStore::new();
+    let r: RegionCode = "370900".parse().unwrap();
     let crl = read(&cert_path("370900", "licence-root.crl.pem"));
-    store.add_crl_pem(&crl, "first").unwrap();
-    let e = store
+    // A CRL that no anchor issued would check nothing: refused, before and after anchors.
+    let mut anchored = TrustStore::new();
+    let e = anchored.add_crl_pem(&crl, "early").unwrap_err();
+    assert!(
+        e.to_string().contains("which is none of the trust anchors"),
+        "{e}"
+    );
+    anchored
+        .add_pem(
+            &read(&cert_path("370900", "licence-root.pem")),
+            &[r],
+            "root",
+        )
+        .unwrap();
+    let e = anchored
+        .add_crl_pem(&read(&cert_path("370115", "licence-root.crl.pem")), "济阳")
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "济阳: issued by C=CN, O=济南市济阳区行政审批服务局, CN=济南市济阳区电子证照根CA (demo), \
+         which is none of the trust anchors: it would check nothing"
+    );
+    assert_eq!(anchored.crls().count(), 0);
+    anchored.add_crl_pem(&crl, "first").unwrap();
+    assert_eq!(anchored.crls().count(), 1);
+    let e = anchored
         .add_crl_pem(
             &read(&support::root().join("fixtures/pki/370900-licence-root.crl.pem")),
             "second",
         )
         .unwrap_err();
     assert!(e.to_string().contains("already loaded"), "{e}");
+
+    let mut store = TrustStore::new();
     let e = store
         .add_crl_pem(
             &read(&cert_path("370900", "licence-root.pem")),
@@ -162,7 +188,6 @@ fn loading_refuses_what_would_be_silently_wrong() {
         )
         .unwrap_err();
     assert!(e.to_string().contains("no X509 CRL"), "{e}");
-    let r: RegionCode = "370900".parse().unwrap();
     let e = store
         .add_pem(&read(&cert_path("370900", "signer.pem")), &[r], "leaf")
         .unwrap_err();
@@ -287,4 +312,147 @@ fn a_forged_signature_does_not_get_its_chain_validated() {
     );
     // The genuine token still verifies afterwards.
     assert_eq!(v.verify(&token, FIXTURE_AT).outcome, Outcome::Valid);
+}
+
+/// The `chain.revocation` check of `token` under `store`, with the report's outcome.
+fn revocation_check(store: TrustStore, token: &str) -> (Outcome, zhengzhao::licence::Check) {
+    let r = Verifier::new(store).verify(token, FIXTURE_AT);
+    let check = r
+        .checks
+        .iter()
+        .find(|c| c.check == "chain.revocation")
+        .cloned()
+        .unwrap_or_else(|| panic!("no chain.revocation check: {:?}", r.checks));
+    (r.outcome, check)
+}
+
+/// 泰安's root alone, bound to 370900, with `crl` loaded under `name` when given.
+fn store_370900(crl: Option<(&std::path::Path, &str)>) -> TrustStore {
+    let mut store = TrustStore::new();
+    let r: RegionCode = "370900".parse().unwrap();
+    store
+        .add_pem(
+            &read(&cert_path("370900", "licence-root.pem")),
+            &[r],
+            "root",
+        )
+        .unwrap();
+    if let Some((path, name)) = crl {
+        store.add_crl_pem(&read(path), name).unwrap();
+    }
+    store
+}
+
+#[test]
+fn the_report_names_the_crl_the_chain_was_checked_against() {
+    let (key, chain) = signer_370900();
+    let token = sign(&key, &chain, "370900", USCC_370900, FIXTURE_IAT);
+    let crl = cert_path("370900", "licence-root.crl.pem");
+    let store = store_370900(Some((&crl, "the demo CRL")));
+    let facts: Vec<_> = store.crls().cloned().collect();
+    assert_eq!(facts.len(), 1);
+    assert_eq!(facts[0].name, "the demo CRL");
+    assert_eq!(facts[0].this_update, 1_767_225_600); // 2026-01-01
+    assert_eq!(facts[0].next_update, Some(2_398_377_600)); // 2046-01-01
+    let (outcome, check) = revocation_check(store, &token);
+    assert_eq!(outcome, Outcome::Valid);
+    assert!(check.ok, "{check:?}");
+    assert_eq!(
+        check.detail,
+        "CRL the demo CRL issued by C=CN, O=泰安市行政审批服务局, CN=泰安市电子证照根CA (demo), \
+         thisUpdate 2026-01-01T00:00:00Z, nextUpdate 2046-01-01T00:00:00Z: the signer \
+         certificate is not on it"
+    );
+    // The report orders it right after the chain it belongs to.
+    let r = Verifier::new(store_370900(Some((&crl, "x")))).verify(&token, FIXTURE_AT);
+    let names: Vec<_> = r.checks.iter().map(|c| c.check).collect();
+    let at = names.iter().position(|c| *c == "chain").unwrap();
+    assert_eq!(names[at + 1], "chain.revocation", "{names:?}");
+}
+
+#[test]
+fn without_a_crl_the_report_says_revocation_was_not_checked() {
+    let (key, chain) = signer_370900();
+    let token = sign(&key, &chain, "370900", USCC_370900, FIXTURE_IAT);
+    let (outcome, check) = revocation_check(store_370900(None), &token);
+    // CRLs are optional: the licence is valid, and the report says what was not checked.
+    assert_eq!(outcome, Outcome::Valid);
+    assert!(check.ok, "{check:?}");
+    assert_eq!(
+        check.detail,
+        "no CRL was given for C=CN, O=泰安市行政审批服务局, CN=泰安市电子证照根CA (demo), the \
+         issuer of the signer certificate: revocation not checked for that CA"
+    );
+}
+
+#[test]
+fn a_crl_past_its_next_update_is_reported_not_failed() {
+    let (key, chain) = signer_370900();
+    let iat = 2_398_377_600 + 86_400; // the day after the demo CRL's nextUpdate
+    let token = sign(&key, &chain, "370900", USCC_370900, iat);
+    let crl = cert_path("370900", "licence-root.crl.pem");
+    let r = Verifier::new(store_370900(Some((&crl, "old")))).verify(&token, iat + 10);
+    let check = r
+        .checks
+        .iter()
+        .find(|c| c.check == "chain.revocation")
+        .unwrap();
+    // The signer expired in 2036: the chain fails on that, and revocation is not vouched for.
+    assert_eq!(r.outcome, Outcome::UntrustedIssuer);
+    assert!(
+        !check.ok && check.detail.contains("not checked"),
+        "{check:?}"
+    );
+
+    // Signed in time, verified after the CRL's nextUpdate: said, not failed.
+    let token = sign(&key, &chain, "370900", USCC_370900, FIXTURE_IAT);
+    let r = Verifier::new(store_370900(Some((&crl, "old")))).verify(&token, iat);
+    let check = r
+        .checks
+        .iter()
+        .find(|c| c.check == "chain.revocation")
+        .unwrap();
+    assert!(check.ok, "{check:?}");
+    assert!(
+        check
+            .detail
+            .ends_with("CRL old is past its nextUpdate: revocations since may be missing"),
+        "{check:?}"
+    );
+}
+
+#[test]
+fn a_revoked_signer_is_still_refused_and_the_crl_named() {
+    let token = String::from_utf8(read(
+        &support::root().join("fixtures/licences/untrusted_issuer.signer-revoked-by-crl.jws"),
+    ))
+    .unwrap();
+    let crl = support::root().join("fixtures/pki/370900-licence-root.crl.pem");
+    let store = store_370900(Some((&crl, "revoking CRL")));
+    let r = Verifier::new(store).verify(&token, FIXTURE_AT);
+    assert_eq!(r.outcome, Outcome::UntrustedIssuer);
+    let chain = r.checks.iter().find(|c| c.check == "chain").unwrap();
+    assert!(
+        !chain.ok && chain.detail == "a certificate in the chain is revoked by its CRL",
+        "{chain:?}"
+    );
+    let check = r
+        .checks
+        .iter()
+        .find(|c| c.check == "chain.revocation")
+        .unwrap();
+    assert!(!check.ok, "{check:?}");
+    assert!(
+        check.detail.starts_with("the signer certificate (serial ")
+            && check.detail.contains(
+                ") is revoked: CRL revoking CRL issued by C=CN, O=泰安市行政审批服务局, \
+                 CN=泰安市电子证照根CA (demo), thisUpdate 2026-10-15T00:00:00Z, lists it as \
+                 revoked since 2026-10-15T00:00:00Z"
+            ),
+        "{check:?}"
+    );
+    // The same token without that CRL: valid, and the report says revocation went unchecked.
+    let (outcome, check) = revocation_check(store_370900(None), &token);
+    assert_eq!(outcome, Outcome::Valid);
+    assert!(check.detail.contains("revocation not checked for that CA"));
 }

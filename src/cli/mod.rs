@@ -181,7 +181,8 @@ impl ReportArgs {
     }
 }
 
-/// The anchors of `--trust PEM=REGION[,REGION...]` arguments and the CRLs of `--crl`.
+/// The anchors of `--trust PEM=REGION[,REGION...]` arguments and the CRLs of `--crl`, each
+/// CRL named in reports by its path and refused unless a `--trust` anchor issued it.
 ///
 /// With `regions_required`, every anchor must name its regions (licences always name theirs);
 /// without, `--trust PEM` alone adds an anchor bound to no region, which vouches only for
@@ -222,10 +223,12 @@ pub(crate) fn trust_store(
         };
         added.map_err(|e| Failure::Usage(e.to_string()))?;
     }
+    // Every anchor is in the store before the first CRL, whatever the order of the arguments:
+    // a CRL is refused unless one of them issued it.
     for path in crls {
         store
             .add_crl_pem(&read_file(path)?, &path.display().to_string())
-            .map_err(|e| Failure::Usage(e.to_string()))?;
+            .map_err(|e| Failure::Usage(format!("--crl {e}")))?;
     }
     Ok(store)
 }

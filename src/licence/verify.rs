@@ -8,6 +8,12 @@
 //! Live status (revoked, suspended, superseded) is the node's
 //! business; the report keeps its place as `status: "not_checked"`.
 //!
+//! Certificate revocation is part of the chain check (rustls-webpki consults the CRLs while it
+//! builds the path); the `chain.revocation` check says what that covered: for each CA on the
+//! way up from the signer, the CRL it was checked against (its name, issuer, thisUpdate and
+//! nextUpdate), or that no CRL was given for that CA, so that revocation was not checked there.
+//! CRLs are optional: an unchecked CA does not fail the licence, the report only says so.
+//!
 //! Chain validation is cached by the SHA-256 fingerprint of the `x5c` chain: a cached path is
 //! reused only for a signing time inside the common validity of every certificate in the
 //! chain and for the same region, and the cache lives and dies with the [`Verifier`] and its
@@ -17,12 +23,12 @@ use crate::codes::{HolderCode, HolderType, LicenceId, LicenceTypeCode, RegionCod
 use crate::licence::jws::{Alg, DecodeError, Decoded, decode};
 use crate::licence::model::Claims;
 use crate::pki::cert::{Eku, PublicKey, SignerFacts, common_validity, signer_facts};
-use crate::pki::trust::{ChainVerdict, TrustStore};
+use crate::pki::trust::{ChainVerdict, Revocation, TrustStore};
 use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// How far in the future a signing time may lie, for clock skew between nodes (seconds).
 pub const MAX_CLOCK_SKEW: i64 = 300;
@@ -162,6 +168,9 @@ struct CachedChain {
     window: (i64, i64),
     /// Verdicts of paths found, by the region validated for (`None`: an invalid region).
     paths: RwLock<HashMap<Option<RegionCode>, ChainVerdict>>,
+    /// How the chain stands against the CRLs, and the `chain.revocation` detail when it
+    /// passes: both depend only on the chain and the verifier's fixed CRLs.
+    revocation: OnceLock<(Vec<Revocation>, String)>,
 }
 
 /// Verifies licences against a fixed set of trust anchors and CRLs.
@@ -303,6 +312,19 @@ impl Verifier {
         } else {
             ChainVerdict::Untrusted("not checked: the signature does not verify".into())
         };
+        let revocation = |chain_ok: bool| {
+            if !signature_ok {
+                return fail(
+                    "chain.revocation",
+                    Outcome::UntrustedIssuer,
+                    "not checked: the signature does not verify".into(),
+                );
+            }
+            let (entries, covered) = chain
+                .revocation
+                .get_or_init(|| revocation_facts(self.trust.revocation(&d.x5c)));
+            check_revocation(entries, covered, chain_ok, at)
+        };
         match verdict {
             ChainVerdict::Trusted { anchor } => {
                 r.checks.push(pass(
@@ -310,6 +332,7 @@ impl Verifier {
                     Outcome::UntrustedIssuer,
                     format!("valid at the signing time, to anchor {anchor}"),
                 ));
+                r.checks.push(revocation(true));
                 r.checks.push(pass(
                     "anchor.region",
                     Outcome::IssuerMismatch,
@@ -325,6 +348,7 @@ impl Verifier {
                     Outcome::UntrustedIssuer,
                     format!("valid at the signing time, to anchor {anchor}"),
                 ));
+                r.checks.push(revocation(true));
                 r.checks.push(fail(
                     "anchor.region",
                     Outcome::IssuerMismatch,
@@ -338,6 +362,7 @@ impl Verifier {
             ChainVerdict::Untrusted(detail) => {
                 r.checks
                     .push(fail("chain", Outcome::UntrustedIssuer, detail));
+                r.checks.push(revocation(false));
             }
         }
 
@@ -394,6 +419,7 @@ impl Verifier {
             facts,
             window,
             paths: RwLock::new(HashMap::new()),
+            revocation: OnceLock::new(),
         });
         Ok((entry, Some(fp)))
     }
@@ -526,6 +552,99 @@ fn check_signature(d: &Decoded<'_>, key: &PublicKey) -> Check {
         ),
         Err(_) => bad("signature does not verify under the signer certificate's key".into()),
     }
+}
+
+/// Names a certificate of the chain by its place: the signer, or the CA certificate by subject.
+fn who(i: usize, e: &Revocation) -> String {
+    if i == 0 {
+        "the signer certificate".into()
+    } else {
+        format!("the CA certificate {}", e.subject)
+    }
+}
+
+/// The facts of [`TrustStore::revocation`] and the `chain.revocation` detail when the chain
+/// passes: per CA on the way up, the CRL it was checked against, or that none was given.
+fn revocation_facts(entries: Vec<Revocation>) -> (Vec<Revocation>, String) {
+    let parts: Vec<String> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| match &e.crl {
+            Some(crl) => format!(
+                "CRL {} issued by {}, thisUpdate {}, nextUpdate {}: {} is not on it",
+                crl.name,
+                crl.issuer,
+                rfc3339(crl.this_update),
+                crl.next_update.map_or_else(|| "none".into(), rfc3339),
+                who(i, e)
+            ),
+            None => format!(
+                "no CRL was given for {}, the issuer of {}: revocation not checked for that CA",
+                e.issuer,
+                who(i, e)
+            ),
+        })
+        .collect();
+    let detail = if parts.is_empty() {
+        "no certificate of the chain has an issuer whose CRL could list it".into()
+    } else {
+        parts.join("; ")
+    };
+    (entries, detail)
+}
+
+/// The `chain.revocation` check. A certificate listed on its issuer's CRL fails it (the chain
+/// check fails too: path validation consults the same CRLs); a chain that does not validate
+/// leaves it unchecked; otherwise it passes, naming the CRLs, and a CRL past its nextUpdate at
+/// `at` is said to be so (offline, its freshness is the operator's business, not a failure).
+fn check_revocation(entries: &[Revocation], covered: &str, chain_ok: bool, at: i64) -> Check {
+    if let Some((i, e, crl, since)) = entries
+        .iter()
+        .enumerate()
+        .find_map(|(i, e)| Some((i, e, e.crl.as_ref()?, e.revoked_at?)))
+    {
+        return fail(
+            "chain.revocation",
+            Outcome::UntrustedIssuer,
+            format!(
+                "{} (serial {}) is revoked: CRL {} issued by {}, thisUpdate {}, lists it as \
+                 revoked since {}",
+                who(i, e),
+                e.serial,
+                crl.name,
+                crl.issuer,
+                rfc3339(crl.this_update),
+                rfc3339(since)
+            ),
+        );
+    }
+    if !chain_ok {
+        return fail(
+            "chain.revocation",
+            Outcome::UntrustedIssuer,
+            "not checked: the chain does not validate".into(),
+        );
+    }
+    let stale: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e.crl.as_ref())
+        .filter(|c| c.next_update.is_some_and(|n| n < at))
+        .map(|c| c.name.as_str())
+        .collect();
+    let detail = if stale.is_empty() {
+        covered.to_owned()
+    } else {
+        format!(
+            "{covered}; at {} {} past its nextUpdate: revocations since may be missing",
+            rfc3339(at),
+            if stale.len() == 1 {
+                format!("CRL {} is", stale[0])
+            } else {
+                format!("CRLs {} are", stale.join(", "))
+            }
+        )
+    };
+    pass("chain.revocation", Outcome::UntrustedIssuer, detail)
 }
 
 /// The identifiers that parsed, for the checks that need them.

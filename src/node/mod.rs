@@ -182,6 +182,8 @@ fn trust_store(config: &Config) -> Result<TrustStore, StartError> {
             .add_pem(&pem, &t.regions, &k)
             .map_err(|e| at(&k)(e.to_string()))?;
         if let Some(c) = &t.crl {
+            // Reports name the CRL by its key: the node's file paths are not the caller's business.
+            let k = format!("{k}.crl");
             let pem = read("trust", c)?;
             trust
                 .add_crl_pem(&pem, &k)
@@ -191,15 +193,18 @@ fn trust_store(config: &Config) -> Result<TrustStore, StartError> {
     // A partner's licence roots vouch for the partner's region only.
     for (i, p) in config.partners.values().enumerate() {
         let k = format!("partners[{i}].licence_roots");
-        for (cert, crl) in &p.licence_roots {
+        for (j, (cert, crl)) in p.licence_roots.iter().enumerate() {
             let pem = read("partners.licence_roots", cert)?;
             trust
                 .add_pem(&pem, std::slice::from_ref(&p.region), &k)
                 .map_err(|e| at(&k)(e.to_string()))?;
             if let Some(c) = crl {
                 let pem = read("partners.licence_roots", c)?;
+                // Partners are kept by region, not in the order of the file: the report names
+                // the CRL by the partner's region.
+                let name = format!("partner {}'s licence_roots[{j}].crl", p.region);
                 trust
-                    .add_crl_pem(&pem, &k)
+                    .add_crl_pem(&pem, &name)
                     .map_err(|e| at(&k)(e.to_string()))?;
             }
         }

@@ -11,6 +11,13 @@
 //! itself carries the EKU, and keyUsage digitalSignature (webpki does not read keyUsage), is
 //! checked by the verifier from [`crate::pki::cert::SignerFacts`].
 //!
+//! **CRLs.** A CRL is honoured for the certificates its issuer signed, and only a trust anchor's
+//! CRL is accepted ([`TrustStore::add_crl_pem`]): a CRL from any other issuer would revoke
+//! nothing the store can vouch for, and would leave its loader believing certificates are
+//! checked when none is. The store keeps what each CRL says about itself ([`CrlFacts`]) so that
+//! a report can name the CRL a chain was checked against, or say that none covers it
+//! ([`TrustStore::revocation`]).
+//!
 //! **SM2 chains.** The chain algorithms include SM2-with-SM3 ([`crate::pki::sm2`]), so SM2
 //! roots can be anchors (bound to regions like the others), and SM2 certificates and
 //! SM2-signed CRLs validate through the same rustls-webpki path building.
@@ -114,6 +121,48 @@ pub struct Anchor {
     /// The regions this anchor may vouch for.
     pub regions: BTreeSet<RegionCode>,
     anchor: TrustAnchor<'static>,
+    /// The subject's DER, as CRLs name their issuer.
+    subject_der: Vec<u8>,
+}
+
+/// What a loaded CRL says about itself: for reports that name the CRL a chain was checked
+/// against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlFacts {
+    /// The name the CRL was loaded under (a file, a configuration key).
+    pub name: String,
+    /// The issuer's distinguished name, as text.
+    pub issuer: String,
+    /// thisUpdate, seconds since the Unix epoch.
+    pub this_update: i64,
+    /// nextUpdate, seconds since the Unix epoch, when the CRL has one.
+    pub next_update: Option<i64>,
+}
+
+/// A CRL as the store keeps it beside webpki's copy: its facts, the raw issuer name it is
+/// found by, and the serials it lists.
+#[derive(Debug)]
+struct LoadedCrl {
+    facts: CrlFacts,
+    issuer_der: Vec<u8>,
+    /// Revoked serials (the INTEGER's content bytes) and their revocation dates.
+    revoked: BTreeMap<Vec<u8>, i64>,
+}
+
+/// How one certificate of a chain stands against the loaded CRLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// The certificate's subject.
+    pub subject: String,
+    /// Its serial number, hexadecimal bytes separated by colons.
+    pub serial: String,
+    /// Its issuer's distinguished name.
+    pub issuer: String,
+    /// The issuer's CRL, when one was loaded: `None` means revocation is not checked for this
+    /// certificate.
+    pub crl: Option<CrlFacts>,
+    /// When that CRL lists the certificate: its revocation date (seconds since the epoch).
+    pub revoked_at: Option<i64>,
 }
 
 /// The result of validating a signer's chain.
@@ -142,8 +191,8 @@ pub struct TrustStore {
     by_region: BTreeMap<RegionCode, Vec<TrustAnchor<'static>>>,
     all: Vec<TrustAnchor<'static>>,
     crls: Vec<CertRevocationList<'static>>,
-    /// The raw issuer name of each CRL in `crls`, in the same order.
-    crl_issuers: Vec<Vec<u8>>,
+    /// What the store knows of each CRL in `crls`, in the same order.
+    crl_facts: Vec<LoadedCrl>,
 }
 
 impl TrustStore {
@@ -225,6 +274,7 @@ impl TrustStore {
             ));
         }
         let subject = cert.subject().to_string();
+        let subject_der = cert.subject().as_raw().to_vec();
         let der = CertificateDer::from(der.to_vec());
         let anchor = webpki::anchor_from_trusted_cert(&der)
             .map_err(|e| bad(format!("cannot be a trust anchor: {e:?}")))?
@@ -240,15 +290,20 @@ impl TrustStore {
             subject,
             regions: regions.iter().copied().collect(),
             anchor,
+            subject_der,
         });
         Ok(())
     }
 
-    /// Adds every CRL in `pem`. A CRL is used for the certificates its issuer signed, once its
-    /// signature checks out against that issuer.
+    /// Adds every CRL in `pem`, under the name `what` (reports name the CRL by it). A CRL is
+    /// used for the certificates its issuer signed, once its signature checks out against that
+    /// issuer.
     ///
-    /// Refuses a second CRL from an issuer that already has one: path validation would use
-    /// only the first, so a newer CRL loaded after an older one would be silently ignored.
+    /// Refuses a CRL whose issuer is none of the anchors added so far: add the anchors first.
+    /// Path validation consults a CRL only for certificates its issuer signed, and the store
+    /// knows no CA but its anchors, so such a CRL would check nothing while its loader believed
+    /// it did. Refuses a second CRL from an issuer that already has one: path validation would
+    /// use only the first, so a newer CRL loaded after an older one would be silently ignored.
     pub fn add_crl_pem(&mut self, pem: &[u8], what: &str) -> Result<usize, PkiError> {
         let crls = CertificateRevocationListDer::pem_slice_iter(pem)
             .collect::<Result<Vec<_>, _>>()
@@ -267,12 +322,38 @@ impl TrustStore {
                 what: what.into(),
                 detail,
             };
-            let issuer = match x509_parser::parse_x509_crl(der) {
-                Ok(([], crl)) => crl.issuer().as_raw().to_vec(),
+            let loaded = match x509_parser::parse_x509_crl(der) {
+                Ok(([], crl)) => LoadedCrl {
+                    facts: CrlFacts {
+                        name: what.into(),
+                        issuer: crl.issuer().to_string(),
+                        this_update: crl.last_update().timestamp(),
+                        next_update: crl.next_update().map(|t| t.timestamp()),
+                    },
+                    issuer_der: crl.issuer().as_raw().to_vec(),
+                    revoked: crl
+                        .iter_revoked_certificates()
+                        .map(|r| (r.raw_serial().to_vec(), r.revocation_date.timestamp()))
+                        .collect(),
+                },
                 Ok(_) => return Err(bad("bytes after the CRL".into())),
                 Err(e) => return Err(bad(format!("not a CRL: {e}"))),
             };
-            if self.crl_issuers.contains(&issuer) {
+            if !self
+                .anchors
+                .iter()
+                .any(|a| a.subject_der == loaded.issuer_der)
+            {
+                return Err(bad(format!(
+                    "issued by {}, which is none of the trust anchors: it would check nothing",
+                    loaded.facts.issuer
+                )));
+            }
+            if self
+                .crl_facts
+                .iter()
+                .any(|c| c.issuer_der == loaded.issuer_der)
+            {
                 return Err(bad(
                     "a CRL from the same issuer is already loaded; give only the newest".into(),
                 ));
@@ -280,9 +361,55 @@ impl TrustStore {
             let crl = OwnedCertRevocationList::from_der(der)
                 .map_err(|e| bad(format!("not a usable CRL: {e:?}")))?;
             self.crls.push(crl.into());
-            self.crl_issuers.push(issuer);
+            self.crl_facts.push(loaded);
         }
         Ok(crls.len())
+    }
+
+    /// The CRLs loaded, in the order they were added.
+    pub fn crls(&self) -> impl Iterator<Item = &CrlFacts> {
+        self.crl_facts.iter().map(|c| &c.facts)
+    }
+
+    /// How each certificate on the way from the leaf of `chain` (DER, leaf first) up to its
+    /// anchor stands against the loaded CRLs: the leaf, then each certificate of `chain` that
+    /// issued the one before, as path building follows names. Self-signed certificates (an
+    /// anchor carried in the chain) and certificates that do not parse are left out: no CRL
+    /// covers the first, and the chain check reports the second.
+    ///
+    /// This reads what the CRLs list; it does not judge the chain. Whether the path is valid,
+    /// and the CRLs' signatures, are [`TrustStore::validate_for`]'s business.
+    pub fn revocation(&self, chain: &[Vec<u8>]) -> Vec<Revocation> {
+        let parsed: Vec<_> = chain.iter().map(|d| parse_der(d).ok()).collect();
+        let mut out = Vec::new();
+        let mut at = 0;
+        // Each step moves to another certificate of the chain: a cycle of names ends here.
+        for _ in 0..chain.len() {
+            let Some(Some(cert)) = parsed.get(at) else {
+                break;
+            };
+            let issuer_der = cert.issuer().as_raw();
+            if issuer_der == cert.subject().as_raw() {
+                break;
+            }
+            let crl = self.crl_facts.iter().find(|c| c.issuer_der == issuer_der);
+            out.push(Revocation {
+                subject: cert.subject().to_string(),
+                serial: cert.raw_serial_as_string(),
+                issuer: cert.issuer().to_string(),
+                crl: crl.map(|c| c.facts.clone()),
+                revoked_at: crl.and_then(|c| c.revoked.get(cert.raw_serial()).copied()),
+            });
+            match parsed.iter().enumerate().skip(1).find(|(i, c)| {
+                *i != at
+                    && c.as_ref()
+                        .is_some_and(|c| c.subject().as_raw() == issuer_der)
+            }) {
+                Some((i, _)) => at = i,
+                None => break,
+            }
+        }
+        out
     }
 
     /// Validates `chain` (DER, leaf first) at `time` (seconds since the Unix epoch) for

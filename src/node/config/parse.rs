@@ -68,12 +68,19 @@ impl Config {
         let mut client_cas = Vec::new();
         for (i, ca) in raw.tls.client_cas.iter().enumerate() {
             let k = format!("tls.client_cas[{i}]");
+            let cert = file(base, &format!("{k}.cert"), &ca.cert)?;
             client_cas.push(ClientCa {
-                cert: file(base, &format!("{k}.cert"), &ca.cert)?,
                 crl: match &ca.crl {
-                    Some(c) => Some(crl_file(base, &format!("{k}.crl"), c)?),
+                    Some(c) => Some(crl_file(
+                        base,
+                        &format!("{k}.crl"),
+                        c,
+                        &cert,
+                        &format!("{k}.cert"),
+                    )?),
                     None => None,
                 },
+                cert,
                 region: region(&format!("{k}.region"), &ca.region)?,
             });
         }
@@ -154,12 +161,19 @@ impl Config {
                     "a trust anchor must be bound to at least one region",
                 ));
             }
+            let cert = file(base, &format!("{k}.cert"), &t.cert)?;
             trust.push(TrustAnchor {
-                cert: file(base, &format!("{k}.cert"), &t.cert)?,
                 crl: match &t.crl {
-                    Some(c) => Some(crl_file(base, &format!("{k}.crl"), c)?),
+                    Some(c) => Some(crl_file(
+                        base,
+                        &format!("{k}.crl"),
+                        c,
+                        &cert,
+                        &format!("{k}.cert"),
+                    )?),
                     None => None,
                 },
+                cert,
                 regions: t
                     .regions
                     .iter()
@@ -258,13 +272,18 @@ impl Config {
             let mut licence_roots = Vec::new();
             for (j, r) in p.licence_roots.iter().enumerate() {
                 let kk = format!("{k}.licence_roots[{j}]");
-                licence_roots.push((
-                    file(base, &format!("{kk}.cert"), &r.cert)?,
-                    match &r.crl {
-                        Some(c) => Some(crl_file(base, &format!("{kk}.crl"), c)?),
-                        None => None,
-                    },
-                ));
+                let cert = file(base, &format!("{kk}.cert"), &r.cert)?;
+                let crl = match &r.crl {
+                    Some(c) => Some(crl_file(
+                        base,
+                        &format!("{kk}.crl"),
+                        c,
+                        &cert,
+                        &format!("{kk}.cert"),
+                    )?),
+                    None => None,
+                };
+                licence_roots.push((cert, crl));
             }
             let mut recognition = Vec::new();
             for (j, r) in p.recognition.iter().enumerate() {
@@ -302,16 +321,23 @@ impl Config {
                 .unwrap_or_else(|| crate::audit::log::default_origin(&p.region));
             crate::audit::note::check_key_name(&audit_origin)
                 .map_err(|e| err(format!("{k}.audit_origin"), e.to_string()))?;
+            let tls_ca = file(base, &format!("{k}.tls_ca"), &p.tls_ca)?;
             let partner = Partner {
                 region: pregion,
                 name: p.name.clone(),
                 url: p.url.clone(),
                 node_id: p.node_id.clone(),
-                tls_ca: file(base, &format!("{k}.tls_ca"), &p.tls_ca)?,
                 tls_crl: match &p.tls_crl {
-                    Some(c) => Some(crl_file(base, &format!("{k}.tls_crl"), c)?),
+                    Some(c) => Some(crl_file(
+                        base,
+                        &format!("{k}.tls_crl"),
+                        c,
+                        &tls_ca,
+                        &format!("{k}.tls_ca"),
+                    )?),
                     None => None,
                 },
+                tls_ca,
                 licence_roots,
                 audit_vkey: file(base, &format!("{k}.audit_vkey"), &p.audit_vkey)?,
                 audit_origin,

@@ -42,13 +42,35 @@ pub(super) fn file(base: &Path, key: &str, p: &Path) -> Result<PathBuf, ConfigEr
 /// How close a CRL's `nextUpdate` may come before the node warns at start: a week.
 const CRL_WARNING_SECS: i64 = 7 * 86_400;
 
-/// A CRL file: one or more PEM `X509 CRL` blocks, each parseable and none past its
-/// `nextUpdate`. A stale CRL cannot say what was revoked since, so the node refuses to start on
-/// one (and its TLS refuses a handshake checked against one that goes stale while it runs).
-pub(super) fn crl_file(base: &Path, key: &str, p: &Path) -> Result<PathBuf, ConfigError> {
-    use rustls_pki_types::CertificateRevocationListDer;
+/// A CRL file: one or more PEM `X509 CRL` blocks, each parseable, none past its `nextUpdate`,
+/// and each issued by the CA certificate it is given with (`ca`, the file of key `ca_key`). A
+/// stale CRL cannot say what was revoked since, so the node refuses to start on one (and its
+/// TLS refuses a handshake checked against one that goes stale while it runs). A CRL from
+/// another issuer would be consulted for no certificate that CA issued: it would check nothing
+/// while the configuration read as if it did, so it is refused too.
+pub(super) fn crl_file(
+    base: &Path,
+    key: &str,
+    p: &Path,
+    ca: &Path,
+    ca_key: &str,
+) -> Result<PathBuf, ConfigError> {
     use rustls_pki_types::pem::PemObject as _;
+    use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
     let p = file(base, key, p)?;
+    // The CA's subjects. A CA file that cannot be read or holds no certificate is reported by
+    // its own loader, under its own key; the CRL is then not compared with it here.
+    let subjects: Vec<(Vec<u8>, String)> = std::fs::read(ca)
+        .map(|pem| {
+            CertificateDer::pem_slice_iter(&pem)
+                .filter_map(Result::ok)
+                .filter_map(|der| {
+                    let (_, cert) = x509_parser::parse_x509_certificate(&der).ok()?;
+                    Some((cert.subject().as_raw().to_vec(), cert.subject().to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let bytes = std::fs::read(&p).map_err(|e| err(key, format!("{}: {e}", p.display())))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -59,6 +81,23 @@ pub(super) fn crl_file(base: &Path, key: &str, p: &Path) -> Result<PathBuf, Conf
         let der = der.map_err(|e| err(key, format!("{}: {e}", p.display())))?;
         let (_, crl) = x509_parser::parse_x509_crl(&der)
             .map_err(|e| err(key, format!("{}: not a CRL: {e}", p.display())))?;
+        if !subjects.is_empty()
+            && !subjects
+                .iter()
+                .any(|(raw, _)| raw.as_slice() == crl.issuer().as_raw())
+        {
+            let names: Vec<&str> = subjects.iter().map(|(_, n)| n.as_str()).collect();
+            return Err(err(
+                key,
+                format!(
+                    "{}: issued by {}, which is not the CA of `{ca_key}` ({}): it would check \
+                     nothing",
+                    p.display(),
+                    crl.issuer(),
+                    names.join("; ")
+                ),
+            ));
+        }
         if let Some(next) = crl.next_update()
             && next.timestamp() <= now
         {
