@@ -169,6 +169,31 @@ fn verify_at_a_given_time() {
     assert_eq!(report(at("2020-01-01T00:00:00Z")), "not_yet_valid");
     // The same instant with its offset in Beijing time.
     assert_eq!(report(at("2099-12-31T23:59:59+08:00")), "valid");
+    // People read times in Beijing time with the offset; the JSON's own times stay in UTC.
+    let json: serde_json::Value =
+        serde_json::from_slice(&at("2099-12-31T15:59:59Z").stdout).unwrap();
+    assert_eq!(json["verified_at"], "2099-12-31T15:59:59Z");
+    let text = zz_stdin(
+        &[
+            "licence",
+            "verify",
+            "--trust",
+            &t,
+            "--at",
+            "2099-12-31T15:59:59Z",
+            "-",
+        ],
+        &token,
+    );
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("checked: 2099-12-31T23:59:59+08:00\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("valid until 2100-01-01T00:00:00+08:00"),
+        "the end of 2099-12-31 in Beijing: {text}"
+    );
     // A bare date (or anything but RFC 3339) is refused naming the form, never read as some
     // midnight somewhere.
     for when in ["2027-01-01", "2027-01-01 00:00:00", "2027-01-01T00:00:00"] {
@@ -329,8 +354,8 @@ fn verify_reports_the_crl_it_checked_against_or_none() {
         line,
         format!(
             "  [ ok ] chain.revocation   CRL {} issued by C=CN, O=泰安市行政审批服务局, \
-             CN=泰安市电子证照根CA (demo), thisUpdate 2026-01-01T00:00:00Z, nextUpdate \
-             2046-01-01T00:00:00Z: the signer certificate is not on it",
+             CN=泰安市电子证照根CA (demo), thisUpdate 2026-01-01T08:00:00+08:00, nextUpdate \
+             2046-01-01T08:00:00+08:00: the signer certificate is not on it",
             crl.display()
         )
     );

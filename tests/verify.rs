@@ -360,7 +360,7 @@ fn the_report_names_the_crl_the_chain_was_checked_against() {
     assert_eq!(
         check.detail,
         "CRL the demo CRL issued by C=CN, O=泰安市行政审批服务局, CN=泰安市电子证照根CA (demo), \
-         thisUpdate 2026-01-01T00:00:00Z, nextUpdate 2046-01-01T00:00:00Z: the signer \
+         thisUpdate 2026-01-01T08:00:00+08:00, nextUpdate 2046-01-01T08:00:00+08:00: the signer \
          certificate is not on it"
     );
     // The report orders it right after the chain it belongs to.
@@ -446,8 +446,8 @@ fn a_revoked_signer_is_still_refused_and_the_crl_named() {
         check.detail.starts_with("the signer certificate (serial ")
             && check.detail.contains(
                 ") is revoked: CRL revoking CRL issued by C=CN, O=泰安市行政审批服务局, \
-                 CN=泰安市电子证照根CA (demo), thisUpdate 2026-10-15T00:00:00Z, lists it as \
-                 revoked since 2026-10-15T00:00:00Z"
+                 CN=泰安市电子证照根CA (demo), thisUpdate 2026-10-15T08:00:00+08:00, lists it as \
+                 revoked since 2026-10-15T08:00:00+08:00"
             ),
         "{check:?}"
     );

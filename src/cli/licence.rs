@@ -115,7 +115,7 @@ fn print_report(r: &Report) {
     if let Some(s) = &r.signer {
         println!("signer:  {s}");
     }
-    println!("checked: {}", r.verified_at);
+    println!("checked: {}", super::shown_time(&r.verified_at));
     for c in &r.checks {
         super::print_check(c.ok, c.check, &c.detail, 18);
     }

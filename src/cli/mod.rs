@@ -128,6 +128,15 @@ pub(crate) fn print_check(ok: bool, check: &str, detail: &str, width: usize) {
     );
 }
 
+/// A time a report carries in UTC (RFC 3339), shown to people in China Standard Time with its
+/// offset, as the reports' check lines show times; anything else is shown as it is.
+pub(crate) fn shown_time(utc: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(utc, &Rfc3339)
+        .map(|t| crate::licence::verify::beijing_time(t.unix_timestamp()))
+        .unwrap_or_else(|_| utc.to_owned())
+}
+
 /// The options both verify commands share, so that they judge and answer alike: the instant
 /// to judge at, and how to print the report.
 #[derive(Debug, clap::Args)]

@@ -89,7 +89,7 @@ fn print_report(r: &OfdReport) {
     if let Some(id) = &r.licence_id {
         println!("licence: {id}");
     }
-    println!("checked: {}", r.verified_at);
+    println!("checked: {}", super::shown_time(&r.verified_at));
     if r.signatures.is_empty() && r.error.is_none() {
         println!("no seal and no signature: nothing vouches for this document");
     }
@@ -105,14 +105,17 @@ fn print_report(r: &OfdReport) {
         if let Some(seal) = &s.seal {
             println!(
                 "  seal:   {} ({}), valid {} to {}",
-                seal.name, seal.es_id, seal.valid_from, seal.valid_until
+                seal.name,
+                seal.es_id,
+                super::shown_time(&seal.valid_from),
+                super::shown_time(&seal.valid_until)
             );
         }
         if let Some(signer) = &s.signer {
             println!("  signer: {} (serial {})", signer.subject, signer.serial);
         }
         if let Some(at) = &s.signed_at {
-            println!("  signed: {at}");
+            println!("  signed: {}", super::shown_time(at));
         }
         for c in &s.checks {
             super::print_check(c.ok, c.check, &c.detail, 17);

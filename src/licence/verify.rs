@@ -574,8 +574,8 @@ fn revocation_facts(entries: Vec<Revocation>) -> (Vec<Revocation>, String) {
                 "CRL {} issued by {}, thisUpdate {}, nextUpdate {}: {} is not on it",
                 crl.name,
                 crl.issuer,
-                rfc3339(crl.this_update),
-                crl.next_update.map_or_else(|| "none".into(), rfc3339),
+                beijing_time(crl.this_update),
+                crl.next_update.map_or_else(|| "none".into(), beijing_time),
                 who(i, e)
             ),
             None => format!(
@@ -613,8 +613,8 @@ fn check_revocation(entries: &[Revocation], covered: &str, chain_ok: bool, at: i
                 e.serial,
                 crl.name,
                 crl.issuer,
-                rfc3339(crl.this_update),
-                rfc3339(since)
+                beijing_time(crl.this_update),
+                beijing_time(since)
             ),
         );
     }
@@ -636,7 +636,7 @@ fn check_revocation(entries: &[Revocation], covered: &str, chain_ok: bool, at: i
     } else {
         format!(
             "{covered}; at {} {} past its nextUpdate: revocations since may be missing",
-            rfc3339(at),
+            beijing_time(at),
             if stale.len() == 1 {
                 format!("CRL {} is", stale[0])
             } else {
@@ -734,26 +734,30 @@ fn check_validity(c: &Claims, at: i64, r: &mut Report) {
         fail(
             "time.iat",
             Outcome::NotYetValid,
-            format!("signed at {}, after {}", rfc3339(c.iat), rfc3339(at)),
+            format!(
+                "signed at {}, after {}",
+                beijing_time(c.iat),
+                beijing_time(at)
+            ),
         )
     } else {
         pass(
             "time.iat",
             Outcome::NotYetValid,
-            format!("signed at {}", rfc3339(c.iat)),
+            format!("signed at {}", beijing_time(c.iat)),
         )
     });
     r.checks.push(if c.nbf > at {
         fail(
             "time.nbf",
             Outcome::NotYetValid,
-            format!("valid from {}", rfc3339(c.nbf)),
+            format!("valid from {}", beijing_time(c.nbf)),
         )
     } else {
         pass(
             "time.nbf",
             Outcome::NotYetValid,
-            format!("valid from {}", rfc3339(c.nbf)),
+            format!("valid from {}", beijing_time(c.nbf)),
         )
     });
     r.checks.push(match c.exp {
@@ -761,12 +765,12 @@ fn check_validity(c: &Claims, at: i64, r: &mut Report) {
         Some(exp) if exp <= at => fail(
             "time.exp",
             Outcome::Expired,
-            format!("expired at {}", rfc3339(exp)),
+            format!("expired at {}", beijing_time(exp)),
         ),
         Some(exp) => pass(
             "time.exp",
             Outcome::Expired,
-            format!("valid until {}", rfc3339(exp)),
+            format!("valid until {}", beijing_time(exp)),
         ),
     });
 }
@@ -777,6 +781,20 @@ pub fn rfc3339(secs: i64) -> String {
         .ok()
         .and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("@{secs}"))
+}
+
+/// Formats seconds since the Unix epoch as RFC 3339 in China Standard Time, with its offset
+/// (`2026-12-02T08:31:03+08:00`): how the reports' texts show a time to people in the regions.
+/// Machine fields (`verified_at`, the JSON report's times) stay in UTC ([`rfc3339`]).
+pub fn beijing_time(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.to_offset(time::macros::offset!(+8))
+                .format(&time::format_description::well_known::Rfc3339)
                 .ok()
         })
         .unwrap_or_else(|| format!("@{secs}"))

@@ -39,7 +39,7 @@ use super::report::{
 use super::ses::{self, SesError, SesFormat, SignedValue};
 use crate::codes::RegionCode;
 use crate::gm::{self, Sm2PublicKey};
-use crate::licence::verify::{MAX_CLOCK_SKEW, rfc3339};
+use crate::licence::verify::{MAX_CLOCK_SKEW, beijing_time, rfc3339};
 use crate::pki::trust::{ChainUsage, ChainVerdict, TrustStore};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::RwLock;
@@ -227,9 +227,9 @@ impl OfdVerifier {
                 ));
                 let seal_dates = format!(
                     "the seal is valid from {} to {}, and it was applied at {}",
-                    rfc3339(s.seal.valid_start.unix),
-                    rfc3339(s.seal.valid_end.unix),
-                    rfc3339(at)
+                    beijing_time(s.seal.valid_start.unix),
+                    beijing_time(s.seal.valid_end.unix),
+                    beijing_time(at)
                 );
                 checks.push(match s.seal_valid_at_signing() {
                     Ok(()) => pass("seal_validity", &seal_dates),
@@ -514,9 +514,9 @@ fn validity(cert: &[u8], at: i64, now: i64) -> OfdCheck {
     let until = c.validity().not_after.timestamp();
     let dates = format!(
         "the signer's certificate is valid from {} to {}, and it signed at {}",
-        rfc3339(from),
-        rfc3339(until),
-        rfc3339(at)
+        beijing_time(from),
+        beijing_time(until),
+        beijing_time(at)
     );
     if at > now + MAX_CLOCK_SKEW {
         fail(
@@ -524,8 +524,8 @@ fn validity(cert: &[u8], at: i64, now: i64) -> OfdCheck {
             OfdOutcome::Expired,
             &format!(
                 "signed in the future: {} is after {}",
-                rfc3339(at),
-                rfc3339(now)
+                beijing_time(at),
+                beijing_time(now)
             ),
         )
     } else if at < from || at > until {
