@@ -401,3 +401,23 @@ fn an_anchor_without_regions_vouches_for_no_regions_licence() {
     let bound = run(format!("{}=370900", sm2_root.display()));
     assert_eq!(bound, ("valid".to_owned(), Some(0)));
 }
+
+/// A reader that goes away (`zhengzhao ofd show FILE | head`) ends the command quietly, with the
+/// status a shell gives a program ended by SIGPIPE, not with a panic.
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zhengzhao"))
+        .args(["ofd", "show", "fixtures/ofd/ofdrw/h.ofd"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader closes its end before the command writes.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(out.status.code(), Some(141));
+}

@@ -59,6 +59,7 @@ pub(crate) enum Failure {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
+    quiet_on_a_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -86,6 +87,30 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The exit status of a command whose reader went away (`zhengzhao ofd show FILE | head`): what
+/// a shell reports for a program ended by SIGPIPE, 128 + 13.
+const CLOSED_PIPE_EXIT: i32 = 141;
+
+/// A reader that stops reading (`| head`) makes `println!` panic, since Rust programs ignore
+/// SIGPIPE. That is no fault of the program's: it ends quietly with [`CLOSED_PIPE_EXIT`], as
+/// other command-line tools do, instead of printing a panic. Every other panic is reported as
+/// before.
+fn quiet_on_a_closed_pipe() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(CLOSED_PIPE_EXIT);
+        }
+        report(info);
+    }));
 }
 
 /// Reads a whole file, or standard input for `-`.
