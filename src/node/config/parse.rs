@@ -70,16 +70,13 @@ impl Config {
             let k = format!("tls.client_cas[{i}]");
             let cert = file(base, &format!("{k}.cert"), &ca.cert)?;
             client_cas.push(ClientCa {
-                crl: match &ca.crl {
-                    Some(c) => Some(crl_file(
-                        base,
-                        &format!("{k}.crl"),
-                        c,
-                        &cert,
-                        &format!("{k}.cert"),
-                    )?),
-                    None => None,
-                },
+                crl: crl_file(
+                    base,
+                    &format!("{k}.crl"),
+                    ca.crl.as_deref(),
+                    &cert,
+                    &format!("{k}.cert"),
+                )?,
                 cert,
                 region: region(&format!("{k}.region"), &ca.region)?,
             });
@@ -163,16 +160,13 @@ impl Config {
             }
             let cert = file(base, &format!("{k}.cert"), &t.cert)?;
             trust.push(TrustAnchor {
-                crl: match &t.crl {
-                    Some(c) => Some(crl_file(
-                        base,
-                        &format!("{k}.crl"),
-                        c,
-                        &cert,
-                        &format!("{k}.cert"),
-                    )?),
-                    None => None,
-                },
+                crl: crl_file(
+                    base,
+                    &format!("{k}.crl"),
+                    t.crl.as_deref(),
+                    &cert,
+                    &format!("{k}.cert"),
+                )?,
                 cert,
                 regions: t
                     .regions
@@ -273,16 +267,13 @@ impl Config {
             for (j, r) in p.licence_roots.iter().enumerate() {
                 let kk = format!("{k}.licence_roots[{j}]");
                 let cert = file(base, &format!("{kk}.cert"), &r.cert)?;
-                let crl = match &r.crl {
-                    Some(c) => Some(crl_file(
-                        base,
-                        &format!("{kk}.crl"),
-                        c,
-                        &cert,
-                        &format!("{kk}.cert"),
-                    )?),
-                    None => None,
-                };
+                let crl = crl_file(
+                    base,
+                    &format!("{kk}.crl"),
+                    r.crl.as_deref(),
+                    &cert,
+                    &format!("{kk}.cert"),
+                )?;
                 licence_roots.push((cert, crl));
             }
             let mut recognition = Vec::new();
@@ -327,16 +318,13 @@ impl Config {
                 name: p.name.clone(),
                 url: p.url.clone(),
                 node_id: p.node_id.clone(),
-                tls_crl: match &p.tls_crl {
-                    Some(c) => Some(crl_file(
-                        base,
-                        &format!("{k}.tls_crl"),
-                        c,
-                        &tls_ca,
-                        &format!("{k}.tls_ca"),
-                    )?),
-                    None => None,
-                },
+                tls_crl: crl_file(
+                    base,
+                    &format!("{k}.tls_crl"),
+                    p.tls_crl.as_deref(),
+                    &tls_ca,
+                    &format!("{k}.tls_ca"),
+                )?,
                 tls_ca,
                 licence_roots,
                 audit_vkey: file(base, &format!("{k}.audit_vkey"), &p.audit_vkey)?,

@@ -42,13 +42,27 @@ pub(super) fn file(base: &Path, key: &str, p: &Path) -> Result<PathBuf, ConfigEr
 /// How close a CRL's `nextUpdate` may come before the node warns at start: a week.
 const CRL_WARNING_SECS: i64 = 7 * 86_400;
 
-/// A CRL file: one or more PEM `X509 CRL` blocks, each parseable, none past its `nextUpdate`,
+/// A CRL file, if one is given: one or more PEM `X509 CRL` blocks, each parseable, none past its `nextUpdate`,
 /// and each issued by the CA certificate it is given with (`ca`, the file of key `ca_key`). A
 /// stale CRL cannot say what was revoked since, so the node refuses to start on one (and its
 /// TLS refuses a handshake checked against one that goes stale while it runs). A CRL from
 /// another issuer would be consulted for no certificate that CA issued: it would check nothing
 /// while the configuration read as if it did, so it is refused too.
 pub(super) fn crl_file(
+    base: &Path,
+    key: &str,
+    p: Option<&Path>,
+    ca: &Path,
+    ca_key: &str,
+) -> Result<Option<PathBuf>, ConfigError> {
+    match p {
+        Some(p) => one_crl_file(base, key, p, ca, ca_key).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The CRL file at `p` (key `key`), checked as [`crl_file`] says.
+fn one_crl_file(
     base: &Path,
     key: &str,
     p: &Path,
