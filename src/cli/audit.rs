@@ -226,22 +226,7 @@ pub(crate) fn load_vkey(arg: &str) -> Result<NoteVerifier, Failure> {
 
 /// Create a file only the owner can read, refusing to replace one unless `force`.
 fn write_private(path: &Path, text: &str, force: bool) -> Result<(), Failure> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let io = |e: std::io::Error| Failure::Usage(format!("{}: {e}", path.display()));
-    let mut o = fs::OpenOptions::new();
-    o.write(true).mode(0o600);
-    if force {
-        o.create(true).truncate(true);
-    } else {
-        o.create_new(true);
-    }
-    let mut f = o.open(path).map_err(io)?;
-    // `mode` applies only to a file created here: a replaced one keeps its permissions unless
-    // they are set, and the new key must never be readable by others.
-    f.set_permissions(fs::Permissions::from_mode(0o600))
-        .map_err(io)?;
-    f.write_all(text.as_bytes()).map_err(io)?;
-    f.sync_all().map_err(io)
+    super::write_owner_only(path, text.as_bytes(), force)
 }
 
 fn keygen(

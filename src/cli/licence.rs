@@ -4,6 +4,7 @@ use super::{Failure, now, read_file, read_input};
 use crate::licence::Signer;
 use crate::licence::json::parse_object;
 use crate::licence::model::IssuanceRequest;
+use crate::licence::original::OfdSigner;
 use crate::licence::verify::{Outcome, Report, Verifier};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -14,17 +15,28 @@ use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum LicenceCommand {
-    /// Issue a licence from an issuance request (JSON) and print the compact JWS.
+    /// Issue a licence from an issuance request (JSON): print the compact JWS, or with
+    /// `--format ofd` write the OFD 原件 sealed with the authority's seal to `--out`.
     Issue {
-        /// The document signer's certificate (PEM).
+        /// `jws` (ES256 or EdDSA, X.509 chain) or `ofd` (GB/T 36905, sealed per GB/T 38540).
+        #[arg(long, value_enum, default_value_t = Format::Jws)]
+        format: Format,
+        /// The document signer's certificate (PEM); for `ofd`, the seal signer's SM2
+        /// certificate, which the seal must list.
         #[arg(long, value_name = "PEM")]
         signer_cert: PathBuf,
-        /// The document signer's PKCS#8 private key (PEM).
+        /// The document signer's PKCS#8 private key (PEM); for `ofd`, the SM2 key.
         #[arg(long, value_name = "PEM")]
         signer_key: PathBuf,
-        /// Intermediate certificates to carry in x5c after the signer (PEM).
+        /// Intermediate certificates to carry in x5c after the signer (PEM); `jws` only.
         #[arg(long, value_name = "PEM")]
         chain: Option<PathBuf>,
+        /// The electronic seal (GB/T 38540 `.esl`); `ofd` only.
+        #[arg(long, value_name = "ESL")]
+        seal: Option<PathBuf>,
+        /// Where to write the OFD (a new file; never overwritten); `ofd` only.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
         /// The issuance request; `-` for standard input.
         #[arg(long, value_name = "FILE|-", default_value = "-")]
         input: PathBuf,
@@ -51,14 +63,55 @@ pub(crate) enum LicenceCommand {
     },
 }
 
+/// The format a licence is issued in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// A compact JWS.
+    Jws,
+    /// An OFD 原件 sealed with the authority's electronic seal.
+    Ofd,
+}
+
 pub(crate) fn run(cmd: LicenceCommand) -> Result<ExitCode, Failure> {
     match cmd {
         LicenceCommand::Issue {
+            format: Format::Jws,
             signer_cert,
             signer_key,
             chain,
+            seal,
+            out,
             input,
-        } => issue(&signer_cert, &signer_key, chain.as_deref(), &input),
+        } => {
+            if seal.is_some() || out.is_some() {
+                return Err(Failure::Usage(
+                    "--seal and --out are for --format ofd; a JWS is printed".into(),
+                ));
+            }
+            issue(&signer_cert, &signer_key, chain.as_deref(), &input)
+        }
+        LicenceCommand::Issue {
+            format: Format::Ofd,
+            signer_cert,
+            signer_key,
+            chain,
+            seal,
+            out,
+            input,
+        } => {
+            if chain.is_some() {
+                return Err(Failure::Usage(
+                    "--chain is for --format jws: an OFD carries the signer's certificate only"
+                        .into(),
+                ));
+            }
+            let (Some(seal), Some(out)) = (seal, out) else {
+                return Err(Failure::Usage(
+                    "--format ofd needs --seal (the .esl) and --out (the .ofd to write)".into(),
+                ));
+            };
+            issue_ofd(&signer_cert, &signer_key, &seal, &input, &out)
+        }
         LicenceCommand::Verify {
             trust,
             crls,
@@ -73,6 +126,44 @@ fn issue(cert: &Path, key: &Path, chain: Option<&Path>, input: &Path) -> Result<
     let chain_pem = chain.map(read_file).transpose()?;
     let signer = Signer::from_pem(&read_file(cert)?, &read_file(key)?, chain_pem.as_deref())
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    let req = read_request(input)?;
+    let issued = signer
+        .issue(&req, now())
+        .map_err(|e| Failure::No(e.to_string()))?;
+    println!("{}", issued.token);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn issue_ofd(
+    cert: &Path,
+    key: &Path,
+    seal: &Path,
+    input: &Path,
+    out: &Path,
+) -> Result<ExitCode, Failure> {
+    let now = now();
+    let signer = OfdSigner::from_pem(&read_file(cert)?, &read_file(key)?, &read_file(seal)?, now)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let req = read_request(input)?;
+    let (id, claims) = signer
+        .authority()
+        .claims(&req, now, None)
+        .map_err(|e| Failure::No(e.to_string()))?;
+    let ofd = signer
+        .original(&claims)
+        .map_err(|e| Failure::No(e.to_string()))?;
+    super::write_owner_only(out, &ofd, false)?;
+    println!("{id}");
+    eprintln!(
+        "zhengzhao: wrote the OFD of {id} to {} ({} bytes)",
+        out.display(),
+        ofd.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The issuance request read from `input` (a file or `-`), strictly.
+fn read_request(input: &Path) -> Result<IssuanceRequest, Failure> {
     let body = read_input(input)?;
     // Strict parse first: duplicate member names are refused, as in licences.
     let object = parse_object(&body).map_err(|e| Failure::No(format!("request: {e}")))?;
@@ -82,11 +173,7 @@ fn issue(cert: &Path, key: &Path, chain: Option<&Path>, input: &Path) -> Result<
             crate::codes::redact_id_numbers(&e.to_string())
         ))
     })?;
-    let issued = signer
-        .issue(&req, now())
-        .map_err(|e| Failure::No(e.to_string()))?;
-    println!("{}", issued.token);
-    Ok(ExitCode::SUCCESS)
+    Ok(req)
 }
 
 fn verify(

@@ -133,6 +133,28 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 /// Seconds since the Unix epoch, now.
+/// Creates `path` readable by its owner only (a key, or a licence whose metadata holds a
+/// person's ID number) and writes `bytes`, synced; refuses to replace a file unless `force`.
+pub(crate) fn write_owner_only(path: &Path, bytes: &[u8], force: bool) -> Result<(), Failure> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |e: std::io::Error| Failure::Usage(format!("{}: {e}", path.display()));
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).mode(0o600);
+    if force {
+        o.create(true).truncate(true);
+    } else {
+        o.create_new(true);
+    }
+    let mut f = o.open(path).map_err(io)?;
+    // `mode` applies only to a file created here: a replaced one keeps its permissions unless
+    // they are set.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
 pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -107,9 +107,53 @@ impl SigningKey {
 pub struct Signer {
     key: SigningKey,
     chain: Vec<Vec<u8>>,
-    region: RegionCode,
-    issuer: Uscc,
-    issuer_name: String,
+    authority: Authority,
+}
+
+/// Who a licence is issued by, as a signer's certificate names it: the region (its
+/// `urn:gbt2260` SAN), the issuing authority's 统一社会信用代码 (`urn:gb32100`) and name
+/// (the subject's O). The JWS signer and the OFD seal signer of a region name the same one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authority {
+    /// The region.
+    pub region: RegionCode,
+    /// The issuing authority's 统一社会信用代码.
+    pub issuer: Uscc,
+    /// The issuing authority's name.
+    pub issuer_name: String,
+}
+
+impl Authority {
+    /// The authority a signer certificate (DER) names: exactly one region and one issuer in
+    /// its SAN URIs, and a subject organisation. `what` names the certificate in errors.
+    pub fn of_certificate(der: &[u8], what: &str) -> Result<Authority, PkiError> {
+        let facts = signer_facts(der)?;
+        Authority::of_facts(&facts, what)
+    }
+
+    fn of_facts(facts: &crate::pki::cert::SignerFacts, what: &str) -> Result<Authority, PkiError> {
+        let bad = |detail: String| PkiError::Certificate {
+            what: what.into(),
+            detail,
+        };
+        let [region] = facts.regions.as_slice() else {
+            return Err(bad("must name exactly one urn:gbt2260 region".into()));
+        };
+        let [uscc] = facts.usccs.as_slice() else {
+            return Err(bad("must name exactly one urn:gb32100 issuer".into()));
+        };
+        let region = RegionCode::from_str(region).map_err(|e| bad(format!("region SAN: {e}")))?;
+        let issuer = Uscc::from_str(uscc).map_err(|e| bad(format!("issuer SAN: {e}")))?;
+        let issuer_name = facts
+            .organisation
+            .clone()
+            .ok_or_else(|| bad("subject has no organisation (O), the issuer's name".into()))?;
+        Ok(Authority {
+            region,
+            issuer,
+            issuer_name,
+        })
+    }
 }
 
 /// A licence just issued.
@@ -165,18 +209,7 @@ impl Signer {
         if facts.eku != Eku::LicenceSigning {
             return Err(bad("extendedKeyUsage must include licence signing".into()));
         }
-        let [region] = facts.regions.as_slice() else {
-            return Err(bad("must name exactly one urn:gbt2260 region".into()));
-        };
-        let [uscc] = facts.usccs.as_slice() else {
-            return Err(bad("must name exactly one urn:gb32100 issuer".into()));
-        };
-        let region = RegionCode::from_str(region).map_err(|e| bad(format!("region SAN: {e}")))?;
-        let issuer = Uscc::from_str(uscc).map_err(|e| bad(format!("issuer SAN: {e}")))?;
-        let issuer_name = facts
-            .organisation
-            .clone()
-            .ok_or_else(|| bad("subject has no organisation (O), the issuer's name".into()))?;
+        let authority = Authority::of_facts(&facts, "signer certificate")?;
         let key = SigningKey::from_pkcs8_pem(key_pem)?;
         let matches = match &facts.key {
             PublicKey::P256(pk) | PublicKey::Ed25519(pk) => pk.as_slice() == key.public_key(),
@@ -190,20 +223,23 @@ impl Signer {
         Ok(Signer {
             key,
             chain,
-            region,
-            issuer,
-            issuer_name,
+            authority,
         })
     }
 
     /// The region this signer signs for.
     pub fn region(&self) -> &RegionCode {
-        &self.region
+        &self.authority.region
+    }
+
+    /// The authority this signer signs for.
+    pub fn authority(&self) -> &Authority {
+        &self.authority
     }
 
     /// The issuing authority's 统一社会信用代码.
     pub fn issuer(&self) -> &Uscc {
-        &self.issuer
+        &self.authority.issuer
     }
 
     /// The signer's certificate chain (DER, leaf first).
@@ -239,7 +275,7 @@ impl Signer {
 
     /// Issues a licence for `req`, signed at `now` (seconds since the Unix epoch).
     pub fn issue(&self, req: &IssuanceRequest, now: i64) -> Result<Issued, IssueError> {
-        self.issue_version(req, now, None)
+        self.sign(self.authority.claims(req, now, None)?)
     }
 
     /// Issues the next version of `previous` (变更): same serial, version one higher, same
@@ -250,31 +286,62 @@ impl Signer {
         now: i64,
         previous: &LicenceId,
     ) -> Result<Issued, IssueError> {
-        if previous.issuer() != &self.issuer {
-            return Err(IssueError::Request(
-                "the licence was issued by another authority".into(),
-            ));
-        }
-        if previous.type_code().to_string() != req.type_code {
-            return Err(IssueError::Request(
-                "type_code: a new version keeps the licence type".into(),
-            ));
-        }
-        let version = previous.version() + 1;
-        if version > 999 {
-            return Err(IssueError::Request(
-                "the licence has reached version 999".into(),
-            ));
-        }
-        self.issue_version(req, now, Some((previous.serial(), version)))
+        self.sign(self.authority.claims(req, now, Some(previous))?)
     }
 
-    fn issue_version(
+    /// Signs the payload `claims` made as this signer's authority.
+    fn sign(&self, (id, claims): (LicenceId, Claims)) -> Result<Issued, IssueError> {
+        if claims.iss != self.authority.issuer.to_string()
+            || claims.lic.region != self.authority.region.to_string()
+        {
+            return Err(IssueError::Signing(
+                "the licence names another authority than the signer's".into(),
+            ));
+        }
+        let token = self.key.sign_claims(&self.chain, &claims)?;
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(IssueError::Request(format!(
+                "the signed licence would be {} bytes; the limit is {MAX_TOKEN_BYTES}",
+                token.len()
+            )));
+        }
+        Ok(Issued { id, claims, token })
+    }
+}
+
+impl Authority {
+    /// The identifier and payload of a licence this authority issues for `req` at `now`: a
+    /// new licence (new serial, version 1), or with `previous` the next version of it (变更:
+    /// same serial, version one higher, same type; the request gives the new content). Both
+    /// formats of a licence (JWS and OFD) are made from this one payload.
+    pub fn claims(
         &self,
         req: &IssuanceRequest,
         now: i64,
-        serial_version: Option<(&str, u16)>,
-    ) -> Result<Issued, IssueError> {
+        previous: Option<&LicenceId>,
+    ) -> Result<(LicenceId, Claims), IssueError> {
+        let serial_version = match previous {
+            None => None,
+            Some(previous) => {
+                if previous.issuer() != &self.issuer {
+                    return Err(IssueError::Request(
+                        "the licence was issued by another authority".into(),
+                    ));
+                }
+                if previous.type_code().to_string() != req.type_code {
+                    return Err(IssueError::Request(
+                        "type_code: a new version keeps the licence type".into(),
+                    ));
+                }
+                let version = previous.version() + 1;
+                if version > 999 {
+                    return Err(IssueError::Request(
+                        "the licence has reached version 999".into(),
+                    ));
+                }
+                Some((previous.serial(), version))
+            }
+        };
         let bad = |m: String| IssueError::Request(m);
         let type_code = LicenceTypeCode::from_str(&req.type_code)
             .map_err(|e| bad(format!("type_code: {e}")))?;
@@ -344,14 +411,7 @@ impl Signer {
                 fields: req.fields.clone(),
             },
         };
-        let token = self.key.sign_claims(&self.chain, &claims)?;
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(bad(format!(
-                "the signed licence would be {} bytes; the limit is {MAX_TOKEN_BYTES}",
-                token.len()
-            )));
-        }
-        Ok(Issued { id, claims, token })
+        Ok((id, claims))
     }
 }
 

@@ -6,8 +6,9 @@ pub mod issue;
 pub mod json;
 pub mod jws;
 pub mod model;
+pub mod original;
 pub mod verify;
 
-pub use issue::{IssueError, Issued, Signer, SigningKey};
+pub use issue::{Authority, IssueError, Issued, Signer, SigningKey};
 pub use model::{Claims, FieldValue, IssuanceRequest, LicenceFace};
 pub use verify::{Check, Outcome, Report, Verifier};
