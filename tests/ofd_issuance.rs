@@ -1,0 +1,201 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on failure by design
+//! `zhengzhao licence issue --format ofd`: the 原件 it writes verifies in `zhengzhao ofd verify`
+//! under the region's SM2 root, and in an independent reader (`tests/ofd_reader.py`: Python's
+//! zipfile and ElementTree, OpenSSL for SM3 and both SM2 signatures); a change to any file is
+//! found by both; the command's refusals.
+
+#[allow(dead_code)] // uses only part of the shared support
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::command::{output_text, p, python, zz};
+use support::{cert_path, root};
+use zhengzhao::ofd::write::OfdFiles;
+
+fn reader() -> PathBuf {
+    root().join("tests/ofd_reader.py")
+}
+
+/// Issues the request `request` of region 370900 as OFD into `dir`, returning the file and
+/// the licence id printed.
+fn issue(dir: &Path, request: &Path, name: &str) -> (PathBuf, String) {
+    let out = dir.join(name);
+    let o = zz(&[
+        "licence",
+        "issue",
+        "--format",
+        "ofd",
+        "--signer-cert",
+        p(&cert_path("370900", "seal-signer.pem")),
+        "--signer-key",
+        p(&cert_path("370900", "seal-signer.key")),
+        "--seal",
+        p(&cert_path("370900", "seal.esl")),
+        "--input",
+        p(request),
+        "--out",
+        p(&out),
+    ]);
+    assert!(o.status.success(), "{}", output_text(&o));
+    let id = String::from_utf8(o.stdout).unwrap().trim().to_owned();
+    (out, id)
+}
+
+fn verify(file: &Path) -> (i32, String) {
+    let o = zz(&[
+        "ofd",
+        "verify",
+        "--trust",
+        &format!("{}=370900", p(&cert_path("370900", "sm2-root.pem"))),
+        p(file),
+    ]);
+    (o.status.code().unwrap(), output_text(&o))
+}
+
+fn person_request(dir: &Path) -> PathBuf {
+    let path = dir.join("person.json");
+    std::fs::write(
+        &path,
+        r#"{"type_code": "11100000000013338W032", "type_name": "建筑施工特种作业操作资格证",
+            "holder": {"type": "111", "code": "11010519491231002X", "name": "王小明"},
+            "valid_from": "2026-01-01", "fields": {"作业类别": "建筑电工"}}"#,
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn an_issued_original_is_valid_in_zhengzhao_and_in_the_independent_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    for (request, name) in [
+        (root().join("fixtures/requests/370900.json"), "org.ofd"),
+        (person_request(dir.path()), "person.ofd"),
+    ] {
+        let (file, id) = issue(dir.path(), &request, name);
+        let (code, text) = verify(&file);
+        assert_eq!(code, 0, "{text}");
+        assert!(text.starts_with("outcome: valid\n"), "{text}");
+        assert!(text.contains(&format!("licence: {id}")), "{text}");
+        let o = python(&reader(), &[p(&file)]);
+        let said = output_text(&o);
+        assert!(o.status.success(), "{said}");
+        assert!(
+            said.contains("/Doc_0/Signs/Sign_0/Signature.xml ok 5 references"),
+            "{said}"
+        );
+        assert!(said.contains("covered 5 files"), "{said}");
+        // The file is the holder's: readable by its owner only.
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn a_change_to_any_file_is_found_by_both_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, _) = issue(
+        dir.path(),
+        &root().join("fixtures/requests/370900.json"),
+        "l.ofd",
+    );
+    let files = OfdFiles::from_zip(&std::fs::read(&file).unwrap()).unwrap();
+    let mut changed_files = 0;
+    for (path, bytes) in files.iter() {
+        if path.ends_with("/Signatures.xml") {
+            continue; // covered by no signature by design; its meaning is tested in the unit tests
+        }
+        let mut b = bytes.to_vec();
+        if path.ends_with(".xml") {
+            // A character of text changed, the XML still well-formed.
+            let at = b.windows(2).position(|w| w == b"><").unwrap();
+            b.insert(at + 1, b'x');
+        } else {
+            let mid = b.len() / 2;
+            b[mid] ^= 0x01;
+        }
+        let mut changed = files.clone();
+        changed.insert(path, b).unwrap();
+        let tampered = dir.path().join(format!("t{changed_files}.ofd"));
+        std::fs::write(&tampered, changed.to_zip().unwrap()).unwrap();
+        let (code, text) = verify(&tampered);
+        assert_eq!(code, 1, "{path}: {text}");
+        let o = python(&reader(), &[p(&tampered)]);
+        assert!(!o.status.success(), "{path}: {}", output_text(&o));
+        assert!(output_text(&o).starts_with("FAIL "), "{}", output_text(&o));
+        changed_files += 1;
+    }
+    assert_eq!(changed_files, 7, "every file but Signatures.xml");
+}
+
+#[test]
+fn issuing_as_ofd_refuses_what_cannot_make_a_valid_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let req = root().join("fixtures/requests/370900.json");
+    let base = |seal: &str, out: &str| {
+        vec![
+            "licence".to_owned(),
+            "issue".into(),
+            "--format".into(),
+            "ofd".into(),
+            "--signer-cert".into(),
+            p(&cert_path("370900", "seal-signer.pem")).into(),
+            "--signer-key".into(),
+            p(&cert_path("370900", "seal-signer.key")).into(),
+            "--seal".into(),
+            seal.into(),
+            "--input".into(),
+            p(&req).into(),
+            "--out".into(),
+            out.into(),
+        ]
+    };
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = zz(&args);
+        (o.status.code().unwrap(), output_text(&o))
+    };
+    let out = dir.path().join("x.ofd");
+    // Another region's seal does not list this signer.
+    let (code, text) = run(&base(p(&cert_path("140802", "seal.esl")), p(&out)));
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("does not list the seal signer's certificate"),
+        "{text}"
+    );
+    assert!(!out.exists());
+    // --seal is needed, --chain is refused.
+    let mut args = base(p(&cert_path("370900", "seal.esl")), p(&out));
+    args.drain(8..10);
+    let (code, text) = run(&args);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("--format ofd needs --seal"), "{text}");
+    let mut args = base(p(&cert_path("370900", "seal.esl")), p(&out));
+    args.extend([
+        "--chain".into(),
+        p(&cert_path("370900", "seal-signer.pem")).into(),
+    ]);
+    let (code, text) = run(&args);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("--chain is for --format jws"), "{text}");
+    // An existing file is never overwritten.
+    std::fs::write(&out, b"kept").unwrap();
+    let (code, text) = run(&base(p(&cert_path("370900", "seal.esl")), p(&out)));
+    assert_eq!(code, 2, "{text}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"kept");
+    // A JWS issuance takes no --seal.
+    let o = zz(&[
+        "licence",
+        "issue",
+        "--signer-cert",
+        p(&cert_path("370900", "signer.pem")),
+        "--signer-key",
+        p(&cert_path("370900", "signer.key")),
+        "--seal",
+        p(&cert_path("370900", "seal.esl")),
+        "--input",
+        p(&req),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", output_text(&o));
+}
