@@ -862,16 +862,16 @@ async fn yuncheng_and_a_following_taian(mesh: &Mesh) -> (Node, String, Node) {
     (yuncheng, token, taian)
 }
 
-/// A node config whose `[signer]` revokes 运城's demo signer (`revoked` belongs to [signer],
-/// which comes right before [audit]).
+/// A node config whose `[signer]` revokes 运城's demo signer (`revoked` belongs to [signer]:
+/// it is written as the table's first key).
 fn revoking_yunchengs_signer(config: &str) -> String {
     let sha = cert_sha256("140802", "signer.pem");
     replace_once(
         config,
-        "[audit]",
+        "[signer]\n",
         &format!(
-            "revoked = [{{ sha256 = \"{sha}\", revoked_at = \"2026-06-01T00:00:00+08:00\", \
-             reason = \"key compromise (test)\" }}]\n\n[audit]"
+            "[signer]\nrevoked = [{{ sha256 = \"{sha}\", revoked_at = \"2026-06-01T00:00:00+08:00\", \
+             reason = \"key compromise (test)\" }}]\n"
         ),
     )
 }

@@ -206,39 +206,6 @@ async fn handshakes_without_a_certificate_of_a_configured_ca_get_no_answer() {
     assert_eq!(json_of(&r, 200)["status"], "ok");
 }
 
-/// `zhengzhao serve --config` on the demo config changed by `edit`.
-fn serve_with(edit: impl FnOnce(String, &Path) -> String) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let config = dir.path().join("node.toml");
-    std::fs::write(
-        &config,
-        edit(demo_config(REGION, &data, "127.0.0.1:0"), dir.path()),
-    )
-    .unwrap();
-    let mut child = std::process::Command::new(bin())
-        .args(["serve", "--config", p(&config)])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A config that is refused ends the process at once; one that is not would listen.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "the node did not refuse its config within 30 s:\n{}{}",
-                text(&out.stdout),
-                text(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn a_config_with_a_bad_key_exits_2_naming_the_key() {
     let node_pem = p(&cert_path(REGION, "node.pem")).to_owned();
@@ -328,7 +295,7 @@ fn a_config_with_a_bad_key_exits_2_naming_the_key() {
         ),
     ];
     for (key, edit) in cases {
-        let out = serve_with(edit);
+        let out = serve_with(REGION, edit);
         let err = text(&out.stderr);
         assert_eq!(
             out.status.code(),
@@ -346,7 +313,7 @@ fn a_config_with_a_bad_key_exits_2_naming_the_key() {
 /// words, never in a debugging form (`Os { code: 20, … }`).
 #[test]
 fn a_data_directory_that_cannot_be_made_is_named_in_words() {
-    let out = serve_with(|c, dir| {
+    let out = serve_with(REGION, |c, dir| {
         let file = dir.join("a-file");
         std::fs::write(&file, b"not a directory").unwrap();
         let data = dir.join("data");
@@ -371,7 +338,7 @@ async fn a_second_node_on_a_busy_address_or_data_directory_exits_2() {
     let node = Node::start(REGION);
     let addr = node.url.strip_prefix("https://").unwrap().to_owned();
     // The same address, another data directory.
-    let out = serve_with(|c, _| {
+    let out = serve_with(REGION, |c, _| {
         replace_once(
             &c,
             "listen = \"127.0.0.1:0\"",
@@ -384,7 +351,7 @@ async fn a_second_node_on_a_busy_address_or_data_directory_exits_2() {
     assert!(!err.contains("panicked"), "{err}");
     // The same data directory (and state file), another port.
     let text_cfg = std::fs::read_to_string(&node.config).unwrap();
-    let out = serve_with(|_, _| text_cfg.clone());
+    let out = serve_with(REGION, |_, _| text_cfg.clone());
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("`node.data_dir`"), "{err}");
@@ -922,7 +889,7 @@ fn a_crl_not_issued_by_its_ca_is_refused_at_start() {
     ] {
         let ours = p(&cert_path(REGION, &format!("{name}.crl.pem"))).to_owned();
         let theirs = p(&cert_path("370115", &format!("{name}.crl.pem"))).to_owned();
-        let out = serve_with(|c, _| {
+        let out = serve_with(REGION, |c, _| {
             assert_eq!(c.matches(&ours).count(), 1, "{c}");
             c.replace(&ours, &theirs)
         });
@@ -952,7 +919,7 @@ async fn stale_crls_are_refused_at_start_and_fail_handshakes_once_stale() {
         ("licence-root", "`trust[0].crl`"),
     ] {
         let original = p(&cert_path(REGION, &format!("{name}.crl.pem"))).to_owned();
-        let out = serve_with(|c, d| {
+        let out = serve_with(REGION, |c, d| {
             let stale = d.join("stale.crl.pem");
             std::fs::write(&stale, crl_until(name, past)).unwrap();
             assert!(c.contains(&original), "{c}");

@@ -111,6 +111,9 @@ pub enum Action {
     /// A licence's status and history were read.
     #[serde(rename = "licence.status_read")]
     LicenceStatusRead,
+    /// A licence's OFD 原件 was read (`GET /v1/licences/{id}/ofd`).
+    #[serde(rename = "licence.ofd_read")]
+    LicenceOfdRead,
     /// The API description was read.
     #[serde(rename = "api.describe")]
     ApiDescribe,
@@ -124,7 +127,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::LicenceIssue,
         Action::LicenceStatus,
         Action::LicenceVerify,
@@ -139,6 +142,7 @@ impl Action {
         Action::NodeStart,
         Action::NodeStop,
         Action::LicenceStatusRead,
+        Action::LicenceOfdRead,
         Action::ApiDescribe,
         Action::RequestUnknown,
         Action::FederationTrustList,
@@ -161,6 +165,7 @@ impl Action {
             Action::NodeStart => "node.start",
             Action::NodeStop => "node.stop",
             Action::LicenceStatusRead => "licence.status_read",
+            Action::LicenceOfdRead => "licence.ofd_read",
             Action::ApiDescribe => "api.describe",
             Action::RequestUnknown => "request.unknown",
             Action::FederationTrustList => "federation.trust_list",

@@ -107,6 +107,14 @@ pub fn config_text(
          cert = {signer_pem}\n\
          key = {signer_key}\n\
          \n\
+         [seal]\n\
+         # The authority's electronic seal (GB/T 38540) and its seal signer's SM2 certificate and\n\
+         # key: the OFD 原件 of every licence, and OFD usage copies, are sealed with it. The seal\n\
+         # must list the signer and be valid, or the node does not start.\n\
+         file = {seal}\n\
+         signer_cert = {seal_pem}\n\
+         signer_key = {seal_key}\n\
+         \n\
          [audit]\n\
          # The audit log's Ed25519 checkpoint key (`zhengzhao audit keygen`).\n\
          key = {audit_key}\n\
@@ -131,6 +139,9 @@ pub fn config_text(
         tls_crl = f("tls-ca.crl.pem"),
         signer_pem = f("signer.pem"),
         signer_key = f("signer.key"),
+        seal = f("seal.esl"),
+        seal_pem = f("seal-signer.pem"),
+        seal_key = f("seal-signer.key"),
         audit_key = f("audit.key"),
         state = qp(&state),
         holder = f("holder.secret"),
@@ -255,8 +266,12 @@ fn partner_text(certs: &Path, partners: &[(String, String)]) -> Result<String, S
              # Its TLS CA: checks its node's server and client certificates (mutual TLS).\n\
              tls_ca = {tls_ca}\n\
              tls_crl = {tls_crl}\n\
-             # Its licence roots, which vouch for its region only.\n\
-             licence_roots = [{{ cert = {root}, crl = {root_crl} }}]\n\
+             # Its licence roots, which vouch for its region only: the JWS root and the SM2 root\n\
+             # of its electronic seals (OFD licences and usage copies).\n\
+             licence_roots = [\n\
+             \x20 {{ cert = {root}, crl = {root_crl} }},\n\
+             \x20 {{ cert = {sm2_root}, crl = {sm2_crl} }},\n\
+             ]\n\
              # Its audit log's verifier key (this node witnesses that log) and its witness key\n\
              # (it witnesses ours).\n\
              audit_vkey = {audit}\n\
@@ -274,6 +289,8 @@ fn partner_text(certs: &Path, partners: &[(String, String)]) -> Result<String, S
             tls_crl = f("tls-ca.crl.pem"),
             root = f("licence-root.pem"),
             root_crl = f("licence-root.crl.pem"),
+            sm2_root = f("sm2-root.pem"),
+            sm2_crl = f("sm2-root.crl.pem"),
             audit = f("audit.vkey"),
             witness = f("witness.vkey"),
             st = q(DEMO_STATUTORY),

@@ -2,6 +2,7 @@
 //!
 //! The format is written down in `docs/licence-format.md`.
 
+pub mod annotated;
 pub mod issue;
 pub mod json;
 pub mod jws;

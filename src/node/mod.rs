@@ -30,6 +30,7 @@ use crate::audit::entry::HolderKey;
 use crate::audit::log::{AuditLog, LogConfig};
 use crate::audit::note::NoteSigner;
 use crate::licence::issue::Signer;
+use crate::licence::original::OfdSigner;
 use crate::licence::verify::Verifier;
 use crate::ofd::verify::OfdVerifier;
 use crate::pki::trust::TrustStore;
@@ -48,6 +49,9 @@ pub struct Node {
     pub log: AuditLog,
     /// The licence signer.
     pub signer: Signer,
+    /// The seal signer, making OFD 原件 and OFD usage copies; `None` when the config names no
+    /// seal.
+    pub ofd_signer: Option<OfdSigner>,
     /// Licence verification against the configured anchors.
     pub verifier: Verifier,
     /// OFD verification against the same anchors and CRLs.
@@ -77,6 +81,14 @@ pub const MAX_AUDIT_READS: usize = 8;
 /// verification can cost the node's memory, whatever the number of callers.
 pub const MAX_OFD_VERIFICATIONS: usize = 4;
 
+/// The bytes of the file at `p`, which the config key `key` names.
+fn read(key: &'static str, p: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(p).map_err(|e| ConfigError {
+        key: key.into(),
+        problem: format!("{}: {e}", p.display()),
+    })
+}
+
 fn at(key: &str) -> impl Fn(String) -> ConfigError + '_ {
     move |problem| ConfigError {
         key: key.to_owned(),
@@ -99,12 +111,6 @@ impl Node {
         let (tls, client_cas) =
             tls::server_config(&config.tls_cert, &config.tls_key, &cas).map_err(at("tls"))?;
 
-        let read = |key: &'static str, p: &std::path::Path| {
-            std::fs::read(p).map_err(|e| ConfigError {
-                key: key.into(),
-                problem: format!("{}: {e}", p.display()),
-            })
-        };
         let chain = match &config.signer_chain {
             Some(p) => Some(read("signer.chain", p)?),
             None => None,
@@ -122,6 +128,11 @@ impl Node {
                 config.region
             )));
         }
+
+        let ofd_signer = match &config.seal {
+            None => None,
+            Some(s) => Some(ofd_signer(s, &signer)?),
+        };
 
         // Licences and OFD documents are verified against the same anchors and CRLs: the store
         // is built once for each verifier, from the same configuration.
@@ -151,6 +162,7 @@ impl Node {
             config,
             log,
             signer,
+            ofd_signer,
             verifier,
             ofd_verifier,
             ofd_verifications: Arc::new(tokio::sync::Semaphore::new(MAX_OFD_VERIFICATIONS)),
@@ -164,16 +176,33 @@ impl Node {
     }
 }
 
+/// The seal signer of `[seal]`, checked now: the seal lists the signer and both are valid,
+/// and the signer's certificate names the licence signer's authority (the same region and
+/// 统一社会信用代码), since both formats of a licence come from one payload.
+fn ofd_signer(s: &config::SealFiles, signer: &Signer) -> Result<OfdSigner, StartError> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let ofd = OfdSigner::from_pem(
+        &read("seal.signer_cert", &s.signer_cert)?,
+        &read("seal.signer_key", &s.signer_key)?,
+        &read("seal.file", &s.file)?,
+        now,
+    )
+    .map_err(|e| at("seal")(e.to_string()))?;
+    let (a, b) = (ofd.authority(), signer.authority());
+    if a.region != b.region || a.issuer != b.issuer {
+        return Err(at("seal.signer_cert")(format!(
+            "the seal signer signs for {} in region {}, the licence signer for {} in region {}: \
+             both must name the same authority",
+            a.issuer, a.region, b.issuer, b.region
+        )));
+    }
+    Ok(ofd)
+}
+
 /// The trust anchors and CRLs the node verifies licences and OFD documents against: each
 /// `[[trust]]` (bound to its regions) and each partner's `licence_roots` (bound to the
 /// partner's region only).
 fn trust_store(config: &Config) -> Result<TrustStore, StartError> {
-    let read = |key: &'static str, p: &std::path::Path| {
-        std::fs::read(p).map_err(|e| ConfigError {
-            key: key.into(),
-            problem: format!("{}: {e}", p.display()),
-        })
-    };
     let mut trust = TrustStore::new();
     for (i, t) in config.trust.iter().enumerate() {
         let k = format!("trust[{i}]");

@@ -30,7 +30,7 @@ pub mod ses;
 mod testutil;
 pub mod verify;
 pub mod write;
-mod xml;
+pub(crate) mod xml;
 
 pub use document::{
     ENTRY_FILE, LICENCE_ID_NAME, LicenceIdField, Ofd, OfdDocument, PageRef, Provider, Reference,

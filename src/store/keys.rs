@@ -55,6 +55,11 @@ pub fn licence_key(id: &str) -> Vec<u8> {
     format!("licence/{id}").into_bytes()
 }
 
+/// Key of a licence's OFD 原件 (the `.ofd` file's bytes): `ofd/<licence id>`.
+pub fn licence_ofd_key(id: &str) -> Vec<u8> {
+    format!("ofd/{id}").into_bytes()
+}
+
 /// Key prefix of a holder's index entries: `holder/<holder hash>/`.
 pub fn holder_prefix(holder_hash: &str) -> Vec<u8> {
     format!("holder/{holder_hash}/").into_bytes()

@@ -54,6 +54,15 @@ impl Write {
         put_json(keys::licence_key(id), record)
     }
 
+    /// Stores the OFD 原件 of licence `id` (the file's bytes, as issued).
+    pub fn licence_ofd(id: &str, ofd: Vec<u8>) -> Write {
+        Write {
+            table: Table::State,
+            key: keys::licence_ofd_key(id),
+            value: Some(ofd),
+        }
+    }
+
     /// Adds licence `id` to the index of the holder of keyed hash `holder_hash`.
     pub fn holder_index(holder_hash: &str, id: &str) -> Write {
         put_empty(keys::holder_key(holder_hash, id))
@@ -116,6 +125,11 @@ impl<'a> State<'a> {
     /// The record of licence `id`.
     pub fn licence(&self, id: &str) -> Result<Option<Vec<u8>>, AuditError> {
         self.get(&keys::licence_key(id))
+    }
+
+    /// The OFD 原件 of licence `id`, if it was issued with one.
+    pub fn licence_ofd(&self, id: &str) -> Result<Option<Vec<u8>>, AuditError> {
+        self.get(&keys::licence_ofd_key(id))
     }
 
     /// The ids of the licences indexed under the holder of keyed hash `holder_hash`, in key

@@ -12,7 +12,7 @@ mod demo;
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -72,6 +72,41 @@ pub fn demo_config_with(
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("the config is UTF-8")
+}
+
+/// `zhengzhao serve --config` on the demo config of `region` changed by `edit` (given the config
+/// and a temporary directory for files it writes), for a config the node must refuse: what the
+/// process said once it ended (a panic if it still runs after 30 s).
+pub fn serve_with(region: &str, edit: impl FnOnce(String, &Path) -> String) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("node.toml");
+    std::fs::write(
+        &config,
+        edit(demo_config(region, &data, "127.0.0.1:0"), dir.path()),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(bin())
+        .args(["serve", "--config", p(&config)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A config that is refused ends the process at once; one that is not would listen.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the node did not refuse its config within 30 s:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }
 
 /// Replaces `from` by `to` in `text`, insisting that `from` occurs.

@@ -28,7 +28,7 @@ use super::error::{
     ApiError, UnrecordedError, bad, error_body, fail, forbidden, internal, json_err,
 };
 use super::input::{MAX_MESSAGE_CHARS, cut_chars, no_params, parse_query};
-use super::licences::{amend, get_status, issue, set_status};
+use super::licences::{amend, get_ofd, get_status, issue, set_status};
 use super::lookups::{federated_lookup, lookup};
 use super::verify::verify;
 use super::witness::{Witnessing, witness_add, witness_state};
@@ -360,7 +360,12 @@ pub(super) async fn run(
         ));
     }
     let q = parse_query(query)?;
-    if route.takes_body() || matches!(route, Route::OpenApi | Route::GetStatus(_)) {
+    if route.takes_body()
+        || matches!(
+            route,
+            Route::OpenApi | Route::GetStatus(_) | Route::GetOfd(_)
+        )
+    {
         no_params(&q)?;
     }
     match route {
@@ -375,6 +380,7 @@ pub(super) async fn run(
         Route::Amend(id) => amend(ctx, id, &bytes).await,
         Route::SetStatus(id) => set_status(ctx, id, &bytes).await,
         Route::GetStatus(id) => get_status(ctx, id),
+        Route::GetOfd(id) => get_ofd(ctx, id),
         Route::Verify => verify(ctx, &bytes).await,
         Route::GrantConsent => grant_consent(ctx, &bytes),
         Route::WithdrawConsent(id) => {

@@ -108,7 +108,9 @@ fn rule_status(e: &RuleError) -> StatusCode {
         | RuleError::UnknownGrantee(_)
         | RuleError::UnknownRegion(_)
         | RuleError::HolderMismatch => StatusCode::BAD_REQUEST,
-        RuleError::NoSuchLicence | RuleError::NoSuchConsent => StatusCode::NOT_FOUND,
+        RuleError::NoSuchLicence | RuleError::NoSuchConsent | RuleError::NoOriginal => {
+            StatusCode::NOT_FOUND
+        }
         RuleError::NotActive(_)
         | RuleError::InvalidTransition { .. }
         | RuleError::AlreadyWithdrawn => StatusCode::CONFLICT,

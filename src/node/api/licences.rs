@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::dispatch::{Answer, Ctx};
+use super::dispatch::{Answer, Ctx, Payload};
 use super::error::{ApiError, ErrorBody};
 use super::input::{licence_id, parse_json};
 use crate::licence::model::IssuanceRequest;
@@ -20,6 +20,14 @@ pub(super) struct IssueResponse {
     pub(super) id: String,
     /// The licence, compact JWS.
     pub(super) licence: String,
+    /// Where its OFD 原件 is (`/v1/licences/{id}/ofd`); absent when the node has no seal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) ofd: Option<String>,
+}
+
+/// Where the OFD 原件 of `id` is served, when one was made.
+fn ofd_path(id: &str, made: bool) -> Option<String> {
+    made.then(|| format!("/v1/licences/{id}/ofd"))
 }
 
 /// The answer to `POST /v1/licences/{id}/versions`.
@@ -31,6 +39,9 @@ pub(super) struct AmendResponse {
     pub(super) licence: String,
     /// The id of the version it supersedes.
     pub(super) previous: String,
+    /// Where the new version's OFD 原件 is; absent when the node has no seal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) ofd: Option<String>,
 }
 
 /// The body of `POST /v1/licences/{id}/status`.
@@ -122,6 +133,7 @@ pub(super) fn issue(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
     let req: IssuanceRequest = parse_json(bytes)?;
     let (signed, change) = rules::issue(&mut ctx.access(), &req)?;
     let body = IssueResponse {
+        ofd: ofd_path(&signed.id, signed.ofd),
         id: signed.id,
         licence: signed.token,
     };
@@ -148,6 +160,7 @@ pub(super) async fn amend(ctx: &mut Ctx, id: &str, bytes: &[u8]) -> Result<Answe
     let req: IssuanceRequest = parse_json(bytes)?;
     let (signed, change) = rules::amend(&mut ctx.access(), &previous, &req).await?;
     let body = AmendResponse {
+        ofd: ofd_path(&signed.id, signed.ofd),
         id: signed.id,
         licence: signed.token,
         previous: id.to_owned(),
@@ -217,3 +230,32 @@ pub(super) fn get_status(ctx: &mut Ctx, id: &str) -> Result<Answer, ApiError> {
     };
     Answer::json(StatusCode::OK, &body)
 }
+
+/// The OFD 原件 of a licence (issuers, auditors), `application/ofd`, as issued: the same
+/// licence as its JWS, sealed with the authority's electronic seal.
+#[utoipa::path(
+    get,
+    path = "/v1/licences/{id}/ofd",
+    tag = "licences",
+    params(("id" = String, Path, description = "The licence id (GB/T 36904).")),
+    responses(
+        (status = 200, description = "The OFD file.", content_type = "application/ofd", body = Vec<u8>),
+        (status = 400, description = "`invalid_licence_id`, `invalid_query`.", body = ErrorBody),
+        (status = 403, description = "Not an issuer or auditor (`forbidden_role`).", body = ErrorBody),
+        (status = 404, description = "No such licence (`not_found`), or one issued without an OFD (`no_ofd`).", body = ErrorBody),
+    )
+)]
+pub(super) fn get_ofd(ctx: &mut Ctx, id: &str) -> Result<Answer, ApiError> {
+    let licence = licence_id(ctx, id)?;
+    let ofd = rules::original_of(&mut ctx.access(), &licence)?;
+    Ok(Answer {
+        status: StatusCode::OK,
+        body: Payload::Raw(OFD_MEDIA_TYPE, ofd),
+        writes: Vec::new(),
+        outcome: "ok".into(),
+        guard: None,
+    })
+}
+
+/// The media type of OFD files.
+pub(super) const OFD_MEDIA_TYPE: &str = "application/ofd";

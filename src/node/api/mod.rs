@@ -49,6 +49,7 @@ enum Route {
     SetStatus(String),
     Amend(String),
     GetStatus(String),
+    GetOfd(String),
     Verify,
     GrantConsent,
     WithdrawConsent(String),
@@ -90,6 +91,9 @@ const ROUTES: &[RouteSpec] = &[
     }),
     ("GET", "/v1/licences/{id}/status", |id| {
         Route::GetStatus(id.to_owned())
+    }),
+    ("GET", "/v1/licences/{id}/ofd", |id| {
+        Route::GetOfd(id.to_owned())
     }),
     ("POST", "/v1/licences/{id}/versions", |id| {
         Route::Amend(id.to_owned())
@@ -144,6 +148,7 @@ impl Route {
             Route::Issue | Route::Amend(_) => Action::LicenceIssue,
             Route::SetStatus(_) => Action::LicenceStatus,
             Route::GetStatus(_) => Action::LicenceStatusRead,
+            Route::GetOfd(_) => Action::LicenceOfdRead,
             Route::Verify => Action::LicenceVerify,
             Route::GrantConsent => Action::ConsentGrant,
             Route::WithdrawConsent(_) => Action::ConsentRevoke,
@@ -175,6 +180,7 @@ impl Route {
     fn roles(&self) -> &'static [Role] {
         match self {
             Route::Issue | Route::SetStatus(_) | Route::Amend(_) => &[Role::Issuer],
+            Route::GetOfd(_) => &[Role::Issuer, Role::Auditor],
             Route::Verify => &[Role::Verifier, Role::Consumer],
             Route::GrantConsent | Route::WithdrawConsent(_) => &[Role::Portal],
             Route::Lookup => &[Role::Consumer],

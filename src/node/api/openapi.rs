@@ -46,6 +46,7 @@ use crate::node::rules;
         licences::issue,
         licences::set_status,
         licences::get_status,
+        licences::get_ofd,
         licences::amend,
         verify::verify,
         consents::grant_consent,

@@ -235,6 +235,18 @@ impl Default for FederationLimits {
     }
 }
 
+/// The `[seal]` table: the electronic seal (GB/T 38540 `.esl`) and the seal signer's SM2
+/// certificate and key (PKCS#8 PEM), which the seal must list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealFiles {
+    /// The seal.
+    pub file: PathBuf,
+    /// The seal signer's certificate.
+    pub signer_cert: PathBuf,
+    /// The seal signer's key.
+    pub signer_key: PathBuf,
+}
+
 /// A licence signer certificate of this node that was revoked, by its SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevokedSigner {
@@ -345,6 +357,9 @@ pub struct Config {
     pub signer_revoked: Vec<RevokedSigner>,
     /// Licence types this node issues.
     pub signer_types: Types,
+    /// The authority's electronic seal and its seal signer, for OFD 原件 and OFD usage copies;
+    /// `None`: the node issues JWS only.
+    pub seal: Option<SealFiles>,
     /// The audit log's Ed25519 checkpoint key (C2SP private key text).
     pub audit_key: PathBuf,
     /// The file that keeps the last checkpoint signed (outside the data directory).

@@ -13,8 +13,8 @@ use super::values::{
 };
 use super::{
     ClientCa, Config, ConfigError, Department, FederationLimits, Limits, MAX_REQUEST_BYTES,
-    MAX_VERIFY_REQUEST_BYTES, Matter, Partner, Recognition, RevokedSigner, Role, TrustAnchor,
-    Types, err,
+    MAX_VERIFY_REQUEST_BYTES, Matter, Partner, Recognition, RevokedSigner, Role, SealFiles,
+    TrustAnchor, Types, err,
 };
 
 impl Config {
@@ -82,6 +82,14 @@ impl Config {
             });
         }
 
+        let seal = match &raw.seal {
+            None => None,
+            Some(s) => Some(SealFiles {
+                file: file(base, "seal.file", &s.file)?,
+                signer_cert: file(base, "seal.signer_cert", &s.signer_cert)?,
+                signer_key: file(base, "seal.signer_key", &s.signer_key)?,
+            }),
+        };
         let signer_cert = file(base, "signer.cert", &raw.signer.cert)?;
         let signer_key = file(base, "signer.key", &raw.signer.key)?;
         let signer_chain = optional_file(base, "signer.chain", &raw.signer.chain)?;
@@ -464,6 +472,7 @@ impl Config {
             signer_also,
             signer_revoked,
             signer_types,
+            seal,
             audit_key,
             audit_state,
             audit_origin,

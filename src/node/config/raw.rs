@@ -10,6 +10,7 @@ pub(super) struct RawConfig {
     pub(super) node: RawNode,
     pub(super) tls: RawTls,
     pub(super) signer: RawSigner,
+    pub(super) seal: Option<RawSeal>,
     pub(super) audit: RawAudit,
     #[serde(default)]
     pub(super) trust: Vec<RawAnchor>,
@@ -116,6 +117,14 @@ pub(super) struct RawClientCa {
     pub(super) cert: PathBuf,
     pub(super) crl: Option<PathBuf>,
     pub(super) region: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSeal {
+    pub(super) file: PathBuf,
+    pub(super) signer_cert: PathBuf,
+    pub(super) signer_key: PathBuf,
 }
 
 #[derive(Deserialize)]

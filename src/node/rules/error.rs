@@ -28,6 +28,9 @@ pub enum RuleError {
     /// No licence of this id (`not_found`).
     #[error("no such licence")]
     NoSuchLicence,
+    /// The licence was issued without an OFD 原件, before the node had a seal (`no_ofd`).
+    #[error("the licence was issued without an OFD 原件 (the node had no seal then)")]
+    NoOriginal,
     /// No consent of this id, to withdraw (`not_found`).
     #[error("no such consent")]
     NoSuchConsent,
@@ -91,6 +94,7 @@ impl RuleError {
             RuleError::UnknownRegion(_) => "unknown_region",
             RuleError::HolderMismatch => "holder_mismatch",
             RuleError::NoSuchLicence | RuleError::NoSuchConsent => "not_found",
+            RuleError::NoOriginal => "no_ofd",
             RuleError::NotActive(_) | RuleError::InvalidTransition { .. } => "invalid_transition",
             RuleError::AlreadyWithdrawn => "already_withdrawn",
             RuleError::MatterNotAllowed(_) => "matter_not_allowed",

@@ -21,6 +21,8 @@ pub struct Signed {
     pub id: String,
     /// The licence, compact JWS.
     pub token: String,
+    /// Whether its OFD 原件 was made too.
+    pub ofd: bool,
 }
 
 /// The refusal of a licence the signer would not issue: the request's faults are the
@@ -50,7 +52,20 @@ fn new_record(by: &str, issued: &Issued, holder: &str, reason: &str) -> LicenceR
     }
 }
 
-/// Issues a licence: signed, recorded active, and indexed under its holder's keyed hash.
+/// The OFD 原件 of `issued`, made from the same payload by the node's seal signer, as the
+/// write that stores it; none when the node has no seal.
+fn original(acc: &Access<'_>, issued: &Issued) -> Result<Option<Write>, RuleError> {
+    let Some(ofd_signer) = &acc.node.ofd_signer else {
+        return Ok(None);
+    };
+    let ofd = ofd_signer
+        .original(&issued.claims)
+        .map_err(RuleError::internal)?;
+    Ok(Some(Write::licence_ofd(&issued.id.to_string(), ofd)))
+}
+
+/// Issues a licence: signed, recorded active, and indexed under its holder's keyed hash;
+/// with its OFD 原件 when the node has a seal (both in the same batch as the entry).
 pub fn issue(acc: &mut Access<'_>, req: &IssuanceRequest) -> Result<(Signed, Change), RuleError> {
     let (_, hash) = holder_in_entry(acc, &HolderRef::of(&req.holder))?;
     let issued = acc
@@ -62,14 +77,19 @@ pub fn issue(acc: &mut Access<'_>, req: &IssuanceRequest) -> Result<(Signed, Cha
     acc.detail("type_code", issued.claims.lic.type_code.clone());
     let record = new_record(acc.by, &issued, hash.as_str(), "issued");
     let id = record.id.clone();
-    let writes = vec![
+    let ofd = original(acc, &issued)?;
+    let made_ofd = ofd.is_some();
+    acc.detail("ofd", made_ofd);
+    let mut writes = vec![
         put(Write::licence(&id, &record))?,
         Write::holder_index(hash.as_str(), &id),
     ];
+    writes.extend(ofd);
     Ok((
         Signed {
             id,
             token: issued.token,
+            ofd: made_ofd,
         },
         Change {
             writes,
@@ -121,15 +141,20 @@ pub async fn amend(
         at: format_time(now_ms()),
         by: acc.by.to_owned(),
     });
-    let writes = vec![
+    let ofd = original(acc, &issued)?;
+    let made_ofd = ofd.is_some();
+    acc.detail("ofd", made_ofd);
+    let mut writes = vec![
         put(Write::licence(&new_id, &record))?,
         Write::holder_index(hash.as_str(), &new_id),
         put(Write::licence(&id, &old))?,
     ];
+    writes.extend(ofd);
     Ok((
         Signed {
             id: new_id,
             token: issued.token,
+            ofd: made_ofd,
         },
         Change {
             writes,
@@ -192,6 +217,26 @@ pub async fn set_status(
             guard: Some(guard),
         },
     ))
+}
+
+/// The OFD 原件 of licence `id`: refused as `not_found` when there is no such licence, and as
+/// `no_ofd` when it was issued without one (before the node had a seal).
+pub fn original_of(acc: &mut Access<'_>, id: &LicenceId) -> Result<Vec<u8>, RuleError> {
+    let id = id.to_string();
+    if let Some(ofd) = acc
+        .node
+        .log
+        .state()
+        .licence_ofd(&id)
+        .map_err(RuleError::storage)?
+    {
+        acc.detail("bytes", ofd.len());
+        return Ok(ofd);
+    }
+    match load_licence(acc.node, &id)? {
+        None => Err(RuleError::NoSuchLicence),
+        Some(_) => Err(RuleError::NoOriginal),
+    }
 }
 
 /// Whether a status history's reasons and authors are shown to `department` (`None`: a caller

@@ -230,11 +230,11 @@ impl OfdBuilder {
     }
 }
 
-pub(super) const XML_DECL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+pub(crate) const XML_DECL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
 /// A `TextObject` for `text`, with a `DeltaX` that gives CJK characters a full em and the
 /// others half of one, so every viewer lays the text out alike.
-fn text_object(id: u64, text: &Text) -> Result<String, OfdWriteError> {
+pub(crate) fn text_object(id: u64, text: &Text) -> Result<String, OfdWriteError> {
     let x = coordinate(text.x, "a text's x")?;
     let y = coordinate(text.y, "a text's y")?;
     let em = size(text.size, "a text's size")?;
@@ -297,7 +297,7 @@ fn date(d: time::Date) -> String {
 }
 
 /// `s` escaped for XML text and attribute values; control characters refused.
-pub(super) fn escape(s: &str, what: &'static str) -> Result<String, OfdWriteError> {
+pub(crate) fn escape(s: &str, what: &'static str) -> Result<String, OfdWriteError> {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -42,6 +42,7 @@ mod files;
 mod seal;
 
 pub use build::{OfdBuilder, Page, Text};
+pub(crate) use build::{XML_DECL, escape, text_object};
 pub use files::OfdFiles;
 pub use seal::{Boundary, SealInput, seal};
 
