@@ -1211,3 +1211,63 @@ async fn the_witness_endpoint_names_each_refusal_and_logs_it() {
     assert_eq!(r.headers.get("content-type").unwrap(), "text/x.tlog.size");
     tail.none().await;
 }
+
+/// 跨省通办 with OFD: 泰安's window asks 运城 for a company's licences as OFD; 运城 answers with
+/// its 加注件 (its 原件 and annotation under its own seal), which 泰安 checks under 运城's SM2
+/// root before passing it on, and which then verifies at 泰安 with its live status from 运城.
+/// A copy 运城 made for another purpose is dropped. Both logs replay.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cross_province_lookup_with_ofd_usage_copies() {
+    use base64::Engine as _;
+    let mesh = Mesh::new();
+    let yuncheng = mesh.start("140802", |c| c);
+    let taian = mesh.start("370900", |c| c);
+    let org = holder_of("140802");
+    let (id, _) = issue(&mut yuncheng.bureau(), &fixture_request("140802")).await;
+
+    let mut window = taian.window();
+    let r = send(
+        &mut window,
+        "POST",
+        "/v1/lookups",
+        Some(
+            &json!({"holder": org, "matter": STATUTORY, "purpose": "跨省通办",
+                     "regions": ["140802"], "format": "ofd"}),
+        ),
+    )
+    .await;
+    let v = json_of(&r, 200);
+    assert_eq!(v["partial"], json!([]), "{v}");
+    let result = &v["results"][0];
+    assert_eq!(result["region"], json!("140802"));
+    assert_eq!(result["id"], json!(id));
+    let b64 = result["usage_copy"].as_str().unwrap().to_owned();
+    let file = base64::engine::general_purpose::STANDARD
+        .decode(&b64)
+        .unwrap();
+    let annotation = zhengzhao::node::usage::annotation_of(&file)
+        .unwrap()
+        .unwrap();
+    assert_eq!(annotation.made_by_region, "140802");
+    assert_eq!(annotation.department, "370900-window");
+    assert_eq!(annotation.department_region, "370900");
+
+    // Verified at 泰安: 运城's seals under 运城's SM2 root, live status from 运城.
+    let verify = json!({"ofd": b64, "purpose": "核验跨省加注件"});
+    let r = send(&mut window, "POST", "/v1/verify", Some(&verify)).await;
+    let v = json_of(&r, 200);
+    assert_eq!(v["outcome"], json!("valid"), "{v}");
+    assert_eq!(v["status"], json!("active"));
+    assert_eq!(v["usage_copy"]["for_caller"], json!(true));
+    let e = wait_for_entry(&taian, "licence.verify", |e| {
+        e.entry["licence"] == json!(id)
+    })
+    .await;
+    assert_eq!(e.detail("status_from"), "140802");
+
+    // 运城 revokes it: the same copy now verifies as revoked at 泰安.
+    let r = set_status(&mut yuncheng.bureau(), &id, "revoked").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = send(&mut window, "POST", "/v1/verify", Some(&verify)).await;
+    assert_eq!(json_of(&r, 200)["outcome"], json!("revoked"));
+}

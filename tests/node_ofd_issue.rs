@@ -235,3 +235,149 @@ fn a_node_whose_seal_cannot_seal_its_licences_does_not_start() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// The lookup of the fixture holder's licences for the statutory demo matter, copies as OFD.
+fn ofd_lookup() -> serde_json::Value {
+    serde_json::json!({
+        "holder": {"type": "001", "code": "91110000600037341L"},
+        "matter": zhengzhao::demo::config::DEMO_STATUTORY,
+        "purpose": "办理建筑工程施工许可",
+        "format": "ofd"
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ofd_lookup_hands_out_usage_copies_that_verify_with_both_seals() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as B64;
+    // The bureau verifies too here, so a copy made for the window can be shown to another
+    // department of the region.
+    let node = Node::start_with(REGION, |c| {
+        replace_once(
+            &c,
+            r#"roles = ["issuer", "portal", "auditor"]"#,
+            r#"roles = ["issuer", "portal", "auditor", "verifier"]"#,
+        )
+    });
+    let (mut tail, mut bureau, mut window) = node.session().await;
+    let (id, _) = issue(&mut bureau, &fixture_request(REGION)).await;
+    tail.new_entries().await;
+
+    let lookup = (200, "licence.lookup", "ok");
+    let (v, e) = tail
+        .post(&mut window, "/v1/lookups", &ofd_lookup(), lookup)
+        .await;
+    assert_eq!(e.detail("format"), "ofd");
+    let r = &v["results"][0];
+    assert_eq!(r["id"], id.as_str());
+    assert_eq!(r["licence"].as_str().unwrap().split('.').count(), 3);
+    let b64 = r["usage_copy"].as_str().unwrap().to_owned();
+    let bytes = B64.decode(&b64).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("copy.ofd");
+    std::fs::write(&file, &bytes).unwrap();
+
+    // Both seals hold in zhengzhao and in the independent reader.
+    let (code, text) = ofd_verify(&file);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        text.matches("(Seal, gbt38540): valid").count(),
+        2,
+        "the issuer's seal and the node's: {text}"
+    );
+    let o = python(&root().join("tests/ofd_reader.py"), &[p(&file)]);
+    let said = output_text(&o);
+    assert!(o.status.success(), "{said}");
+    assert_eq!(said.matches(" ok ").count(), 2, "{said}");
+
+    // The window verifies it at the node: both seals, the annotation, the live status.
+    let body = serde_json::json!({"ofd": b64, "purpose": "核验加注件"});
+    let (v, e) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &body,
+            (200, "licence.verify", "valid"),
+        )
+        .await;
+    assert_eq!(v["status"], "active", "{v}");
+    let copy = &v["usage_copy"];
+    assert_eq!(copy["for_caller"], true, "{v}");
+    assert_eq!(copy["department"], "370900-window");
+    assert_eq!(copy["department_region"], REGION);
+    assert_eq!(copy["matter"], zhengzhao::demo::config::DEMO_STATUTORY);
+    assert_eq!(copy["purpose"], "办理建筑工程施工许可");
+    assert_eq!(copy["licence"], id.as_str());
+    assert_eq!(e.detail("usage_copy"), true);
+    assert_eq!(e.entry["licence"], id.as_str());
+    assert_eq!(e.entry["matter"], zhengzhao::demo::config::DEMO_STATUTORY);
+
+    // Another department of the region sees that it was not made for it.
+    let (v, e) = tail
+        .post(
+            &mut bureau,
+            "/v1/verify",
+            &body,
+            (200, "licence.verify", "valid"),
+        )
+        .await;
+    assert_eq!(v["usage_copy"]["for_caller"], false, "{v}");
+    assert_eq!(e.detail("usage_copy_for_caller"), false);
+
+    // A changed annotation breaks the node's seal: refused, the licence not judged further.
+    let mut files = zhengzhao::ofd::write::OfdFiles::from_zip(&bytes).unwrap();
+    let annot = zhengzhao::licence::annotated::ANNOTATION_FILE;
+    let xml = String::from_utf8(files.get(annot).unwrap().to_vec()).unwrap();
+    files
+        .insert(
+            annot,
+            xml.replace("办理建筑工程施工许可", "办理其他事项")
+                .into_bytes(),
+        )
+        .unwrap();
+    let tampered = B64.encode(files.to_zip().unwrap());
+    let (v, _) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &serde_json::json!({"ofd": tampered, "purpose": "核验加注件"}),
+            (200, "licence.verify", "tampered"),
+        )
+        .await;
+    assert_eq!(v["status"], "not_checked");
+    assert_eq!(v["usage_copy_refused"]["outcome"], "tampered", "{v}");
+    assert!(v.get("usage_copy").is_none());
+
+    // The licence suspended after the copy was made: the copy verifies as suspended.
+    let r = set_status(&mut bureau, &id, "suspended").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    tail.new_entries().await;
+    let (v, _) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &body,
+            (200, "licence.verify", "suspended"),
+        )
+        .await;
+    assert_eq!(v["status"], "suspended");
+    // A suspended licence gets no copy.
+    let (v, _) = tail
+        .post(&mut window, "/v1/lookups", &ofd_lookup(), lookup)
+        .await;
+    assert_eq!(v["results"][0]["usage_copy"], serde_json::Value::Null);
+
+    // The 原件 alone, verified: its seal holds and its live status is read.
+    let original = bureau.request("GET", &ofd_path(&id), None).await.unwrap();
+    tail.new_entries().await;
+    let (v, _) = tail
+        .post(
+            &mut window,
+            "/v1/verify",
+            &serde_json::json!({"ofd": B64.encode(&original.body), "purpose": "核验原件"}),
+            (200, "licence.verify", "suspended"),
+        )
+        .await;
+    assert_eq!(v["status"], "suspended");
+    assert!(v.get("usage_copy").is_none() && v.get("usage_copy_refused").is_none());
+}

@@ -10,7 +10,9 @@ use super::dispatch::{Answer, Ctx};
 use super::error::{ApiError, ErrorBody, forbidden, internal};
 use super::input::parse_json;
 use crate::audit::entry::{Action, Actor};
-use crate::node::rules::lookups::{self as rules, Looked, LookupResult, Partial, Query, Regions};
+use crate::node::rules::lookups::{
+    self as rules, CopyFormat, Looked, LookupResult, Partial, Query, Regions,
+};
 use crate::node::rules::partners::ForwardedLookup;
 use crate::node::rules::scope::Requester;
 use crate::node::rules::{HolderRef, RuleError, is_code};
@@ -34,6 +36,9 @@ pub(super) struct LookupRequest {
     /// Other regions to ask too: `"all"` or region codes (this one's among them or not).
     #[serde(default)]
     pub(super) regions: Option<Regions>,
+    /// The usage copies' format: `"jws"` (the default) or `"ofd"` (OFD 加注件, base64).
+    #[serde(default)]
+    pub(super) format: CopyFormat,
 }
 
 /// The answer to a lookup: `partial` only for a lookup across regions.
@@ -86,6 +91,7 @@ pub(super) async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiErr
         matter: &req.matter,
         purpose: &req.purpose,
         consent: req.consent.as_ref(),
+        format: req.format,
     };
     let looked = match &req.regions {
         None => rules::lookup_here(&mut ctx.access(), &who, &q).await?,
@@ -139,6 +145,7 @@ pub(super) async fn federated_lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answ
         matter: &req.matter,
         purpose: &req.purpose,
         consent: req.consent.as_ref(),
+        format: req.format,
     };
     answer(rules::lookup_here(&mut ctx.access(), &who, &q).await?)
 }

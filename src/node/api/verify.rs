@@ -13,7 +13,7 @@ use super::dispatch::{Answer, Ctx};
 use super::error::{ApiError, ErrorBody, bad, internal};
 use super::input::parse_json;
 use crate::codes::LicenceId;
-use crate::node::rules::verify::{Checked, CopyFacts, FederationRefusal};
+use crate::node::rules::verify::{Checked, CopyFacts, FederationRefusal, OfdCopy};
 use crate::node::rules::{self, MAX_PURPOSE_CHARS, free_text, now_ms};
 
 /// The body of `POST /v1/verify`: exactly one of `licence` and `ofd`.
@@ -63,9 +63,26 @@ pub(super) struct CopyRefusedResponse<'a> {
 /// The answer to `POST /v1/verify` with an OFD file.
 #[derive(Serialize, ToSchema)]
 pub(super) struct OfdVerifyResponse<'a> {
-    pub(super) outcome: &'static str,
-    pub(super) status: &'static str,
+    pub(super) outcome: &'a str,
+    /// The live status of the licence the document names, when its seals hold and it is this
+    /// region's or a partner's; else `not_checked`.
+    pub(super) status: &'a str,
+    /// What an OFD usage copy (加注件) that holds says, and whether it was made for the caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) usage_copy: Option<OfdCopyFacts<'a>>,
+    /// Why an OFD usage copy does not hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) usage_copy_refused: Option<UsageCopyRefusal<'a>>,
     pub(super) report: &'a crate::ofd::report::OfdReport,
+}
+
+/// An OFD usage copy's annotation, and whether it names the calling department and region.
+#[derive(Serialize, ToSchema)]
+pub(super) struct OfdCopyFacts<'a> {
+    #[serde(flatten)]
+    pub(super) annotation: &'a crate::licence::annotated::UsageAnnotation,
+    /// It names the caller's department and region (reported, not enforced: docs/api.md).
+    pub(super) for_caller: bool,
 }
 
 /// The answers of `POST /v1/verify`, one of three shapes (this type only describes them).
@@ -178,21 +195,45 @@ async fn verify_ofd(ctx: &mut Ctx, b64: &str) -> Result<Answer, ApiError> {
         .await
         .map_err(|e| internal(format!("OFD verification places: {e}")))?;
     let now = now_ms() / 1000;
-    let report = tokio::task::spawn_blocking(move || {
+    let (report, annotation) = tokio::task::spawn_blocking(move || {
         let _place = place;
-        node.ofd_verifier.verify(&file, now)
+        let report = node.ofd_verifier.verify(&file, now);
+        (report, rules::usage::annotation_of(&file))
     })
     .await
     .map_err(|e| internal(format!("the OFD verification ended: {e}")))?;
     if let Some(id) = report.licence_id.as_deref() {
         ctx.draft.licence = LicenceId::from_str(id).ok();
     }
-    let outcome = report.outcome.as_str();
+    let department = ctx.department().map(|d| d.id.clone());
+    let caller = department.as_deref().map(|d| (d, ctx.node.config.region));
+    let v = rules::verify::ofd(&mut ctx.access(), &report, annotation, caller, now).await?;
+    let (usage_copy, usage_copy_refused) = match &v.copy {
+        OfdCopy::None => (None, None),
+        OfdCopy::Holds {
+            annotation,
+            for_caller,
+        } => (
+            Some(OfdCopyFacts {
+                annotation,
+                for_caller: *for_caller,
+            }),
+            None,
+        ),
+        OfdCopy::Refused(r) => (
+            None,
+            Some(UsageCopyRefusal {
+                outcome: r.outcome,
+                detail: &r.detail,
+            }),
+        ),
+    };
     let body = OfdVerifyResponse {
-        outcome,
-        // No live status: an OFD licence is not one of this node's records.
-        status: "not_checked",
+        outcome: &v.outcome,
+        status: &v.status,
+        usage_copy,
+        usage_copy_refused,
         report: &report,
     };
-    Ok(Answer::json(StatusCode::OK, &body)?.outcome(outcome))
+    Ok(Answer::json(StatusCode::OK, &body)?.outcome(v.outcome.clone()))
 }

@@ -21,6 +21,8 @@ use crate::codes::{HolderType, RegionCode};
 use crate::licence::verify::rfc3339;
 use crate::node::state::Status;
 use crate::store::Write;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 
 /// The most licences one lookup answers with, here or across regions together. A holder with
 /// more (a large company over the years) is answered with the first ones and `more: true`; the
@@ -43,8 +45,36 @@ pub enum Regions {
     List(Vec<String>),
 }
 
-/// What a department asks: the holder, the type (if one), the matter, the purpose (as given)
-/// and the consent (if one).
+/// The format of the usage copies a lookup hands out: the JWS usage copy (the default) or the
+/// OFD 加注件 (docs/ofd-issuance.md), base64 in `usage_copy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CopyFormat {
+    /// A compact JWS (`usage-copy+jwt`).
+    #[default]
+    Jws,
+    /// An OFD file, standard base64.
+    Ofd,
+}
+
+impl CopyFormat {
+    /// Whether it is the default, JWS (left out of a forwarded lookup: a partner on the
+    /// previous version reads it as before).
+    pub fn is_jws(&self) -> bool {
+        *self == CopyFormat::Jws
+    }
+
+    /// Its name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CopyFormat::Jws => "jws",
+            CopyFormat::Ofd => "ofd",
+        }
+    }
+}
+
+/// What a department asks: the holder, the type (if one), the matter, the purpose (as given),
+/// the consent (if one) and the format of the usage copies.
 pub struct Query<'a> {
     /// The holder.
     pub holder: &'a HolderRef,
@@ -56,6 +86,8 @@ pub struct Query<'a> {
     pub purpose: &'a str,
     /// The consent.
     pub consent: Option<&'a String>,
+    /// The usage copies' format.
+    pub format: CopyFormat,
 }
 
 /// One licence a lookup answers with. Its members are in the order they are written.
@@ -70,7 +102,8 @@ pub struct LookupResult {
     /// Its status there: `active`, `suspended` or `revoked`.
     #[schema(value_type = String)]
     pub status: Status,
-    /// A usage copy of it for this department, matter and purpose (active licences only).
+    /// A usage copy of it for this department, matter and purpose (active licences only): a
+    /// compact JWS, or with `"format": "ofd"` the OFD 加注件 in standard base64.
     pub usage_copy: Option<String>,
 }
 
@@ -144,7 +177,10 @@ pub async fn lookup_here(
 ) -> Result<Looked, RuleError> {
     let (scope, purpose) = scope(acc, who, q)?;
     let ask = scope.ask(q.type_code, &purpose, q.consent);
-    let found = here(acc, who, &ask).await?;
+    if !q.format.is_jws() {
+        acc.detail("format", q.format.as_str());
+    }
+    let found = here(acc, who, &ask, q.format).await?;
     let ids: Vec<Value> = found.results.iter().map(|r| listed(r, None)).collect();
     acc.detail("results", ids);
     if found.more {
@@ -166,6 +202,7 @@ pub async fn here(
     acc: &mut Access<'_>,
     who: &Requester,
     ask: &Ask<'_>,
+    format: CopyFormat,
 ) -> Result<Found, RuleError> {
     let Ask {
         holder,
@@ -232,7 +269,21 @@ pub async fn here(
             more = true;
             break;
         }
-        let copy = if rec.status == Status::Active {
+        let copy = if rec.status == Status::Active && format == CopyFormat::Ofd {
+            let claims = crate::licence::jws::decode(&rec.token)
+                .map_err(RuleError::internal)?
+                .claims;
+            let copy = usage::OfdCopyFor {
+                department: &who.id,
+                region: &who.region,
+                matter,
+                case: None,
+                purpose,
+                made_at: now / 1000,
+                valid_until: valid_until / 1000,
+            };
+            usage::make_ofd(acc.node, &rec.id, &claims, &copy)?.map(|ofd| STANDARD.encode(ofd))
+        } else if rec.status == Status::Active {
             let c = UsageCopy {
                 licence: rec.token.clone(),
                 made_by: MadeBy {
@@ -330,7 +381,11 @@ pub async fn lookup_across(
         matter: q.matter.to_owned(),
         purpose: purpose.clone(),
         consent: q.consent.cloned(),
+        format: q.format,
     };
+    if !q.format.is_jws() {
+        acc.detail("format", q.format.as_str());
+    }
     let body = serde_json::to_vec(&forward).map_err(RuleError::internal)?;
     let deadline = tokio::time::Instant::now() + acc.node.config.federation.lookup_deadline;
     // What every answer must be about: this holder, this type if one was named, and copies made
@@ -342,6 +397,7 @@ pub async fn lookup_across(
         for_: format!("{own}/{}", who.id),
         matter: q.matter.to_owned(),
         purpose: purpose.clone(),
+        format: q.format,
     });
     let mut set = tokio::task::JoinSet::new();
     for region in &asked {
@@ -406,7 +462,7 @@ pub async fn lookup_across(
     let mut change = Change::default();
     let mut more = false;
     if here_too {
-        match here(acc, who, &ask).await {
+        match here(acc, who, &ask, q.format).await {
             Ok(found) => {
                 more = found.more;
                 let own = own.to_string();

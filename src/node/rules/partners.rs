@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::HolderRef;
-use super::lookups::{LookupResult, MAX_LOOKUP_RESULTS};
+use super::lookups::{CopyFormat, LookupResult, MAX_LOOKUP_RESULTS};
 use super::now_ms;
 use super::usage;
 use crate::codes::{HolderCode, HolderType, RegionCode};
@@ -39,6 +39,10 @@ pub struct ForwardedLookup {
     /// The holder's consent, if one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<String>,
+    /// The usage copies' format; absent: JWS.
+    #[serde(default, skip_serializing_if = "CopyFormat::is_jws")]
+    #[schema(value_type = Option<String>)]
+    pub format: CopyFormat,
 }
 
 /// A licence a partner answered with that was not passed on, and why.
@@ -82,6 +86,8 @@ pub struct Expected {
     pub matter: String,
     /// The purpose, as forwarded.
     pub purpose: String,
+    /// The usage copies' format.
+    pub format: CopyFormat,
 }
 
 /// Forwards a lookup to the partner of `region` and checks every licence it returns against
@@ -218,7 +224,11 @@ pub fn check_forwarded(
         return Some(r);
     }
     let copy = copy?;
-    check_usage_copy(&node.verifier, region, licence, copy, now, expected).err()
+    match expected.format {
+        CopyFormat::Jws => check_usage_copy(&node.verifier, region, licence, copy, now, expected),
+        CopyFormat::Ofd => check_ofd_copy(&node.ofd_verifier, region, id, copy, now, expected),
+    }
+    .err()
 }
 
 /// The checks on a licence the partner of `region` answered with, that need no more than the
@@ -326,6 +336,44 @@ pub fn check_usage_copy(
     }
 }
 
+/// The OFD usage copy (base64) a partner of `region` handed out with licence `id`: its seals
+/// hold under the partner's anchors (bound to its region), and its annotation is the partner's,
+/// of this licence, for this department, matter and purpose ([`usage::check_ofd`]).
+pub fn check_ofd_copy(
+    verifier: &crate::ofd::verify::OfdVerifier,
+    region: RegionCode,
+    id: &str,
+    copy: &str,
+    now: i64,
+    expected: &Expected,
+) -> Result<(), (&'static str, String)> {
+    use base64::Engine as _;
+    let file = base64::engine::general_purpose::STANDARD
+        .decode(copy)
+        .map_err(|e| {
+            (
+                "malformed",
+                format!("the OFD usage copy is not base64: {e}"),
+            )
+        })?;
+    let (a, _) = usage::check_ofd(verifier, &file, now).map_err(|r| (r.outcome, r.detail))?;
+    if a.made_by_region == region.to_string()
+        && a.licence == id
+        && format!("{}/{}", a.department_region, a.department) == expected.for_
+        && a.matter == expected.matter
+        && a.purpose == expected.purpose
+    {
+        Ok(())
+    } else {
+        Err((
+            "bad_usage_copy",
+            "the OFD usage copy is not the partner's copy of this licence for this department, \
+             matter and purpose"
+                .into(),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -365,6 +413,7 @@ mod tests {
             for_: "370900/370900-window".into(),
             matter: "open-shop".into(),
             purpose: "opening a shop".into(),
+            format: CopyFormat::Jws,
         }
     }
 

@@ -208,23 +208,182 @@ pub fn check(token: &str, trust: &TrustStore, now: i64) -> Result<UsageCopy, Ref
             .map_err(|e| refuse("malformed", format!("made_by.region: {e}")))?;
         Ok((region, parse_time("made_at", &copy.made_at)?))
     })?;
-    let made_at = parse_time("made_at", &copy.made_at)?;
-    let valid_until = parse_time("valid_until", &copy.valid_until)?;
+    in_time(
+        ("made_at", &copy.made_at),
+        ("valid_until", &copy.valid_until),
+        now,
+    )?;
+    Ok(copy)
+}
+
+/// Checks a usage copy's times at `now`: made (`made`: its name and RFC 3339 text) not more
+/// than [`MAX_CLOCK_SKEW`] in the future (`not_yet_valid`), and `until` (exclusive) not reached
+/// (`usage_copy_expired`).
+fn in_time(
+    (made_name, made): (&str, &str),
+    (until_name, until): (&str, &str),
+    now: i64,
+) -> Result<(), Refusal> {
+    let made_at = parse_time(made_name, made)?;
+    let valid_until = parse_time(until_name, until)?;
     if made_at > now + MAX_CLOCK_SKEW {
         return Err(refuse(
             "not_yet_valid",
-            format!("made at {}, in the future", copy.made_at),
+            format!("made at {made}, in the future"),
         ));
     }
     if now >= valid_until {
         return Err(refuse(
             "usage_copy_expired",
+            format!("valid until {until}; it is now {}", rfc3339(now)),
+        ));
+    }
+    Ok(())
+}
+
+/// What an OFD usage copy needs besides the licence: who it is for, the matter, the case (when
+/// the lookup gave one), the purpose, and its times (Unix seconds).
+pub struct OfdCopyFor<'a> {
+    /// The department.
+    pub department: &'a str,
+    /// Its region.
+    pub region: &'a RegionCode,
+    /// The matter.
+    pub matter: &'a crate::node::config::Matter,
+    /// The case number.
+    pub case: Option<&'a str>,
+    /// The purpose, as it travels (a holder code in it as its keyed hash).
+    pub purpose: &'a str,
+    /// When it is made.
+    pub made_at: i64,
+    /// When it stops being valid (exclusive).
+    pub valid_until: i64,
+}
+
+/// The OFD usage copy (加注件) of this node's licence `id` (its payload `claims`), made by
+/// this node's seal signer: the stored 原件 (or, for a licence issued before the node had a
+/// seal, the 原件 made again from its payload, which gives the same bytes it would have had)
+/// with the annotation and the node's seal. `None` when the node has no seal, or when the 原件
+/// cannot be made (the seal was not valid when the licence was signed).
+pub fn make_ofd(
+    node: &crate::node::Node,
+    id: &str,
+    claims: &crate::licence::Claims,
+    copy: &OfdCopyFor<'_>,
+) -> Result<Option<Vec<u8>>, super::RuleError> {
+    use crate::licence::annotated::{UsageAnnotation, annotate};
+    let Some(signer) = &node.ofd_signer else {
+        return Ok(None);
+    };
+    let original = match node
+        .log
+        .state()
+        .licence_ofd(id)
+        .map_err(super::RuleError::storage)?
+    {
+        Some(ofd) => ofd,
+        None => match signer.original(claims) {
+            Ok(ofd) => ofd,
+            Err(e) => {
+                tracing::warn!(licence = %id, error = %e, "no OFD 原件 for a usage copy");
+                return Ok(None);
+            }
+        },
+    };
+    let annotation = UsageAnnotation {
+        licence: id.to_owned(),
+        made_by_node: node.config.node_id.clone(),
+        made_by_region: node.config.region.to_string(),
+        department: copy.department.to_owned(),
+        department_region: copy.region.to_string(),
+        matter: copy.matter.code.clone(),
+        matter_name: copy.matter.name.clone(),
+        case: copy.case.map(str::to_owned),
+        purpose: copy.purpose.to_owned(),
+        made_at: rfc3339(copy.made_at),
+        valid_until: rfc3339(copy.valid_until),
+    };
+    annotate(
+        &original,
+        &annotation,
+        signer,
+        copy.made_at,
+        copy.valid_until,
+    )
+    .map(Some)
+    .map_err(super::RuleError::internal)
+}
+
+/// Checks an OFD usage copy at `now`: every seal valid and every file covered (by `verifier`,
+/// whose anchors bind each to the licence's region), the annotation present and readable,
+/// naming the licence the metadata names and made by that licence's region, made not in the
+/// future and still valid. Returns the annotation and the verification report.
+pub fn check_ofd(
+    verifier: &crate::ofd::verify::OfdVerifier,
+    file: &[u8],
+    now: i64,
+) -> Result<
+    (
+        crate::licence::annotated::UsageAnnotation,
+        crate::ofd::report::OfdReport,
+    ),
+    Refusal,
+> {
+    let report = verifier.verify(file, now);
+    let annotation = annotation_of(file)
+        .ok_or_else(|| refuse("malformed", "the OFD file is not a usage copy (加注件)"))?
+        .map_err(|e| refuse("malformed", format!("the usage annotation: {e}")))?;
+    check_ofd_report(&report, &annotation, now)?;
+    Ok((annotation, report))
+}
+
+/// The checks of [`check_ofd`] on a verification `report` already made and the `annotation`
+/// read from the same file.
+pub fn check_ofd_report(
+    report: &crate::ofd::report::OfdReport,
+    annotation: &crate::licence::annotated::UsageAnnotation,
+    now: i64,
+) -> Result<(), Refusal> {
+    if report.outcome != crate::ofd::report::OfdOutcome::Valid {
+        let outcome = report.outcome.as_str();
+        return Err(refuse(
+            outcome,
+            format!("the OFD usage copy's seals do not hold: {outcome}"),
+        ));
+    }
+    let Some(id) = report.licence_id.as_deref() else {
+        return Err(refuse("malformed", "the OFD names no licence (证照标识)"));
+    };
+    if annotation.licence != id {
+        return Err(refuse(
+            "malformed",
+            "the annotation names another licence than the document",
+        ));
+    }
+    let issuing_region = crate::codes::LicenceId::from_str(id)
+        .map(|l| l.issuer().region_digits().to_owned())
+        .map_err(|e| refuse("malformed", format!("证照标识: {e}")))?;
+    if annotation.made_by_region != issuing_region {
+        return Err(refuse(
+            "untrusted_issuer",
             format!(
-                "valid until {}; it is now {}",
-                copy.valid_until,
-                rfc3339(now)
+                "the copy says it was made in region {}, the licence is region {issuing_region}'s",
+                annotation.made_by_region
             ),
         ));
     }
-    Ok(copy)
+    in_time(
+        ("加注时间", &annotation.made_at),
+        ("有效期至", &annotation.valid_until),
+        now,
+    )?;
+    Ok(())
+}
+
+/// The usage annotation of the OFD `file`, if it is a package holding one.
+pub fn annotation_of(
+    file: &[u8],
+) -> Option<Result<crate::licence::annotated::UsageAnnotation, String>> {
+    let package = crate::ofd::Package::read(file).ok()?;
+    crate::licence::annotated::read_annotation(|p| package.get(p).map(<[u8]>::to_vec))
 }

@@ -10,8 +10,10 @@ use serde::Serialize;
 use super::usage::{self, MadeBy, Refusal};
 use super::{Access, RuleError, load_record, now_ms};
 use crate::codes::{HolderCode, HolderType, LicenceId, RegionCode};
+use crate::licence::annotated::UsageAnnotation;
 use crate::licence::verify::{Outcome, Report};
 use crate::node::state::Status;
+use crate::ofd::report::{OfdOutcome, OfdReport};
 
 /// What a usage copy says, as a verification answers with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -65,6 +67,142 @@ pub enum Checked {
     CopyRefused(Refusal),
     /// A licence (perhaps from a usage copy that holds), verified.
     Verified(Box<Verified>),
+}
+
+/// The live status of licence `jti` of `region` and the outcome it gives a licence that
+/// verified (`valid` when active, else the status, `status_unknown` when it cannot be read):
+/// from this node's records for its own region, from the partner for a partner's (the entry
+/// names it, `status_from`), `None` for any other region.
+pub async fn live_status(
+    acc: &mut Access<'_>,
+    region: &str,
+    jti: &str,
+) -> Result<Option<(String, String)>, RuleError> {
+    if region == acc.node.config.region.to_string() {
+        /// Only a licence's status.
+        #[derive(serde::Deserialize)]
+        struct StatusOnly {
+            status: Status,
+        }
+        // By jti, never by token bytes (ES256 signatures are malleable); the document verified
+        // under an anchor for this region, so the id is this node's.
+        return Ok(Some(match load_record::<StatusOnly>(acc.node, jti)? {
+            Some(rec) => {
+                let status = rec.status.as_str().to_owned();
+                let outcome = if rec.status == Status::Active {
+                    "valid".to_owned()
+                } else {
+                    status.clone()
+                };
+                (status, outcome)
+            }
+            None => ("unknown".into(), "status_unknown".into()),
+        }));
+    }
+    let node = acc.node.clone();
+    let Some(link) = RegionCode::from_str(region)
+        .ok()
+        .and_then(|r| node.federation.partner(&r))
+    else {
+        return Ok(None);
+    };
+    acc.detail("status_from", link.partner.region.to_string());
+    Ok(Some(
+        match crate::node::federation::partner_status(&node, link, jti).await {
+            Ok(s) => {
+                let outcome = if s == "active" {
+                    "valid".to_owned()
+                } else {
+                    s.clone()
+                };
+                (s, outcome)
+            }
+            Err(e) => {
+                acc.detail("status_error", e);
+                ("unknown".into(), "status_unknown".into())
+            }
+        },
+    ))
+}
+
+/// What an OFD file given to verify is: a 原件, or a usage copy (加注件) that holds or not.
+pub enum OfdCopy {
+    /// No usage annotation: a licence's 原件 (or any sealed document).
+    None,
+    /// A usage copy that holds, and whether it names the caller's department and region.
+    Holds {
+        /// What it says.
+        annotation: Box<UsageAnnotation>,
+        /// It was made for the caller.
+        for_caller: bool,
+    },
+    /// A usage copy that does not hold.
+    Refused(Refusal),
+}
+
+/// What an OFD verification answers besides its report: the outcome, the live status (for a
+/// licence of this region or a partner's whose seals hold), and the usage copy.
+pub struct OfdVerified {
+    /// The outcome: the report's, a usage copy's refusal, or the status when not active.
+    pub outcome: String,
+    /// The live status, or `not_checked`.
+    pub status: String,
+    /// The usage copy, if the file is one.
+    pub copy: OfdCopy,
+}
+
+/// Judges an OFD `report` made at `now` on a file whose usage annotation is `annotation` (if
+/// it has one) for the caller (`department`, `region`): a usage copy's checks, then the live
+/// status of the licence when the seals hold. The entry records the usage copy's matter.
+pub async fn ofd(
+    acc: &mut Access<'_>,
+    report: &OfdReport,
+    annotation: Option<Result<UsageAnnotation, String>>,
+    caller: Option<(&str, RegionCode)>,
+    now: i64,
+) -> Result<OfdVerified, RuleError> {
+    let copy = match annotation {
+        None => OfdCopy::None,
+        Some(Err(e)) => OfdCopy::Refused(usage::refuse(
+            "malformed",
+            format!("the usage annotation: {e}"),
+        )),
+        Some(Ok(a)) => match usage::check_ofd_report(report, &a, now) {
+            Err(r) => OfdCopy::Refused(r),
+            Ok(()) => {
+                acc.detail("usage_copy", true);
+                acc.entry.matter = Some(a.matter.clone());
+                let for_caller = caller.is_some_and(|(d, r)| {
+                    a.department == d && a.department_region == r.to_string()
+                });
+                acc.detail("usage_copy_for_caller", for_caller);
+                OfdCopy::Holds {
+                    annotation: Box::new(a),
+                    for_caller,
+                }
+            }
+        },
+    };
+    let mut outcome = report.outcome.as_str().to_owned();
+    let mut status = "not_checked".to_owned();
+    if let OfdCopy::Refused(r) = &copy {
+        outcome = r.outcome.to_owned();
+    } else if report.outcome == OfdOutcome::Valid
+        && let Some(id) = report
+            .licence_id
+            .as_deref()
+            .and_then(|i| LicenceId::from_str(i).ok())
+    {
+        let region = id.issuer().region_digits().to_owned();
+        if let Some(live) = live_status(acc, &region, id.as_str()).await? {
+            (status, outcome) = live;
+        }
+    }
+    Ok(OfdVerified {
+        outcome,
+        status,
+        copy,
+    })
 }
 
 /// Verifies `token` (a licence or a usage copy, compact JWS) at now, recording in the entry
@@ -127,46 +265,16 @@ pub async fn licence(acc: &mut Access<'_>, token: String) -> Result<Checked, Rul
                     outcome: refused.to_owned(),
                     detail,
                 });
-            } else {
-                match crate::node::federation::partner_status(&node, link, &claims.jti).await {
-                    Ok(s) => {
-                        if s != "active" {
-                            outcome = s.clone();
-                        }
-                        status = s;
-                    }
-                    Err(e) => {
-                        acc.detail("status_error", e.clone());
-                        status = "unknown".into();
-                        outcome = "status_unknown".into();
-                    }
-                }
-                acc.detail("status_from", link.partner.region.to_string());
+            } else if let Some(live) = live_status(acc, &claims.lic.region, &claims.jti).await? {
+                (status, outcome) = live;
             }
         }
         // Live status for this node's own licences.
         if report.outcome == Outcome::Valid
             && claims.lic.region == acc.node.config.region.to_string()
+            && let Some(live) = live_status(acc, &claims.lic.region, &claims.jti).await?
         {
-            /// Only a licence's status.
-            #[derive(serde::Deserialize)]
-            struct StatusOnly {
-                status: Status,
-            }
-            match load_record::<StatusOnly>(acc.node, &claims.jti)? {
-                // By jti, never by token bytes (ES256 signatures are malleable); the token
-                // verified under an anchor for this region, so the id is this node's.
-                Some(rec) => {
-                    status = rec.status.as_str().to_owned();
-                    if rec.status != Status::Active {
-                        outcome = status.clone();
-                    }
-                }
-                None => {
-                    status = "unknown".into();
-                    outcome = "status_unknown".into();
-                }
-            }
+            (status, outcome) = live;
         }
     }
     Ok(Checked::Verified(Box::new(Verified {
