@@ -1215,7 +1215,7 @@ async fn the_witness_endpoint_names_each_refusal_and_logs_it() {
 /// 跨省通办 with OFD: 泰安's window asks 运城 for a company's licences as OFD; 运城 answers with
 /// its 加注件 (its 原件 and annotation under its own seal), which 泰安 checks under 运城's SM2
 /// root before passing it on, and which then verifies at 泰安 with its live status from 运城.
-/// A copy 运城 made for another purpose is dropped. Both logs replay.
+/// (What 泰安 refuses of a partner's OFD copy is tested on `check_ofd_copy` itself.)
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cross_province_lookup_with_ofd_usage_copies() {
     use base64::Engine as _;

@@ -538,4 +538,119 @@ mod tests {
         .unwrap_err();
         assert_eq!(refused.0, "malformed");
     }
+
+    /// An OFD usage copy of a 370900 licence made by 370900's seal for `purpose`, made at
+    /// `made_at` and valid ten minutes, and a verifier trusting 370900's SM2 root.
+    fn ofd_copy(purpose: &str, made_at: i64) -> (String, String, crate::ofd::verify::OfdVerifier) {
+        use crate::licence::annotated::{UsageAnnotation, annotate};
+        use crate::licence::original::OfdSigner;
+        use base64::Engine as _;
+        let read =
+            |rel: &str| std::fs::read(format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let signer = OfdSigner::from_pem(
+            &read("certs/370900/seal-signer.pem"),
+            &read("certs/370900/seal-signer.key"),
+            &read("certs/370900/seal.esl"),
+            AT,
+        )
+        .unwrap();
+        let req = serde_json::from_slice(&read("fixtures/requests/370900.json")).unwrap();
+        let (id, claims) = signer.authority().claims(&req, AT - 86_400, None).unwrap();
+        let original = signer.original(&claims).unwrap();
+        let a = UsageAnnotation {
+            licence: id.to_string(),
+            made_by_node: "node-370900".into(),
+            made_by_region: "370900".into(),
+            department: "370900-window".into(),
+            department_region: "370900".into(),
+            matter: "open-shop".into(),
+            matter_name: "开店".into(),
+            case: None,
+            purpose: purpose.into(),
+            made_at: crate::licence::verify::rfc3339(made_at),
+            valid_until: crate::licence::verify::rfc3339(made_at + 600),
+        };
+        let copy = annotate(&original, &a, &signer, made_at, made_at + 600).unwrap();
+        let mut trust = TrustStore::new();
+        trust
+            .add_pem(
+                &read("certs/370900/sm2-root.pem"),
+                &["370900".parse().unwrap()],
+                "370900",
+            )
+            .unwrap();
+        (
+            id.to_string(),
+            base64::engine::general_purpose::STANDARD.encode(copy),
+            crate::ofd::verify::OfdVerifier::new(trust),
+        )
+    }
+
+    #[test]
+    fn a_partners_ofd_usage_copy_must_be_its_copy_for_this_department_matter_and_purpose() {
+        let region: RegionCode = "370900".parse().unwrap();
+        let want = expected(HOLDER, None, Types::All);
+        let (id, copy, v) = ofd_copy("opening a shop", AT);
+        assert_eq!(
+            check_ofd_copy(&v, region, &id, &copy, AT + 60, &want),
+            Ok(())
+        );
+        let code = |r: Result<(), (&'static str, String)>| r.unwrap_err().0;
+        // Another purpose, another region's answer, another licence.
+        let (id2, other, v2) = ofd_copy("another purpose", AT);
+        assert_eq!(
+            code(check_ofd_copy(&v2, region, &id2, &other, AT + 60, &want)),
+            "bad_usage_copy"
+        );
+        let r370115: RegionCode = "370115".parse().unwrap();
+        assert_eq!(
+            code(check_ofd_copy(&v, r370115, &id, &copy, AT + 60, &want)),
+            "bad_usage_copy"
+        );
+        assert_eq!(
+            code(check_ofd_copy(&v, region, &id2, &copy, AT + 60, &want)),
+            "bad_usage_copy"
+        );
+        // Out of its time.
+        assert_eq!(
+            code(check_ofd_copy(&v, region, &id, &copy, AT + 600, &want)),
+            "usage_copy_expired"
+        );
+        // Sealed in the future: the verifier's check of the signing time refuses it first.
+        assert_eq!(
+            code(check_ofd_copy(&v, region, &id, &copy, AT - 400, &want)),
+            "expired"
+        );
+        // Not base64, not a usage copy, not trusted.
+        assert_eq!(
+            code(check_ofd_copy(&v, region, &id, "!!", AT + 60, &want)),
+            "malformed"
+        );
+        let original = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            crate::ofd::write::OfdFiles::from_zip(
+                &base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &copy).unwrap(),
+            )
+            .map(|mut f| {
+                f.remove(crate::licence::annotated::ANNOTATION_FILE);
+                f.to_zip().unwrap()
+            })
+            .unwrap(),
+        );
+        let refused = check_ofd_copy(&v, region, &id, &original, AT + 60, &want).unwrap_err();
+        assert_eq!(refused.0, "malformed");
+        assert!(refused.1.contains("not a usage copy"), "{}", refused.1);
+        let untrusted = crate::ofd::verify::OfdVerifier::new(TrustStore::new());
+        assert_eq!(
+            code(check_ofd_copy(
+                &untrusted,
+                region,
+                &id,
+                &copy,
+                AT + 60,
+                &want
+            )),
+            "untrusted_issuer"
+        );
+    }
 }
