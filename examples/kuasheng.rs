@@ -5,14 +5,17 @@
 //! regions, verifies the usage copy with live status from 运城, sees a revocation at 运城 take
 //! effect, and reads 泰安's checkpoint cosigned by 运城 as witness.
 //!
-//! `cargo run --example kuasheng -- https://TAIAN https://YUNCHENG certs`
+//! The lookup is made a second time with `"format": "ofd"`: 运城 answers with its OFD 加注件,
+//! which 泰安 checks under 运城's SM2 root, writes as a file and verifies with live status.
+//!
+//! `cargo run --example kuasheng -- https://TAIAN https://YUNCHENG certs [OFD_DIR]`
 
 use std::path::Path;
 use std::time::Duration;
 
 mod common;
 
-use common::{desk, expect, person_licence, step};
+use common::{desk, expect, ofd_dir, person_licence, save_ofd, step};
 use serde_json::{Value, json};
 use zhengzhao::audit::note::CosignatureVerifier;
 
@@ -75,6 +78,32 @@ async fn main() {
     );
     expect(v["outcome"] == "valid", "the usage copy verifies");
 
+    let mut ofd_lookup = lookup.clone();
+    ofd_lookup["format"] = json!("ofd");
+    ofd_lookup["regions"] = json!(["140802"]);
+    let v = step(&mut ta_window, "POST", "/v1/lookups", Some(&ofd_lookup), "泰安's window asks 运城 again with \"format\": \"ofd\": 运城's OFD 加注件, checked by 泰安 under 运城's SM2 root before it is passed on", 200, "the cross-region OFD lookup").await;
+    let ofd_copy = v["results"][0]["usage_copy"].as_str().unwrap().to_owned();
+    save_ofd(
+        &ofd_dir(args.get(4)),
+        "140802-usage-copy.ofd",
+        ofd_copy.as_bytes(),
+        "运城's 加注件",
+    );
+    let ofd_verify = json!({"ofd": ofd_copy, "purpose": "核验跨省加注件"});
+    let v = step(&mut ta_window, "POST", "/v1/verify", Some(&ofd_verify), "泰安's window verifies 运城's OFD 加注件: 运城's seals, the annotation, live status asked of 运城", 200, "an answer").await;
+    println!(
+        "    outcome {} · status {} · made by {} for {}/{}",
+        v["outcome"],
+        v["status"],
+        v["usage_copy"]["made_by_region"],
+        v["usage_copy"]["department_region"],
+        v["usage_copy"]["department"]
+    );
+    expect(
+        v["outcome"] == "valid",
+        "运城's OFD usage copy verifies in 泰安",
+    );
+
     step(
         &mut yc_bureau,
         "POST",
@@ -100,6 +129,21 @@ async fn main() {
     expect(
         v["outcome"] == "revoked",
         "revoked at 运城 is revoked in 泰安",
+    );
+    let v = step(
+        &mut ta_window,
+        "POST",
+        "/v1/verify",
+        Some(&ofd_verify),
+        "and the same OFD 加注件",
+        200,
+        "an answer",
+    )
+    .await;
+    println!("    outcome {} · status {}", v["outcome"], v["status"]);
+    expect(
+        v["outcome"] == "revoked",
+        "the OFD copy of a licence revoked at 运城 is revoked in 泰安",
     );
 
     // 运城's own record of the forwarded lookup: the forwarding node, on behalf of the window.

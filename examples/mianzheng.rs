@@ -3,15 +3,19 @@
 //! issue a business licence, issue a person's licence, record the person's consent, a window's
 //! lookups with their usage copies, a verify, a revocation, the lookup and verify again.
 //!
-//! `cargo run --example mianzheng -- https://127.0.0.1:8443 certs [RECEIPT_FILE]`: the node's
-//! URL, the demo PKI directory, and where to write the index of the consented lookup's audit
-//! entry (for an inclusion proof afterwards).
+//! The licences are issued as JWS and as OFD 原件; the company's 原件 and an OFD usage copy
+//! (加注件) of it are written as files any OFD reader opens.
+//!
+//! `cargo run --example mianzheng -- https://127.0.0.1:8443 certs [RECEIPT_FILE [OFD_DIR]]`:
+//! the node's URL, the demo PKI directory, where to write the index of the consented lookup's
+//! audit entry (for an inclusion proof afterwards), and where to write the OFD files
+//! (`demo-data/ofd` by default).
 
 use std::path::Path;
 
 mod common;
 
-use common::{beijing, desk, expect, person_licence, step};
+use common::{beijing, desk, expect, ofd_dir, person_licence, save_ofd, step};
 use serde_json::{Value, json};
 
 const REGION: &str = "370900";
@@ -30,6 +34,24 @@ async fn main() {
     let v = step(&mut bureau, "POST", "/v1/licences", Some(&business), "泰安市行政审批服务局 (370900-bureau) issues a business licence (安全生产许可证) to 泰安示例建设有限公司", 201, "issuance").await;
     let business_id = v["id"].as_str().unwrap().to_owned();
     println!("    licence id {business_id}");
+    let ofd_dir = ofd_dir(args.get(4));
+    let reply = bureau
+        .request("GET", &format!("/v1/licences/{business_id}/ofd"), None)
+        .await
+        .unwrap();
+    expect(
+        reply.status == 200,
+        "the OFD 原件 (GET /v1/licences/{id}/ofd)",
+    );
+    println!(
+        "--- 370900-bureau reads the same licence as an OFD 原件 (GB/T 36905, sealed with 泰安市行政审批服务局电子印章, GB/T 38540 SM2), GET /v1/licences/{{id}}/ofd"
+    );
+    save_ofd(
+        &ofd_dir,
+        "370900-licence.ofd",
+        &reply.body,
+        "the 原件, same id as the JWS",
+    );
 
     let person = person_licence(PERSON);
     let v = step(
@@ -155,6 +177,49 @@ async fn main() {
         }
     );
     let business_token = found["licence"].as_str().unwrap().to_owned();
+
+    let mut ofd_lookup = lookup_business.clone();
+    ofd_lookup["format"] = json!("ofd");
+    let v = step(
+        &mut window,
+        "POST",
+        "/v1/lookups",
+        Some(&ofd_lookup),
+        "窗口 asks the same with \"format\": \"ofd\": the usage copy as an OFD 加注件 (the 原件, an annotation naming the window, matter and purpose, and the node's seal over both)",
+        200,
+        "the OFD lookup",
+    )
+    .await;
+    let ofd_copy = v["results"][0]["usage_copy"].as_str().unwrap().to_owned();
+    save_ofd(
+        &ofd_dir,
+        "370900-usage-copy.ofd",
+        ofd_copy.as_bytes(),
+        "the 加注件",
+    );
+    let v = step(
+        &mut window,
+        "POST",
+        "/v1/verify",
+        Some(&json!({"ofd": ofd_copy, "purpose": "核验加注件"})),
+        "窗口 verifies the OFD 加注件: both seals, the annotation, the live status",
+        200,
+        "an answer",
+    )
+    .await;
+    println!(
+        "    outcome {}, live status {}, {} seals valid, made for {} ({}) / {} until {}",
+        v["outcome"],
+        v["status"],
+        v["report"]["signatures"]
+            .as_array()
+            .map_or(0, |s| s.iter().filter(|s| s["outcome"] == "valid").count()),
+        v["usage_copy"]["department"],
+        v["usage_copy"]["for_caller"],
+        v["usage_copy"]["matter"],
+        beijing(&v["usage_copy"]["valid_until"])
+    );
+    expect(v["outcome"] == "valid", "the OFD usage copy verifies");
 
     let v = step(
         &mut bureau,

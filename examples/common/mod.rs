@@ -105,3 +105,23 @@ pub fn person_licence(code: &str) -> Value {
         "fields": {"专业": "建筑工程"}
     })
 }
+
+/// Writes an OFD file the demo made into `dir` as `name` and says where it is (a reader opens
+/// it with any OFD reader). `bytes` is the file, or its standard base64 as the API carries it.
+pub fn save_ofd(dir: &Path, name: &str, bytes: &[u8], what: &str) -> std::path::PathBuf {
+    use base64::Engine as _;
+    let file = match base64::engine::general_purpose::STANDARD.decode(bytes) {
+        Ok(decoded) if !bytes.starts_with(b"PK") => decoded,
+        _ => bytes.to_vec(),
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, &file).unwrap();
+    println!("    {what}: {} ({} bytes)", path.display(), file.len());
+    path
+}
+
+/// The OFD directory a scenario writes into: its argument `arg`, or `demo-data/ofd`.
+pub fn ofd_dir(arg: Option<&String>) -> std::path::PathBuf {
+    arg.map_or_else(|| "demo-data/ofd".into(), std::path::PathBuf::from)
+}
