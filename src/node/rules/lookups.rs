@@ -67,9 +67,13 @@ pub struct LookupResult {
     pub licence: String,
     /// The region whose node holds it.
     pub region: String,
-    /// Its status there: `active`, `suspended` or `revoked`.
+    /// Its status there: `active`, `suspended`, `rescinded`, `cancelled`, `lapsed` or `revoked`
+    /// (superseded versions are left out).
     #[schema(value_type = String)]
     pub status: Status,
+    /// The status's national code (docs/licence-status.md).
+    #[schema(value_type = String)]
+    pub status_code: &'static str,
     /// A usage copy of it for this department, matter and purpose (active licences only).
     pub usage_copy: Option<String>,
 }
@@ -254,6 +258,7 @@ pub async fn here(
             licence: rec.token,
             region: own.clone(),
             status: rec.status,
+            status_code: rec.status.code(),
             usage_copy: copy,
         });
     }

@@ -153,19 +153,19 @@ pub async fn forward_lookup(
     for item in items {
         let id = item.get("id").and_then(Value::as_str).unwrap_or("");
         let licence = item.get("licence").and_then(Value::as_str).unwrap_or("");
-        let status = item.get("status").and_then(Value::as_str).unwrap_or("");
         let copy = item.get("usage_copy").and_then(Value::as_str);
+        let status = Status::from_answer(
+            item.get("status").and_then(Value::as_str),
+            item.get("status_code").and_then(Value::as_str),
+        )
+        .and_then(|s| match s {
+            // A lookup leaves superseded versions out.
+            Status::Superseded => Err("a superseded version in a lookup's results".to_owned()),
+            s => Ok(s),
+        });
         let (status, refusal) = match status {
-            "active" => (Status::Active, None),
-            "suspended" => (Status::Suspended, None),
-            "revoked" => (Status::Revoked, None),
-            _ => (
-                Status::Revoked,
-                Some((
-                    "malformed",
-                    "the status is not active, suspended or revoked".to_owned(),
-                )),
-            ),
+            Ok(s) => (s, None),
+            Err(why) => (Status::Revoked, Some(("malformed", why))),
         };
         let refusal =
             refusal.or_else(|| check_forwarded(node, link, (id, licence, copy), now, expected));
@@ -175,6 +175,7 @@ pub async fn forward_lookup(
                 licence: licence.to_owned(),
                 region: region_s.clone(),
                 status,
+                status_code: status.code(),
                 usage_copy: copy.map(str::to_owned),
             }),
             Some((outcome, detail)) => {

@@ -46,10 +46,11 @@ pub struct FederationRefusal {
 /// A licence verified for a caller.
 pub struct Verified {
     /// The outcome: the report's, or the status when the licence is valid but not active
-    /// (`suspended`, `revoked`, `superseded`), `status_unknown`, or a partner's refusal.
+    /// (`suspended`, `rescinded`, `cancelled`, `lapsed`, `revoked`, `superseded`),
+    /// `status_unknown`, or a partner's refusal.
     pub outcome: String,
-    /// The live status: `active`, `suspended`, `revoked`, `superseded`, `unknown`, or
-    /// `not_checked` (not valid, or neither this region's nor a partner's licence).
+    /// The live status: a [`Status`] name, `unknown`, or `not_checked` (not valid, or neither
+    /// this region's nor a partner's licence).
     pub status: String,
     /// The usage copy the licence came in, if it came in one.
     pub usage_copy: Option<CopyFacts>,
@@ -130,10 +131,10 @@ pub async fn licence(acc: &mut Access<'_>, token: String) -> Result<Checked, Rul
             } else {
                 match crate::node::federation::partner_status(&node, link, &claims.jti).await {
                     Ok(s) => {
-                        if s != "active" {
-                            outcome = s.clone();
+                        if s != Status::Active {
+                            outcome = s.as_str().to_owned();
                         }
-                        status = s;
+                        status = s.as_str().to_owned();
                     }
                     Err(e) => {
                         acc.detail("status_error", e.clone());
