@@ -420,6 +420,8 @@ fn main() {
         "holder": {"type": "001", "code": "91110000600037341L"},
         "matter": "DEMO-STATUTORY",
         "purpose": "基准测试",
+        "case": "BENCH-0001",
+        "mode": "duty",
     });
     let latencies = runtime.block_on(lookup_latencies(&node.url, REGION, body, rate, |v| {
         v["results"][0]["usage_copy"].is_string()

@@ -22,7 +22,9 @@ fn lookup_body(holder_type: &str, code: &str, matter: &str) -> Value {
     json!({
         "holder": {"type": holder_type, "code": code},
         "matter": matter,
-        "purpose": "办理施工许可，免交纸质证照"
+        "purpose": "办理施工许可，免交纸质证照",
+        "case": "370900-2026-000001",
+        "mode": if matter == STATUTORY { "duty" } else { "consent" },
     })
 }
 
@@ -755,8 +757,8 @@ async fn consents_granted_used_and_withdrawn() {
     assert_eq!(v["results"].as_array().unwrap().len(), 1);
     assert!(e.detail("consent_id").is_null());
 
-    // An organisation needs no consent; one given is ignored, and says so.
-    let mut org = lookup_body("001", ORG, CONSENT);
+    // In mode duty a consent given is ignored, and the entry says so.
+    let mut org = lookup_body("001", ORG, STATUTORY);
     org["consent"] = json!(consent);
     let (v, e) = tail
         .post(
@@ -768,6 +770,18 @@ async fn consents_granted_used_and_withdrawn() {
         .await;
     assert_eq!(v["results"], json!([]));
     assert_eq!(e.detail("consent_ignored"), true);
+    assert_eq!(e.detail("mode"), "duty");
+    // In mode consent the consent must be the holder's, an organisation's too: the person's
+    // consent does not let the window use the organisation's licences.
+    let mut org = lookup_body("001", ORG, CONSENT);
+    org["consent"] = json!(consent);
+    tail.post(
+        &mut window,
+        "/v1/lookups",
+        &org,
+        (403, "licence.lookup", "consent_mismatch"),
+    )
+    .await;
 
     // Withdraw it: kept, marked withdrawn; lookups relying on it are refused from then on.
     let (v, e) = tail

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::basis::{self, Basis};
 use super::consents::{Spender, spend};
 use super::partners::{Expected, Forwarded, ForwardedLookup, forward_lookup};
 use super::scope::{Ask, Requester, Scope, lookup_scope, may_use};
@@ -17,7 +18,7 @@ use super::{
     Access, Change, HolderRef, RuleError, load_consent, load_licence, now_ms, put, quoted,
 };
 use crate::audit::entry::Action;
-use crate::codes::{HolderType, RegionCode};
+use crate::codes::RegionCode;
 use crate::licence::verify::rfc3339;
 use crate::node::state::Status;
 use crate::store::Write;
@@ -43,8 +44,8 @@ pub enum Regions {
     List(Vec<String>),
 }
 
-/// What a department asks: the holder, the type (if one), the matter, the purpose (as given)
-/// and the consent (if one).
+/// What a department asks: the holder, the type (if one), the matter, the purpose (as given),
+/// the consent (if one), and the basis (case, mode, delegate) as given.
 pub struct Query<'a> {
     /// The holder.
     pub holder: &'a HolderRef,
@@ -56,6 +57,8 @@ pub struct Query<'a> {
     pub purpose: &'a str,
     /// The consent.
     pub consent: Option<&'a String>,
+    /// The case, mode and delegate, as given.
+    pub basis: basis::Asked<'a>,
 }
 
 /// One licence a lookup answers with. Its members are in the order they are written.
@@ -126,17 +129,18 @@ fn listed(r: &LookupResult, region: Option<&str>) -> Value {
     v
 }
 
-/// The scope of a lookup for `who` (see [`lookup_scope`]), and the purpose as it travels in
-/// usage copies and to partners: a holder code in it as its keyed hash (a fixed point:
-/// redacting it again changes nothing).
+/// The scope of a lookup for `who` (see [`lookup_scope`]), its basis (see [`basis::check`]),
+/// and the purpose as it travels in usage copies and to partners: a holder code in it as its
+/// keyed hash (a fixed point: redacting it again changes nothing).
 pub fn scope(
     acc: &mut Access<'_>,
     who: &Requester,
     q: &Query<'_>,
-) -> Result<(Scope, String), RuleError> {
+) -> Result<(Scope, Basis, String), RuleError> {
     let scope = lookup_scope(acc, who, q.holder, q.type_code, q.matter, q.purpose)?;
+    let basis = basis::check(acc, &scope.matter, q.basis)?;
     let purpose = acc.node.holder_key.redact(q.purpose);
-    Ok((scope, purpose))
+    Ok((scope, basis, purpose))
 }
 
 /// A lookup in this region only, for `who`: its scope, then [`here`], the entry listing what
@@ -146,8 +150,8 @@ pub async fn lookup_here(
     who: &Requester,
     q: &Query<'_>,
 ) -> Result<Looked, RuleError> {
-    let (scope, purpose) = scope(acc, who, q)?;
-    let ask = scope.ask(q.type_code, &purpose, q.consent);
+    let (scope, basis, purpose) = scope(acc, who, q)?;
+    let ask = scope.ask(q.type_code, &purpose, q.consent, basis.mode);
     let found = here(acc, who, &ask).await?;
     let ids: Vec<Value> = found.results.iter().map(|r| listed(r, None)).collect();
     acc.detail("results", ids);
@@ -164,23 +168,23 @@ pub async fn lookup_here(
 }
 
 /// The lookup in this node's own records, for `who`: the consent (spent under its lock) when
-/// a person's licences are asked for a matter that is not statutory, then the holder's
-/// licences the requester may have (none superseded), each active one with a usage copy.
+/// the lookup's mode rests on it (`consent`, `delegate`), then the holder's licences the
+/// requester may have (none superseded), each active one with a usage copy.
 pub async fn here(
     acc: &mut Access<'_>,
     who: &Requester,
     ask: &Ask<'_>,
 ) -> Result<Found, RuleError> {
     let Ask {
-        holder,
         hash,
         type_code,
         matter,
         purpose,
         consent,
+        mode,
+        ..
     } = *ask;
-    let person = holder.holder_type() == HolderType::Person;
-    let needs_consent = person && !matter.statutory;
+    let needs_consent = mode.needs_consent();
     let mut change = Change::default();
     let mut consent_types: Option<Vec<String>> = None;
     let own = acc.node.config.region.to_string();
@@ -316,8 +320,8 @@ pub async fn lookup_across(
     q: &Query<'_>,
     asked_regions: &Regions,
 ) -> Result<Looked, RuleError> {
-    let (scope, purpose) = scope(acc, who, q)?;
-    let ask = scope.ask(q.type_code, &purpose, q.consent);
+    let (scope, basis, purpose) = scope(acc, who, q)?;
+    let ask = scope.ask(q.type_code, &purpose, q.consent, basis.mode);
     let own = acc.node.config.region;
     let partners: Vec<RegionCode> = acc.node.federation.partners.keys().copied().collect();
     let (here_too, asked) = regions(own, &partners, asked_regions)?;
@@ -335,6 +339,9 @@ pub async fn lookup_across(
         matter: q.matter.to_owned(),
         purpose: purpose.clone(),
         consent: q.consent.cloned(),
+        case: q.basis.case.map(str::to_owned),
+        mode: Some(basis.mode.as_str().to_owned()),
+        delegate: q.basis.delegate.cloned(),
     };
     let body = serde_json::to_vec(&forward).map_err(RuleError::internal)?;
     let deadline = tokio::time::Instant::now() + acc.node.config.federation.lookup_deadline;

@@ -39,6 +39,15 @@ pub struct ForwardedLookup {
     /// The holder's consent, if one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<String>,
+    /// The case number (业务流水号); required, as in `POST /v1/lookups`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
+    /// `duty`, `consent` or `delegate`; required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// The delegate, in mode `delegate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegate: Option<super::basis::DelegateRef>,
 }
 
 /// A licence a partner answered with that was not passed on, and why.
