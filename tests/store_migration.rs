@@ -155,6 +155,25 @@ fn a_version_1_directory_is_migrated_once_and_still_replays() {
     assert_eq!(exported(&dir, business2), [3, 4, 10]);
     assert_eq!(exported(&dir, person), [5, 6, 7, 9, 11]);
 
+    // An index row that points at an entry not naming its case is a disagreement, printed as
+    // such and never as the entry.
+    {
+        let db = DB::open_cf(&Options::default(), &dir, COLUMN_FAMILIES).unwrap();
+        let state = db.cf_handle("state").unwrap();
+        db.put_cf(state, b"entries-by-case/FORGED-1/0000000000000002", b"")
+            .unwrap();
+    }
+    let (code, out, err) = zz(&["audit", "export", "--case", "FORGED-1"], &dir);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains(
+            "the index disagrees with the log: it lists entry 2 for case \"FORGED-1\", which \
+             does not name it"
+        ),
+        "{err}"
+    );
+
     // The log still replays against the region's published key, every entry and checkpoint.
     let (code, out, err) = zz(
         &["audit", "verify", "--vkey", "certs/370900/audit.vkey"],

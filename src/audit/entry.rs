@@ -642,7 +642,8 @@ impl PreparedEntry {
 }
 
 impl Entry {
-    /// What the store's index finds this entry by: the same as its prepared form's.
+    /// What the store's index finds this entry by: the same as its prepared form's (for an
+    /// entry parsed from its bytes, whose `detail` is as written).
     pub fn index_terms(&self) -> IndexTerms {
         let licence = self.draft.licence.as_ref().map(LicenceId::to_string);
         IndexTerms::of(licence.as_deref(), &self.draft.detail)
@@ -817,6 +818,55 @@ mod tests {
             index: 7,
             time: format_time(1_795_000_000_123),
             draft: d,
+        }
+    }
+
+    /// A case number is kept as given, long runs of digits included, unless it holds a holder
+    /// code; its terms (and those of the licences the entry names) are the same prepared and
+    /// parsed back.
+    #[test]
+    fn a_case_number_is_kept_as_given_unless_it_holds_a_holder_code() {
+        let licence =
+            "1.2.156.3005.2.11100000000013338W032.11370900004090218Y.0ECIX7WSEI5X5Y7RMNMO.001.Z";
+        let previous =
+            "1.2.156.3005.2.11100000000013338W032.11370900004090218Y.0ECIX7WSEI5X5Y7RMNMO.002.X";
+        let mut e = sample();
+        e.draft.licence = Some(licence.parse().unwrap());
+        e.draft
+            .detail
+            .insert("case".into(), "3709002026120200000000042".into());
+        e.draft.detail.insert("previous".into(), previous.into());
+        e.draft.detail.insert(
+            "results".into(),
+            serde_json::json!([{"id": licence}, {"id": "not an id"}]),
+        );
+        let prepared = e.draft.prepare().unwrap();
+        let bytes = prepared.assemble(e.index, &e.time).unwrap();
+        let parsed = Entry::parse(&bytes).unwrap();
+        assert_eq!(parsed.draft.detail["case"], "3709002026120200000000042");
+        let terms = parsed.index_terms();
+        assert_eq!(&terms, prepared.index_terms());
+        assert_eq!(terms.cases, ["3709002026120200000000042"]);
+        assert_eq!(terms.licences, [licence, previous]);
+
+        // A holder code in it, however written, is redacted as anywhere else, and indexes
+        // nothing.
+        for case in [EXAMPLE_ID.to_owned(), format!("A-{EXAMPLE_ID}")] {
+            let mut e = sample();
+            e.draft.detail.insert("case".into(), case.clone().into());
+            let prepared = e.draft.prepare().unwrap();
+            let bytes = prepared.assemble(e.index, &e.time).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(EXAMPLE_ID),
+                "{case}"
+            );
+            assert!(
+                prepared
+                    .index_terms()
+                    .cases
+                    .iter()
+                    .all(|c| !c.contains("1101"))
+            );
         }
     }
 
