@@ -41,9 +41,11 @@ pub struct ForwardedLookup {
     pub consent: Option<String>,
     /// The case number (业务流水号); required, as in `POST /v1/lookups`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(required = true, value_type = String)]
     pub case: Option<String>,
     /// `duty`, `consent` or `delegate`; required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(required = true, value_type = super::basis::Mode)]
     pub mode: Option<String>,
     /// The delegate, in mode `delegate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
