@@ -56,7 +56,8 @@ fn main() {
             assert_eq!(r.status, 201, "{}", r.text());
         }
         let holder = json!({"type": request["holder"]["type"], "code": request["holder"]["code"]});
-        let local = json!({"holder": holder, "matter": "DEMO-STATUTORY", "purpose": "基准测试"});
+        let local = json!({"holder": holder, "matter": "DEMO-STATUTORY", "purpose": "基准测试",
+            "case": "BENCH-0001", "mode": "duty"});
         let mut cross = local.clone();
         cross["regions"] = json!(["140802"]);
         // The answer holds a usage copy from the region asked.

@@ -26,6 +26,9 @@
 //!    a fixed rate (`ZZ_BENCH_LOOKUP_RATE`, default 200/s) for 5 s from 16 connections, each
 //!    latency measured from the request's scheduled time (so a stall is not hidden by sending
 //!    less), p50/p99/max printed.
+//! 6. **lookup latency with `"format": "ofd"`**: the same lookups, each answered with an OFD
+//!    加注件 (the stored 原件, the annotation, a second SM2 seal and a new zip) instead of a JWS
+//!    usage copy, at the same rate, printed next to the JWS figures of the same run.
 
 #[allow(dead_code)] // uses only part of the shared support
 mod support;
@@ -420,10 +423,28 @@ fn main() {
         "holder": {"type": "001", "code": "91110000600037341L"},
         "matter": "DEMO-STATUTORY",
         "purpose": "基准测试",
+        "case": "BENCH-0001",
+        "mode": "duty",
     });
-    let latencies = runtime.block_on(lookup_latencies(&node.url, REGION, body, rate, |v| {
-        v["results"][0]["usage_copy"].is_string()
-    }));
+    let latencies = runtime.block_on(lookup_latencies(
+        &node.url,
+        REGION,
+        body.clone(),
+        rate,
+        |v| v["results"][0]["usage_copy"].is_string(),
+    ));
     print_latencies("POST /v1/lookups", rate, &latencies);
+    let mut ofd = body.clone();
+    ofd["format"] = json!("ofd");
+    let latencies = runtime.block_on(lookup_latencies(&node.url, REGION, ofd, rate, |v| {
+        v["results"][0]["usage_copy"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("UEsDB"))
+    }));
+    print_latencies(
+        "POST /v1/lookups with \"format\": \"ofd\"",
+        rate,
+        &latencies,
+    );
     node.stop();
 }

@@ -51,6 +51,8 @@ async fn main() {
         "holder": {"type": "111", "code": PERSON},
         "matter": "DEMO-CONSENT",
         "purpose": "跨省通办：办理建筑业企业资质申请，核验注册建造师证书",
+        "case": "370900-2026-KS0001",
+        "mode": "consent",
         "consent": consent,
         "regions": "all",
     });

@@ -71,6 +71,8 @@ async fn main() {
             "holder": {"type": "111", "code": PERSON},
             "matter": "DEMO-CONSENT",
             "purpose": "办理建筑业企业资质申请，核验注册建造师证书",
+            "case": "370900-2026-ZZ0001",
+            "mode": "consent",
         });
         if let Some(c) = consent {
             body["consent"] = json!(c);
@@ -154,6 +156,8 @@ async fn main() {
         "holder": {"type": "001", "code": "91110000600037341L"},
         "matter": "DEMO-STATUTORY",
         "purpose": "工程招投标资格审查",
+        "case": "370900-2026-ZB0001",
+        "mode": "duty",
     });
     let v = step(
         &mut window,

@@ -80,6 +80,8 @@ fn person_lookup(consent: Option<&str>, regions: Value) -> Value {
         "holder": {"type": "111", "code": PERSON},
         "matter": CONSENT,
         "purpose": "跨省通办：资格核验",
+        "case": "KS-2026-0001",
+        "mode": "consent",
         "regions": regions,
     });
     if let Some(c) = consent {
@@ -238,7 +240,8 @@ async fn a_cross_region_lookup_with_consent_between_four_nodes() {
         "/v1/federation/lookups",
         Some(
             &json!({"department": "370900-window", "holder": {"type": "111", "code": PERSON},
-                     "matter": CONSENT, "purpose": "直接调用", "consent": consent}),
+                     "matter": CONSENT, "purpose": "直接调用", "consent": consent,
+                     "case": "KS-2026-0002", "mode": "consent"}),
         ),
     )
     .await;
@@ -261,7 +264,10 @@ async fn partners_down_or_slow_give_partial_results_within_the_deadline() {
         &mut taian.window(),
         "POST",
         "/v1/lookups",
-        Some(&json!({"holder": org, "matter": STATUTORY, "purpose": "跨省通办", "regions": "all"})),
+        Some(
+            &json!({"holder": org, "matter": STATUTORY, "purpose": "跨省通办", "regions": "all",
+            "case": "KS-2026-0003", "mode": "duty"}),
+        ),
     )
     .await;
     let took = started.elapsed();
@@ -303,7 +309,7 @@ async fn a_lookup_whose_client_hangs_up_is_still_logged() {
     let slow = std::net::TcpListener::bind(mesh.addr("370115")).unwrap();
     let taian = mesh.start("370900", lookup_deadline(1500));
     let purpose = "跨省通办：中途挂断";
-    let body = json!({"holder": holder_of("370900"), "matter": STATUTORY, "purpose": purpose,
+    let body = json!({"holder": holder_of("370900"), "matter": STATUTORY, "purpose": purpose, "case": "KS-2026-0004", "mode": "duty",
                       "regions": ["370115"]});
     let mut window = taian.window();
     let asked = send(&mut window, "POST", "/v1/lookups", Some(&body));
@@ -461,6 +467,7 @@ async fn emptied_lookup_at_yuncheng(
     type_code: Option<&str>,
 ) -> Logged {
     let mut ask = json!({"holder": holder, "matter": STATUTORY, "purpose": "跨省通办",
+        "case": "KS-2026-0005", "mode": "duty",
                          "regions": ["140802"]});
     if let Some(t) = type_code {
         ask["type_code"] = json!(t);
@@ -592,7 +599,7 @@ async fn a_partner_answering_about_another_holder_is_refused_and_logged() {
         "POST",
         "/v1/lookups",
         Some(
-            &json!({"holder": other_holder, "matter": STATUTORY, "purpose": "取证",
+            &json!({"holder": other_holder, "matter": STATUTORY, "purpose": "取证", "case": "KS-2026-0006", "mode": "duty",
                      "regions": ["140802"]}),
         ),
     )
@@ -659,6 +666,7 @@ async fn a_cross_region_lookup_answers_with_at_most_50_licences() {
         );
     }
     let ask = json!({"holder": holder, "matter": STATUTORY, "purpose": "跨省通办",
+        "case": "KS-2026-0007", "mode": "duty",
                      "regions": ["370900", "140802"]});
     let r = send(&mut window, "POST", "/v1/lookups", Some(&ask)).await;
     let v = json_of(&r, 200);
@@ -689,6 +697,7 @@ async fn a_cross_region_lookup_answers_with_at_most_50_licences() {
 
     // Asked alone, 运城 answers with all 30.
     let ask_there = json!({"holder": holder, "matter": STATUTORY, "purpose": "跨省通办",
+        "case": "KS-2026-0008", "mode": "duty",
                            "regions": ["140802"]});
     let v = json_of(
         &send(&mut window, "POST", "/v1/lookups", Some(&ask_there)).await,
@@ -1232,6 +1241,7 @@ async fn a_cross_province_lookup_with_ofd_usage_copies() {
         "/v1/lookups",
         Some(
             &json!({"holder": org, "matter": STATUTORY, "purpose": "跨省通办",
+                     "case": "TA-2026-120200018", "mode": "duty",
                      "regions": ["140802"], "format": "ofd"}),
         ),
     )
@@ -1251,6 +1261,7 @@ async fn a_cross_province_lookup_with_ofd_usage_copies() {
     assert_eq!(annotation.made_by_region, "140802");
     assert_eq!(annotation.department, "370900-window");
     assert_eq!(annotation.department_region, "370900");
+    assert_eq!(annotation.case.as_deref(), Some("TA-2026-120200018"));
 
     // Verified at 泰安: 运城's seals under 运城's SM2 root, live status from 运城.
     let verify = json!({"ofd": b64, "purpose": "核验跨省加注件"});

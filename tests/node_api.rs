@@ -22,7 +22,9 @@ fn lookup_body(holder_type: &str, code: &str, matter: &str) -> Value {
     json!({
         "holder": {"type": holder_type, "code": code},
         "matter": matter,
-        "purpose": "办理施工许可，免交纸质证照"
+        "purpose": "办理施工许可，免交纸质证照",
+        "case": "370900-2026-000001",
+        "mode": if matter == STATUTORY { "duty" } else { "consent" },
     })
 }
 
@@ -350,6 +352,120 @@ async fn a_suspended_licence_gets_no_new_version() {
     assert_eq!(json_of(&r, 200)["status"], "superseded");
 }
 
+/// The legal statuses (docs/licence-status.md) through the real node: asked for by name or by
+/// national code, answered with both, a final status going nowhere (`invalid_transition`),
+/// `superseded` never asked for, and a verification naming the status as its outcome.
+#[tokio::test]
+async fn legal_statuses_by_name_or_code_and_their_transitions() {
+    let node = Node::start(REGION);
+    let (mut tail, mut bureau, mut window) = node.session().await;
+    let req = fixture_request(REGION);
+    for (asked, name, code) in [
+        ("03", "rescinded", "03"),
+        ("cancelled", "cancelled", "04"),
+        ("05", "lapsed", "05"),
+        ("07", "revoked", "07"),
+    ] {
+        let (id, token) = issue(&mut bureau, &req).await;
+        tail.one("licence.issue", "ok").await;
+        // Allowed: suspended first, then the final status from suspended.
+        let (v, _) = tail
+            .status_change(
+                &mut bureau,
+                &id,
+                "02",
+                "暂扣",
+                (200, "licence.status", "ok"),
+            )
+            .await;
+        assert_eq!(
+            (&v["status"], &v["status_code"]),
+            (&json!("suspended"), &json!("02"))
+        );
+        let (v, e) = tail
+            .status_change(
+                &mut bureau,
+                &id,
+                asked,
+                "依法处理",
+                (200, "licence.status", "ok"),
+            )
+            .await;
+        assert_eq!(v["status"], name, "{v}");
+        assert_eq!(v["status_code"], code);
+        assert_eq!(v["history"][2]["status_code"], code);
+        assert_eq!(e.detail("from"), "suspended");
+        assert_eq!(e.detail("to"), name);
+        // Refused: nothing leaves a final status, not even to itself.
+        for to in ["active", "suspended", name] {
+            let (v, e) = tail
+                .status_change(
+                    &mut bureau,
+                    &id,
+                    to,
+                    "恢复",
+                    (409, "licence.status", "invalid_transition"),
+                )
+                .await;
+            assert_eq!(v["error"]["code"], "invalid_transition");
+            assert_eq!(e.detail("from"), name);
+        }
+        let (v, _) = tail
+            .get(
+                &mut window,
+                &status_path(&id),
+                (200, "licence.status_read", "ok"),
+            )
+            .await;
+        assert_eq!(
+            (&v["status"], &v["status_code"]),
+            (&json!(name), &json!(code))
+        );
+        let (v, _) = tail
+            .post(
+                &mut window,
+                "/v1/verify",
+                &json!({"licence": token, "purpose": "核验"}),
+                (200, "licence.verify", name),
+            )
+            .await;
+        assert_eq!(v["outcome"], name);
+        assert_eq!(v["status_code"], code);
+    }
+    // Superseded comes only with a new version: asked for, by name or code, it is refused.
+    let (id, _) = issue(&mut bureau, &req).await;
+    tail.one("licence.issue", "ok").await;
+    for asked in ["superseded", "06"] {
+        tail.status_change(
+            &mut bureau,
+            &id,
+            asked,
+            "变更",
+            (400, "licence.status", "invalid_request"),
+        )
+        .await;
+    }
+    // Active to active is refused; active to lapsed directly is allowed.
+    tail.status_change(
+        &mut bureau,
+        &id,
+        "01",
+        "有效",
+        (409, "licence.status", "invalid_transition"),
+    )
+    .await;
+    let (v, _) = tail
+        .status_change(
+            &mut bureau,
+            &id,
+            "lapsed",
+            "有效期届满未延续",
+            (200, "licence.status", "ok"),
+        )
+        .await;
+    assert_eq!(v["status_code"], "05");
+}
+
 #[tokio::test]
 async fn verification_reads_the_live_status() {
     let node = Node::start(REGION);
@@ -641,8 +757,8 @@ async fn consents_granted_used_and_withdrawn() {
     assert_eq!(v["results"].as_array().unwrap().len(), 1);
     assert!(e.detail("consent_id").is_null());
 
-    // An organisation needs no consent; one given is ignored, and says so.
-    let mut org = lookup_body("001", ORG, CONSENT);
+    // In mode duty a consent given is ignored, and the entry says so.
+    let mut org = lookup_body("001", ORG, STATUTORY);
     org["consent"] = json!(consent);
     let (v, e) = tail
         .post(
@@ -654,6 +770,18 @@ async fn consents_granted_used_and_withdrawn() {
         .await;
     assert_eq!(v["results"], json!([]));
     assert_eq!(e.detail("consent_ignored"), true);
+    assert_eq!(e.detail("mode"), "duty");
+    // In mode consent the consent must be the holder's, an organisation's too: the person's
+    // consent does not let the window use the organisation's licences.
+    let mut org = lookup_body("001", ORG, CONSENT);
+    org["consent"] = json!(consent);
+    tail.post(
+        &mut window,
+        "/v1/lookups",
+        &org,
+        (403, "licence.lookup", "consent_mismatch"),
+    )
+    .await;
 
     // Withdraw it: kept, marked withdrawn; lookups relying on it are refused from then on.
     let (v, e) = tail

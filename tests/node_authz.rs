@@ -21,7 +21,9 @@ fn lookup_body(holder_type: &str, code: &str, matter: &str) -> Value {
     json!({
         "holder": {"type": holder_type, "code": code},
         "matter": matter,
-        "purpose": "办理业务"
+        "purpose": "办理业务",
+        "case": "370900-2026-000001",
+        "mode": if matter == STATUTORY { "duty" } else { "consent" },
     })
 }
 
@@ -698,7 +700,7 @@ async fn malformed_requests_are_refused_and_each_is_logged_once() {
             .post(
                 &mut window,
                 "/v1/lookups",
-                &json!({"holder": holder, "matter": STATUTORY, "purpose": "核验"}),
+                &json!({"holder": holder, "matter": STATUTORY, "purpose": "核验", "case": "C-1", "mode": "duty"}),
                 (400, "licence.lookup", "invalid_request"),
             )
             .await;

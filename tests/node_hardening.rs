@@ -137,7 +137,7 @@ async fn status_reasons_follow_the_free_text_rule_and_are_shown_to_issuers_and_a
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(keys, ["at", "status"], "{change}");
+        assert_eq!(keys, ["at", "status", "status_code"], "{change}");
     }
     let e = tail.one_for(&r, "licence.status_read", "ok").await;
     assert_eq!(e.detail("reasons_shown"), &json!(false));
@@ -433,6 +433,8 @@ async fn a_status_change_does_not_wait_for_a_lookup_spending_another_licences_co
                     "matter": CONSENT,
                     "purpose": "办理",
                     "consent": consent,
+                    "case": "370900-2026-000002",
+                    "mode": "consent",
                 })),
             )
             .await

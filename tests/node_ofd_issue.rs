@@ -242,6 +242,8 @@ fn ofd_lookup() -> serde_json::Value {
         "holder": {"type": "001", "code": "91110000600037341L"},
         "matter": zhengzhao::demo::config::DEMO_STATUTORY,
         "purpose": "办理建筑工程施工许可",
+        "case": "TA-2026-120200017",
+        "mode": "duty",
         "format": "ofd"
     })
 }
@@ -301,12 +303,15 @@ async fn an_ofd_lookup_hands_out_usage_copies_that_verify_with_both_seals() {
         )
         .await;
     assert_eq!(v["status"], "active", "{v}");
+    assert_eq!(v["status_code"], "01", "{v}");
     let copy = &v["usage_copy"];
     assert_eq!(copy["for_caller"], true, "{v}");
     assert_eq!(copy["department"], "370900-window");
     assert_eq!(copy["department_region"], REGION);
     assert_eq!(copy["matter"], zhengzhao::demo::config::DEMO_STATUTORY);
     assert_eq!(copy["purpose"], "办理建筑工程施工许可");
+    assert_eq!(copy["case"], "TA-2026-120200017");
+    assert_eq!(copy["matter_name"], "演示：法定事项");
     assert_eq!(copy["licence"], id.as_str());
     assert_eq!(e.detail("usage_copy"), true);
     assert_eq!(e.entry["licence"], id.as_str());
@@ -361,6 +366,7 @@ async fn an_ofd_lookup_hands_out_usage_copies_that_verify_with_both_seals() {
         )
         .await;
     assert_eq!(v["status"], "suspended");
+    assert_eq!(v["status_code"], "02");
     // A suspended licence gets no copy.
     let (v, _) = tail
         .post(&mut window, "/v1/lookups", &ofd_lookup(), lookup)

@@ -197,6 +197,8 @@ async fn disguised_id_numbers_reach_no_entry_log_line_or_answer() {
                 "holder": {"type": "001", "code": ORG},
                 "matter": STATUTORY,
                 "purpose": purpose,
+                "case": "370900-2026-000003",
+                "mode": "duty",
             })),
         )
         .await;

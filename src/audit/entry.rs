@@ -37,6 +37,13 @@ pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
 /// the file's digest whatever digits it holds.
 pub const OFD_SM3: &str = "ofd_sm3";
 
+/// The `detail` member naming the case (业务流水号) a lookup served. It is kept as it is when it
+/// holds no holder code ([`crate::codes::holds_holder_codes`]) and no character free text
+/// refuses: a case number is an identifier that is often a long run of digits, which the
+/// redaction would otherwise blank as ID-shaped, and an auditor finds a case's entries by it.
+/// The node refuses a case number that holds a holder code before it reaches the entry.
+pub const CASE: &str = "case";
+
 /// Longest free-text member (actor id, matter, purpose), in characters.
 pub const MAX_TEXT_CHARS: usize = 512;
 
@@ -450,6 +457,54 @@ fn redact_map(m: &Map<String, Value>, r: Redactor<'_>) -> Map<String, Value> {
         .collect()
 }
 
+/// What the store's index finds an entry by (docs/audit-format.md, "The index"): the case
+/// number a lookup named (`detail.case`), and every licence the entry names — `licence` (or,
+/// for a licence whose serial holds a code, its `detail.licence_hash` token), the previous
+/// version of a new one (`detail.previous`), and the licences a lookup handed out
+/// (`detail.results[].id`). Taken from the entry as written, after redaction, so that nothing
+/// the log would not hold in clear becomes a key; sorted, each once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexTerms {
+    /// The case numbers.
+    pub cases: Vec<String>,
+    /// The licences: ids, or `<licence:HASH>` tokens.
+    pub licences: Vec<String>,
+}
+
+impl IndexTerms {
+    /// The terms of an entry whose `licence` member is `licence` and whose (redacted) `detail`
+    /// is `detail`.
+    pub fn of(licence: Option<&str>, detail: &Map<String, Value>) -> IndexTerms {
+        let id = |v: &Value| {
+            v.as_str()
+                .filter(|s| LicenceId::from_str(s).is_ok())
+                .map(str::to_owned)
+        };
+        let mut licences: Vec<String> = licence.map(str::to_owned).into_iter().collect();
+        if let Some(Value::String(token)) = detail.get("licence_hash")
+            && token.starts_with(crate::codes::LICENCE_TOKEN_PREFIX)
+        {
+            licences.push(token.clone());
+        }
+        licences.extend(detail.get("previous").and_then(id));
+        if let Some(Value::Array(results)) = detail.get("results") {
+            licences.extend(results.iter().filter_map(|r| r.get("id").and_then(id)));
+        }
+        licences.sort();
+        licences.dedup();
+        let cases = match detail.get("case") {
+            Some(Value::String(c)) if !c.is_empty() && !c.contains('/') => vec![c.clone()],
+            _ => Vec::new(),
+        };
+        IndexTerms { cases, licences }
+    }
+
+    /// Whether there is nothing to index.
+    pub fn is_empty(&self) -> bool {
+        self.cases.is_empty() && self.licences.is_empty()
+    }
+}
+
 /// An entry's canonical bytes but for its `index` and `time`, which the log fills in when it
 /// appends: the members before `index` (in canonical, sorted order) and those between `index`
 /// and `time`. Callers prepare their entries on their own threads, so the log's single writer
@@ -460,6 +515,8 @@ pub struct PreparedEntry {
     head: Vec<u8>,
     /// `,"licence":…,"matter":…,…,"request_sha256":…,"time":`
     middle: Vec<u8>,
+    /// What the store's index finds it by.
+    terms: IndexTerms,
 }
 
 impl EntryDraft {
@@ -510,6 +567,13 @@ impl EntryDraft {
         {
             detail.insert(OFD_SM3.into(), Value::String(digest.clone()));
         }
+        if let Some(Value::String(case)) = d.detail.get(CASE)
+            && !crate::codes::holds_holder_codes(case)
+            && check_chars(case).is_ok()
+            && make_visible(case) == case.as_str()
+        {
+            detail.insert(CASE.into(), Value::String(case.clone()));
+        }
         // A licence id whose serial holds a code is logged by its keyed hash only.
         let licence = match &d.licence {
             Some(l) if holds_id_numbers(l.serial()) => {
@@ -529,6 +593,7 @@ impl EntryDraft {
             Some(l) => Value::String(l.to_string()),
             None => Value::Null,
         };
+        let terms = IndexTerms::of(licence.as_str(), &detail);
         let detail = Value::Object(detail);
         check_numbers(&detail)?;
         // The members in byte order of their names, as the canonical form wants them.
@@ -550,11 +615,20 @@ impl EntryDraft {
         let request = opt_string(d.request_sha256.as_deref());
         put(&mut middle, "request_sha256", &request)?;
         middle.extend_from_slice(b",\"time\":");
-        Ok(PreparedEntry { head, middle })
+        Ok(PreparedEntry {
+            head,
+            middle,
+            terms,
+        })
     }
 }
 
 impl PreparedEntry {
+    /// What the store's index finds this entry by.
+    pub fn index_terms(&self) -> &IndexTerms {
+        &self.terms
+    }
+
     /// The entry's canonical bytes at `index`, appended at `time`; refuses an entry over
     /// [`MAX_ENTRY_BYTES`].
     pub fn assemble(&self, index: u64, time: &str) -> Result<Vec<u8>, EntryError> {
@@ -573,6 +647,13 @@ impl PreparedEntry {
 }
 
 impl Entry {
+    /// What the store's index finds this entry by: the same as its prepared form's (for an
+    /// entry parsed from its bytes, whose `detail` is as written).
+    pub fn index_terms(&self) -> IndexTerms {
+        let licence = self.draft.licence.as_ref().map(LicenceId::to_string);
+        IndexTerms::of(licence.as_deref(), &self.draft.detail)
+    }
+
     /// Serialise to the canonical bytes that are the Merkle leaf. Checks every member and
     /// redacts ID-shaped text; refuses an entry over [`MAX_ENTRY_BYTES`].
     pub fn to_bytes(&self) -> Result<Vec<u8>, EntryError> {
@@ -742,6 +823,55 @@ mod tests {
             index: 7,
             time: format_time(1_795_000_000_123),
             draft: d,
+        }
+    }
+
+    /// A case number is kept as given, long runs of digits included, unless it holds a holder
+    /// code; its terms (and those of the licences the entry names) are the same prepared and
+    /// parsed back.
+    #[test]
+    fn a_case_number_is_kept_as_given_unless_it_holds_a_holder_code() {
+        let licence =
+            "1.2.156.3005.2.11100000000013338W032.11370900004090218Y.0ECIX7WSEI5X5Y7RMNMO.001.Z";
+        let previous =
+            "1.2.156.3005.2.11100000000013338W032.11370900004090218Y.0ECIX7WSEI5X5Y7RMNMO.002.X";
+        let mut e = sample();
+        e.draft.licence = Some(licence.parse().unwrap());
+        e.draft
+            .detail
+            .insert("case".into(), "3709002026120200000000042".into());
+        e.draft.detail.insert("previous".into(), previous.into());
+        e.draft.detail.insert(
+            "results".into(),
+            serde_json::json!([{"id": licence}, {"id": "not an id"}]),
+        );
+        let prepared = e.draft.prepare().unwrap();
+        let bytes = prepared.assemble(e.index, &e.time).unwrap();
+        let parsed = Entry::parse(&bytes).unwrap();
+        assert_eq!(parsed.draft.detail["case"], "3709002026120200000000042");
+        let terms = parsed.index_terms();
+        assert_eq!(&terms, prepared.index_terms());
+        assert_eq!(terms.cases, ["3709002026120200000000042"]);
+        assert_eq!(terms.licences, [licence, previous]);
+
+        // A holder code in it, however written, is redacted as anywhere else, and indexes
+        // nothing.
+        for case in [EXAMPLE_ID.to_owned(), format!("A-{EXAMPLE_ID}")] {
+            let mut e = sample();
+            e.draft.detail.insert("case".into(), case.clone().into());
+            let prepared = e.draft.prepare().unwrap();
+            let bytes = prepared.assemble(e.index, &e.time).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(EXAMPLE_ID),
+                "{case}"
+            );
+            assert!(
+                prepared
+                    .index_terms()
+                    .cases
+                    .iter()
+                    .all(|c| !c.contains("1101"))
+            );
         }
     }
 

@@ -41,6 +41,18 @@ pub enum AuditError {
     /// The store disagrees with a checkpoint this node signed, or with itself.
     #[error("the audit store is inconsistent: {0}")]
     Inconsistent(String),
+    /// The data directory was written by a newer version of the store than this one knows.
+    #[error(
+        "the data directory is of store schema version {found}, newer than this zhengzhao knows \
+         (up to {known}): it was written by a newer zhengzhao; open it with that version or a \
+         later one"
+    )]
+    NewerSchema {
+        /// The version the directory records.
+        found: u32,
+        /// The newest version this build knows.
+        known: u32,
+    },
     /// The log is shutting down or its writer stopped.
     #[error("the audit log is closed")]
     Closed,

@@ -82,17 +82,27 @@ pub(crate) enum AuditCommand {
         state: PathBuf,
     },
     /// Write entries as JSON Lines: `{"index":…,"leaf_hash":"<hex>","entry":<the entry>}`. The
-    /// entry is embedded byte for byte, so its leaf hash can be recomputed from the line.
+    /// entry is embedded byte for byte, so its leaf hash can be recomputed from the line. With
+    /// --case or --licence, every entry that names that case or licence, found through the
+    /// store's index and each checked to name it (exit 1 if the index points at one that does
+    /// not).
     Export {
         /// The node's data directory (read only).
         #[arg(long)]
         data_dir: PathBuf,
         /// First index (default 0).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, conflicts_with_all = ["case", "licence"])]
         from: u64,
         /// Index to stop before (default: the end of the log).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["case", "licence"])]
         to: Option<u64>,
+        /// Only the entries of lookups for this case number (业务流水号).
+        #[arg(long, conflicts_with = "licence")]
+        case: Option<String>,
+        /// Only the entries that name this licence: its id (or, for a licence whose serial holds
+        /// a personal code, the `<licence:HASH>` token its entries carry).
+        #[arg(long)]
+        licence: Option<String>,
         /// Write here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -157,8 +167,14 @@ pub(crate) fn run(cmd: AuditCommand) -> Result<ExitCode, Failure> {
             data_dir,
             from,
             to,
+            case,
+            licence,
             out,
-        } => export(&data_dir, from, to, out.as_deref()),
+        } => match (case, licence) {
+            (Some(c), _) => export_indexed(&data_dir, Indexed::Case(&c), out.as_deref()),
+            (_, Some(l)) => export_indexed(&data_dir, Indexed::Licence(&l), out.as_deref()),
+            (None, None) => export(&data_dir, from, to, out.as_deref()),
+        },
         AuditCommand::Prove {
             data_dir,
             index,
@@ -300,6 +316,34 @@ fn verify(dir: &Path, vkey: &str, origin: Option<&str>) -> Result<ExitCode, Fail
     }
 }
 
+/// Where an export writes: `out`, or standard output.
+fn export_sink(out: Option<&Path>) -> Result<std::io::BufWriter<Box<dyn std::io::Write>>, Failure> {
+    let sink: Box<dyn std::io::Write> = match out {
+        Some(p) => Box::new(
+            fs::File::create(p).map_err(|e| Failure::Usage(format!("{}: {e}", p.display())))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    Ok(std::io::BufWriter::new(sink))
+}
+
+/// One exported line: the entry's index, its leaf hash and its exact bytes.
+fn export_line(
+    w: &mut impl std::io::Write,
+    i: u64,
+    bytes: &[u8],
+) -> Result<(), crate::audit::error::AuditError> {
+    let io = |e: std::io::Error| crate::audit::error::AuditError::Io(format!("writing: {e}"));
+    write!(
+        w,
+        "{{\"index\":{i},\"leaf_hash\":\"{}\",\"entry\":",
+        B64.encode(merkle::leaf_hash(bytes))
+    )
+    .map_err(io)?;
+    w.write_all(bytes).map_err(io)?;
+    w.write_all(b"}\n").map_err(io)
+}
+
 fn export(dir: &Path, from: u64, to: Option<u64>, out: Option<&Path>) -> Result<ExitCode, Failure> {
     let reader = open_reader(dir)?;
     let size = reader.size().map_err(|e| Failure::Usage(e.to_string()))?;
@@ -314,26 +358,75 @@ fn export(dir: &Path, from: u64, to: Option<u64>, out: Option<&Path>) -> Result<
     if from > to {
         return Err(Failure::Usage(format!("{asked}: --from is after --to")));
     }
-    let sink: Box<dyn std::io::Write> = match out {
-        Some(p) => Box::new(
-            fs::File::create(p).map_err(|e| Failure::Usage(format!("{}: {e}", p.display())))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut w = std::io::BufWriter::new(sink);
-    let io = |e: std::io::Error| crate::audit::error::AuditError::Io(format!("writing: {e}"));
+    let mut w = export_sink(out)?;
     reader
-        .for_each_entry(from, to, |i, bytes| {
-            write!(
-                w,
-                "{{\"index\":{i},\"leaf_hash\":\"{}\",\"entry\":",
-                B64.encode(merkle::leaf_hash(bytes))
-            )
-            .map_err(io)?;
-            w.write_all(bytes).map_err(io)?;
-            w.write_all(b"}\n").map_err(io)
-        })
+        .for_each_entry(from, to, |i, bytes| export_line(&mut w, i, bytes))
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    w.flush()
+        .map_err(|e| Failure::Usage(format!("writing: {e}")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What an indexed export asks for.
+#[derive(Clone, Copy)]
+enum Indexed<'a> {
+    /// `--case`.
+    Case(&'a str),
+    /// `--licence`.
+    Licence(&'a str),
+}
+
+/// Every entry the store's index lists for a case or a licence, each read from the log and
+/// checked to name it: an index row pointing past the log, at a missing entry, or at an entry
+/// that does not name the case or licence is a disagreement (exit 1), never printed.
+fn export_indexed(dir: &Path, asked: Indexed<'_>, out: Option<&Path>) -> Result<ExitCode, Failure> {
+    let reader = open_reader(dir)?;
+    let usage = |e: crate::audit::error::AuditError| Failure::Usage(e.to_string());
+    let version = reader.schema_version().map_err(usage)?;
+    if version < crate::store::SCHEMA_VERSION {
+        return Err(Failure::Usage(format!(
+            "{}: store schema version {version} has no entry index; the node migrates the data \
+             directory when it opens it (`zhengzhao serve`), or export by --from and --to",
+            dir.display()
+        )));
+    }
+    let (what, indexes) = match asked {
+        Indexed::Case(c) => (format!("case {c:?}"), reader.case_entries(c)),
+        Indexed::Licence(l) => (format!("licence {l}"), reader.licence_entries(l)),
+    };
+    let indexes = indexes.map_err(usage)?;
+    let size = reader.size().map_err(usage)?;
+    // Checked before anything is written: a disagreement prints nothing.
+    let mut found = Vec::with_capacity(indexes.len());
+    for i in indexes {
+        let disagrees = |why: String| {
+            Failure::No(format!(
+                "the index disagrees with the log: it lists entry {i} for {what}, {why}"
+            ))
+        };
+        if i >= size {
+            return Err(disagrees(format!("past the log's size {size}")));
+        }
+        let bytes = reader
+            .entry(i)
+            .map_err(usage)?
+            .ok_or_else(|| disagrees("which is missing".into()))?;
+        let entry = crate::audit::entry::Entry::parse(&bytes)
+            .map_err(|e| disagrees(format!("which is not an entry: {e}")))?;
+        let terms = entry.index_terms();
+        let names = match asked {
+            Indexed::Case(c) => terms.cases.iter().any(|x| x == c),
+            Indexed::Licence(l) => terms.licences.iter().any(|x| x == l),
+        };
+        if entry.index != i || !names {
+            return Err(disagrees("which does not name it".into()));
+        }
+        found.push((i, bytes));
+    }
+    let mut w = export_sink(out)?;
+    for (i, bytes) in &found {
+        export_line(&mut w, *i, bytes).map_err(usage)?;
+    }
     w.flush()
         .map_err(|e| Failure::Usage(format!("writing: {e}")))?;
     Ok(ExitCode::SUCCESS)

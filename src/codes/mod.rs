@@ -33,7 +33,7 @@ pub use holder::{HolderCode, HolderType};
 pub use licence_id::LicenceId;
 pub use redact::{
     HOLDER_TOKEN_PREFIX, LICENCE_TOKEN_PREFIX, REDACTED, TextFault, check_chars, check_free_text,
-    holds_id_numbers, make_visible, redact_id_numbers, redact_keyed,
+    holds_holder_codes, holds_id_numbers, make_visible, redact_id_numbers, redact_keyed,
 };
 pub use region::RegionCode;
 pub use resident_id::ResidentId;

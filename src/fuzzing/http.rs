@@ -253,25 +253,32 @@ fn http_skeleton(which: u8) -> Option<serde_json::Value> {
             "type_codes": [HTTP_PERSON_TYPE],
             "uses": 2
         }),
-        8 => json!({"holder": org, "matter": "DEMO-STATUTORY", "purpose": "办理许可"}),
+        8 => json!({"holder": org, "matter": "DEMO-STATUTORY", "purpose": "办理许可",
+            "case": "FZ-0008", "mode": "duty"}),
         9 => json!({
             "holder": person,
             "type_code": HTTP_PERSON_TYPE,
             "matter": "DEMO-CONSENT",
             "purpose": "办理事项",
+            "case": "FZ-0009",
+            "mode": "consent",
             "consent": "$CONSENT"
         }),
         10 => json!({
             "holder": org,
             "matter": "DEMO-STATUTORY",
             "purpose": "跨省通办",
+            "case": "FZ-0010",
+            "mode": "duty",
             "regions": "all"
         }),
         11 => json!({
             "department": "370115-window",
             "holder": org,
             "matter": "DEMO-STATUTORY",
-            "purpose": "跨省通办"
+            "purpose": "跨省通办",
+            "case": "FZ-0011",
+            "mode": "duty"
         }),
         12 => json!({
             "holder": {"type": "111", "code": HTTP_OTHER_PERSON},

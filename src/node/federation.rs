@@ -706,8 +706,14 @@ pub fn partner_refusal(
 }
 
 /// The live status of a partner's licence, asked of the partner under the status deadline:
-/// `Ok(status)` as the partner states it, or `Err(why)` when it cannot be had.
-pub async fn partner_status(node: &Node, link: &PartnerLink, id: &str) -> Result<String, String> {
+/// `Ok(status)` as the partner states it (by name, with its code if the partner gives one; see
+/// [`Status::from_answer`](crate::node::state::Status::from_answer)), or `Err(why)` when it
+/// cannot be had.
+pub async fn partner_status(
+    node: &Node,
+    link: &PartnerLink,
+    id: &str,
+) -> Result<crate::node::state::Status, String> {
     let reply = link
         .get_ok(
             &format!("/v1/licences/{id}/status"),
@@ -715,8 +721,9 @@ pub async fn partner_status(node: &Node, link: &PartnerLink, id: &str) -> Result
         )
         .await?;
     let v = reply.json()?;
-    match v.get("status").and_then(|s| s.as_str()) {
-        Some(s @ ("active" | "suspended" | "revoked" | "superseded")) => Ok(s.to_owned()),
-        _ => Err("the partner's answer has no status".into()),
-    }
+    crate::node::state::Status::from_answer(
+        v.get("status").and_then(|s| s.as_str()),
+        v.get("status_code").and_then(|s| s.as_str()),
+    )
+    .map_err(|why| format!("the partner's answer: {why}"))
 }

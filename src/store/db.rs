@@ -84,6 +84,8 @@ fn cf_descriptors() -> Vec<ColumnFamilyDescriptor> {
 /// (origin, checkpoints).
 pub struct Store {
     pub(super) db: DB,
+    /// What opening did to an older directory's schema, if anything.
+    migrated: Option<super::migrate::Migration>,
 }
 
 /// Read access to a store: used by the log itself and, read-only, by the auditor's tools.
@@ -92,7 +94,9 @@ pub struct StoreReader {
 }
 
 impl Store {
-    /// Opens (or creates) the database in `dir`, with every column family.
+    /// Opens (or creates) the database in `dir`, with every column family, and migrates a
+    /// directory of an older schema version (`store::migrate`); refuses one of a newer
+    /// version ([`AuditError::NewerSchema`]).
     pub fn open(dir: &Path) -> Result<Store, AuditError> {
         // Made here rather than by RocksDB, whose message for a directory it cannot make
         // carries the operating system's error in its debugging form.
@@ -103,7 +107,20 @@ impl Store {
             ))
         })?;
         let db = DB::open_cf_descriptors(&db_options(), dir, cf_descriptors()).map_err(db_err)?;
-        Ok(Store { db })
+        let mut store = Store { db, migrated: None };
+        store.migrated = super::migrate::migrate(&store)?;
+        Ok(store)
+    }
+
+    /// What opening did to the directory's schema: `None` when it was already current (or
+    /// new).
+    pub fn migrated(&self) -> Option<super::migrate::Migration> {
+        self.migrated
+    }
+
+    /// The schema version the directory records.
+    pub fn schema_version(&self) -> Result<u32, AuditError> {
+        super::migrate::stored_version(&self.db)
     }
 
     /// The origin recorded when the store was created.
@@ -308,7 +325,25 @@ impl StoreReader {
         });
         let db = DB::open_cf_descriptors_read_only(&o, dir, cfs, false)
             .map_err(|e| AuditError::Db(format!("{}: {}", dir.display(), e.into_string())))?;
+        super::migrate::known(super::migrate::stored_version(&db)?)?;
         Ok(StoreReader { db })
+    }
+
+    /// The schema version the directory records (1: written before there was one, and not
+    /// opened for writing since; it has no entry index).
+    pub fn schema_version(&self) -> Result<u32, AuditError> {
+        super::migrate::stored_version(&self.db)
+    }
+
+    /// The indexes of the entries that name case `case`, in order.
+    pub fn case_entries(&self, case: &str) -> Result<Vec<u64>, AuditError> {
+        indexed(&self.db, &keys::case_entries_prefix(case))
+    }
+
+    /// The indexes of the entries that name licence `licence` (an id, or a `<licence:HASH>`
+    /// token), in order.
+    pub fn licence_entries(&self, licence: &str) -> Result<Vec<u64>, AuditError> {
+        indexed(&self.db, &keys::licence_entries_prefix(licence))
     }
 
     pub(super) fn db(&self) -> &DB {
@@ -388,6 +423,28 @@ impl StoreReader {
         it.status().map_err(db_err)?;
         Ok(next - from)
     }
+}
+
+/// The entry indexes of the index rows under `prefix`, in order.
+fn indexed(db: &DB, prefix: &[u8]) -> Result<Vec<u64>, AuditError> {
+    let mut out = Vec::new();
+    for item in db.iterator_cf(
+        cf(db, CF_STATE)?,
+        IteratorMode::From(prefix, Direction::Forward),
+    ) {
+        let (k, _) = item.map_err(db_err)?;
+        if !k.starts_with(prefix) {
+            break;
+        }
+        let i = keys::indexed_entry(&k).ok_or_else(|| {
+            AuditError::Inconsistent(format!(
+                "an index row's key does not end with an entry index: {}",
+                String::from_utf8_lossy(&k)
+            ))
+        })?;
+        out.push(i);
+    }
+    Ok(out)
 }
 
 fn read_entry(db: &DB, index: u64) -> Result<Option<Vec<u8>>, AuditError> {

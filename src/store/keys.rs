@@ -6,6 +6,7 @@
 //! slash, so a name that is a prefix of another (`holder/ab/` and `holder/abc/`) never reads the
 //! other's records.
 
+use crate::audit::entry::IndexTerms;
 use crate::audit::merkle::NodeId;
 use crate::codes::RegionCode;
 
@@ -49,6 +50,52 @@ pub(crate) const META_ORIGIN: &[u8] = b"origin";
 pub(crate) const META_SIZE: &[u8] = b"size";
 /// `audit_meta`: the last entry's time (milliseconds since the epoch, i64 as u64, big-endian).
 pub(crate) const META_TIME_MS: &[u8] = b"time_ms";
+
+/// `audit_meta`: the store's schema version (u32, big-endian); absent: version 1, the layout
+/// before there was one.
+pub(crate) const META_SCHEMA_VERSION: &[u8] = b"schema_version";
+
+/// Key prefix of the index of the entries that name case `case`: `entries-by-case/<case>/`.
+pub fn case_entries_prefix(case: &str) -> Vec<u8> {
+    format!("entries-by-case/{case}/").into_bytes()
+}
+
+/// Key of one row of the case index: `entries-by-case/<case>/<entry index, 16 hex digits>`.
+pub fn case_entry_key(case: &str, index: u64) -> Vec<u8> {
+    format!("entries-by-case/{case}/{index:016x}").into_bytes()
+}
+
+/// Key prefix of the index of the entries that name licence `licence` (an id, or a
+/// `<licence:HASH>` token): `entries-by-licence/<licence>/`.
+pub fn licence_entries_prefix(licence: &str) -> Vec<u8> {
+    format!("entries-by-licence/{licence}/").into_bytes()
+}
+
+/// Key of one row of the licence index: `entries-by-licence/<licence>/<entry index, 16 hex
+/// digits>`.
+pub fn licence_entry_key(licence: &str, index: u64) -> Vec<u8> {
+    format!("entries-by-licence/{licence}/{index:016x}").into_bytes()
+}
+
+/// The index rows of entry `index`, whose terms are `terms`: one per case and per licence.
+pub fn entry_index_keys(terms: &IndexTerms, index: u64) -> impl Iterator<Item = Vec<u8>> + '_ {
+    let cases = terms.cases.iter().map(move |c| case_entry_key(c, index));
+    let licences = terms
+        .licences
+        .iter()
+        .map(move |l| licence_entry_key(l, index));
+    cases.chain(licences)
+}
+
+/// The entry index a case or licence index key ends with; `None` if it does not end with a
+/// slash and 16 hex digits.
+pub fn indexed_entry(key: &[u8]) -> Option<u64> {
+    let (rest, hex) = key.split_at_checked(key.len().checked_sub(16)?)?;
+    if !rest.ends_with(b"/") {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+}
 
 /// Key of a licence record: `licence/<licence id>`.
 pub fn licence_key(id: &str) -> Vec<u8> {
@@ -176,6 +223,30 @@ mod tests {
     }
 
     #[test]
+    fn entry_index_keys_round_trip_and_sort_as_numbers() {
+        assert_eq!(
+            case_entry_key("A-1", 258),
+            b"entries-by-case/A-1/0000000000000102"
+        );
+        assert_eq!(
+            licence_entry_key("L1", 1),
+            b"entries-by-licence/L1/0000000000000001"
+        );
+        for i in [0, 1, 255, 1 << 40, u64::MAX] {
+            let k = case_entry_key("泰审批〔2026〕1号", i);
+            assert!(k.starts_with(&case_entries_prefix("泰审批〔2026〕1号")));
+            assert_eq!(indexed_entry(&k), Some(i));
+            assert_eq!(indexed_entry(&licence_entry_key("L", i)), Some(i));
+        }
+        let mut keys: Vec<Vec<u8>> = [300u64, 2, 70_000].map(|i| case_entry_key("c", i)).to_vec();
+        keys.sort();
+        let order: Vec<u64> = keys.iter().map(|k| indexed_entry(k).unwrap()).collect();
+        assert_eq!(order, [2, 300, 70_000]);
+        assert_eq!(indexed_entry(b"short"), None);
+        assert_eq!(indexed_entry(b"entries-by-case/c0000000000000001"), None);
+    }
+
+    #[test]
     fn holder_index_keys_round_trip() {
         for (hash, id) in [("ab", "L1"), ("0123abcd", "37090020260001")] {
             let key = holder_key(hash, id);
@@ -202,6 +273,10 @@ mod tests {
             witness_evidence_key("zhengzhao/3709", "01").into_bytes(),
             trust_list_key(&region),
             OWN_TRUST_LIST_KEY.to_vec(),
+            case_entry_key("C1", 3),
+            case_entry_key("C1-2", 4),
+            licence_entry_key("L1", 5),
+            licence_entry_key("L10", 6),
         ];
         keys.sort();
         keys
@@ -224,6 +299,18 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_index_scan_reads_only_its_own_case_or_licence() {
+        let keys = every_state_key();
+        assert_eq!(scan(&keys, &case_entries_prefix("C1")).len(), 1);
+        assert_eq!(scan(&keys, &licence_entries_prefix("L1")).len(), 1);
+        assert_eq!(
+            scan(&keys, &licence_key("L1")).len(),
+            2,
+            "records, not index rows"
+        );
+    }
+
+    #[test]
     fn witness_scans_do_not_reach_each_other() {
         let keys = every_state_key();
         let logs = scan(&keys, WITNESSED_PREFIX);
@@ -237,13 +324,15 @@ mod tests {
     #[test]
     fn kinds_do_not_share_keys() {
         let keys = every_state_key();
-        let kinds: [&[u8]; 6] = [
+        let kinds: [&[u8]; 8] = [
             b"licence/",
             b"holder/",
             b"consent/",
             WITNESSED_PREFIX,
             WITNESS_EVIDENCE_PREFIX,
             b"trust-list/",
+            b"entries-by-case/",
+            b"entries-by-licence/",
         ];
         for key in &keys {
             let of = kinds.iter().filter(|p| key.starts_with(p)).count();

@@ -81,10 +81,14 @@ fn a_group_commit_writes_the_documented_bytes() {
     );
     let meta = raw(&path, "audit_meta");
     let meta_keys: Vec<&[u8]> = meta.iter().map(|(k, _)| k.as_slice()).collect();
-    assert_eq!(meta_keys, [&b"origin"[..], b"size", b"time_ms"]);
+    assert_eq!(
+        meta_keys,
+        [&b"origin"[..], b"schema_version", b"size", b"time_ms"]
+    );
     assert_eq!(meta[0].1, b"example.org/layout");
-    assert_eq!(meta[1].1, 3u64.to_be_bytes());
-    assert_eq!(meta[2].1.len(), 8);
+    assert_eq!(meta[1].1, SCHEMA_VERSION.to_be_bytes());
+    assert_eq!(meta[2].1, 3u64.to_be_bytes());
+    assert_eq!(meta[3].1.len(), 8);
     let state = raw(&path, "state");
     assert_eq!(
         state,
@@ -178,4 +182,164 @@ fn a_reader_refuses_a_directory_without_a_store() {
     let dir = tempfile::tempdir().unwrap();
     let err = StoreReader::open(dir.path()).err().unwrap();
     assert!(err.to_string().contains("no audit store here"), "{err}");
+}
+
+/// A licence id with a valid check character (fixtures/data-v1/licences.txt).
+const LICENCE: &str =
+    "1.2.156.3005.2.11100000000013338W032.11370900004090218Y.0ECIX7WSEI5X5Y7RMNMO.001.Z";
+
+/// An entry naming case `case` (if any) and licence [`LICENCE`] (if `licence`).
+fn naming(n: u64, case: Option<&str>, licence: bool) -> EntryDraft {
+    let mut d = draft(n);
+    if let Some(c) = case {
+        d.detail.insert("case".into(), c.into());
+    }
+    if licence {
+        d.licence = Some(LICENCE.parse().unwrap());
+    }
+    d
+}
+
+/// Every index row of the store at `path`, as (kind, term, entry index).
+fn index_rows(path: &std::path::Path) -> Vec<(String, String, u64)> {
+    raw(path, "state")
+        .into_iter()
+        .filter_map(|(k, _)| {
+            let k = String::from_utf8(k).unwrap();
+            let (kind, rest) = k.split_once('/')?;
+            if !kind.starts_with("entries-by-") {
+                return None;
+            }
+            let (term, index) = rest.rsplit_once('/').unwrap();
+            Some((
+                kind.to_owned(),
+                term.to_owned(),
+                u64::from_str_radix(index, 16).unwrap(),
+            ))
+        })
+        .collect()
+}
+
+/// The index rows the entries of the store at `path` call for, read from the entries.
+fn rows_from_entries(path: &std::path::Path) -> Vec<(String, String, u64)> {
+    let mut rows = Vec::new();
+    for (k, v) in raw(path, "audit_entries") {
+        let i = keys::index_of(&k).unwrap();
+        let terms = crate::audit::entry::Entry::parse(&v).unwrap().index_terms();
+        rows.extend(
+            terms
+                .cases
+                .into_iter()
+                .map(|c| ("entries-by-case".into(), c, i)),
+        );
+        rows.extend(
+            terms
+                .licences
+                .into_iter()
+                .map(|l| ("entries-by-licence".into(), l, i)),
+        );
+    }
+    rows.sort();
+    rows
+}
+
+/// Writes groups of entries, some naming a case or a licence, and closes the store.
+fn write_named_entries(path: &std::path::Path) {
+    let store = Store::open(path).unwrap();
+    store.set_origin("example.org/index").unwrap();
+    let writer = Writer::start(store, CompactRange::new(), 0).unwrap();
+    let groups = [
+        vec![naming(0, Some("C-1"), true), naming(1, None, false)],
+        vec![naming(2, Some("C-2"), false)],
+        vec![naming(3, Some("C-1"), false), naming(4, None, true)],
+    ];
+    for group in groups {
+        let entries = group
+            .iter()
+            .map(|d| d.prepare_keyed(None).unwrap())
+            .collect();
+        writer.submit(entries, Vec::new()).unwrap().wait().unwrap();
+    }
+    writer.close();
+}
+
+#[test]
+fn index_rows_are_written_with_their_entries_and_each_names_its_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    write_named_entries(&path);
+    let mut rows = index_rows(&path);
+    rows.sort();
+    // Every row points at an entry that names it, and every entry's terms have their rows.
+    assert_eq!(rows, rows_from_entries(&path));
+    let reader = StoreReader::open(&path).unwrap();
+    assert_eq!(reader.case_entries("C-1").unwrap(), [0, 3]);
+    assert_eq!(reader.case_entries("C-2").unwrap(), [2]);
+    assert_eq!(reader.case_entries("C").unwrap(), Vec::<u64>::new());
+    assert_eq!(reader.licence_entries(LICENCE).unwrap(), [0, 4]);
+    assert_eq!(reader.schema_version().unwrap(), SCHEMA_VERSION);
+}
+
+#[test]
+fn a_version_1_directory_is_migrated_at_open_and_a_second_open_does_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    write_named_entries(&path);
+    // Back to what the previous version wrote: no index rows, no schema version.
+    {
+        let db = DB::open_cf(&Options::default(), &path, COLUMN_FAMILIES).unwrap();
+        let state = db.cf_handle("state").unwrap();
+        for (kind, term, i) in index_rows(&path) {
+            db.delete_cf(state, format!("{kind}/{term}/{i:016x}"))
+                .unwrap();
+        }
+        db.delete_cf(db.cf_handle("audit_meta").unwrap(), b"schema_version")
+            .unwrap();
+    }
+    assert!(index_rows(&path).is_empty());
+    let reader = StoreReader::open(&path).unwrap();
+    assert_eq!(
+        reader.schema_version().unwrap(),
+        1,
+        "read-only: not migrated"
+    );
+    drop(reader);
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.migrated(),
+        Some(Migration {
+            from: 1,
+            to: SCHEMA_VERSION,
+            entries_indexed: 5
+        })
+    );
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    drop(store);
+    let mut rows = index_rows(&path);
+    rows.sort();
+    assert_eq!(rows, rows_from_entries(&path));
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.migrated(), None, "the second open does nothing");
+}
+
+#[test]
+fn a_newer_schema_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    drop(Store::open(&path).unwrap());
+    {
+        let db = DB::open_cf(&Options::default(), &path, COLUMN_FAMILIES).unwrap();
+        let meta = db.cf_handle("audit_meta").unwrap();
+        db.put_cf(meta, b"schema_version", (SCHEMA_VERSION + 1).to_be_bytes())
+            .unwrap();
+    }
+    let want = format!(
+        "the data directory is of store schema version {}, newer than this zhengzhao knows (up \
+         to {SCHEMA_VERSION}): it was written by a newer zhengzhao; open it with that version or \
+         a later one",
+        SCHEMA_VERSION + 1
+    );
+    assert_eq!(Store::open(&path).err().unwrap().to_string(), want);
+    assert_eq!(StoreReader::open(&path).err().unwrap().to_string(), want);
 }

@@ -1,5 +1,6 @@
-//! The group commit writer: one thread that writes the log's entries, their tree hashes, the new
-//! size and the callers' own records in one synced batch.
+//! The group commit writer: one thread that writes the log's entries, their tree hashes, their
+//! index rows (by case and by licence), the new size and the callers' own records in one
+//! synced batch.
 //!
 //! It takes every request waiting, gives the entries their indexes and times, and writes them,
 //! their tree hashes and the callers' own writes in one synced `WriteBatch`. A caller hears back
@@ -401,12 +402,17 @@ fn write_group(inner: &Committed, group: Vec<Request>) {
             continue;
         }
         let mut leaf_hashes = Vec::with_capacity(bytes.len());
-        for (i, b) in bytes.iter().enumerate() {
+        for (i, (b, e)) in bytes.iter().zip(&req.entries).enumerate() {
             let index = start + i as u64;
             batch.put_cf(entries_cf, keys::index_key(index), b);
             let leaf = merkle::leaf_hash(b);
             leaf_hashes.push(leaf);
             range.push(leaf, |id, h| batch.put_cf(tree_cf, keys::tree_key(id), h));
+            // The entry's index rows, in the entry's own batch: an entry is never on disk
+            // without them, nor they without it.
+            for key in keys::entry_index_keys(e.index_terms(), index) {
+                batch.put_cf(state_cf, key, []);
+            }
         }
         for w in &req.writes {
             let Table::State = w.table;

@@ -428,6 +428,20 @@ impl AuditTail {
         expect(self, client, "POST", path, Some(body), want).await
     }
 
+    /// [`expect`] of the status change of licence `id` to `to` (a name or a code), for
+    /// `reason`, sent by `bureau`.
+    pub async fn status_change(
+        &mut self,
+        bureau: &mut Client,
+        id: &str,
+        to: &str,
+        reason: &str,
+        want: Want<'_>,
+    ) -> (Value, Logged) {
+        let body = json!({"status": to, "reason": reason});
+        expect(self, bureau, "POST", &status_path(id), Some(&body), want).await
+    }
+
     /// [`expect`] of `DELETE path` with no body, sent by `client`.
     pub async fn delete(
         &mut self,

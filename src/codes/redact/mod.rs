@@ -110,6 +110,15 @@ pub fn redact_keyed(text: &str, hash: &dyn Fn(&HolderCode) -> String) -> String 
     REDACTED.to_owned()
 }
 
+/// Whether `text` holds a valid holder code (a [`ResidentId`] or a [`Uscc`]), in any of the
+/// disguises [`redact_keyed`] sees through; an ID-shaped run that is no valid code does not
+/// count.
+pub fn holds_holder_codes(text: &str) -> bool {
+    let marker = "0".repeat(64);
+    let redacted = redact_keyed(text, &|_| marker.clone());
+    redacted.matches(HOLDER_TOKEN_PREFIX).count() > text.matches(HOLDER_TOKEN_PREFIX).count()
+}
+
 /// Whether `text` holds anything [`redact_id_numbers`] would replace.
 pub fn holds_id_numbers(text: &str) -> bool {
     [true, false]

@@ -107,7 +107,11 @@ fn rule_status(e: &RuleError) -> StatusCode {
         | RuleError::InvalidHolder(_)
         | RuleError::UnknownGrantee(_)
         | RuleError::UnknownRegion(_)
-        | RuleError::HolderMismatch => StatusCode::BAD_REQUEST,
+        | RuleError::HolderMismatch
+        | RuleError::InvalidCase(_)
+        | RuleError::InvalidMode(_)
+        | RuleError::DelegateRequired
+        | RuleError::InvalidDelegate(_) => StatusCode::BAD_REQUEST,
         RuleError::NoSuchLicence | RuleError::NoSuchConsent | RuleError::NoOriginal => {
             StatusCode::NOT_FOUND
         }
@@ -115,6 +119,7 @@ fn rule_status(e: &RuleError) -> StatusCode {
         | RuleError::InvalidTransition { .. }
         | RuleError::AlreadyWithdrawn => StatusCode::CONFLICT,
         RuleError::MatterNotAllowed(_)
+        | RuleError::ModeNotAllowed(_)
         | RuleError::TypeNotAllowed(_)
         | RuleError::ConsentRequired
         | RuleError::ConsentNotFound

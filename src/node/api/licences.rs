@@ -48,7 +48,8 @@ pub(super) struct AmendResponse {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StatusRequest {
-    /// `active`, `suspended` or `revoked`.
+    /// `active`, `suspended`, `rescinded`, `cancelled`, `lapsed` or `revoked`, or the national
+    /// code of one of them (`01`, `02`, `03`, `04`, `05`, `07`).
     pub(super) status: String,
     /// Why, free text.
     pub(super) reason: String,
@@ -60,6 +61,9 @@ pub(super) struct SetStatusResponse<'a> {
     pub(super) id: &'a str,
     #[schema(schema_with = status_schema)]
     pub(super) status: Status,
+    /// The status's national code.
+    #[schema(schema_with = status_code_schema)]
+    pub(super) status_code: &'static str,
     /// Every change, the new one last, each with its reason and author.
     pub(super) history: Vec<HistoryItem<'a>>,
 }
@@ -71,6 +75,8 @@ pub(super) struct SetStatusResponse<'a> {
 pub(super) struct HistoryItem<'a> {
     #[schema(schema_with = status_schema)]
     pub(super) status: Status,
+    #[schema(schema_with = status_code_schema)]
+    pub(super) status_code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) reason: Option<&'a str>,
     pub(super) at: &'a str,
@@ -84,6 +90,8 @@ pub(super) struct StatusResponse<'a> {
     pub(super) id: &'a str,
     #[schema(schema_with = status_schema)]
     pub(super) status: Status,
+    #[schema(schema_with = status_code_schema)]
+    pub(super) status_code: &'static str,
     pub(super) history: Vec<HistoryItem<'a>>,
     pub(super) superseded_by: Option<&'a str>,
 }
@@ -93,6 +101,7 @@ impl<'a> HistoryItem<'a> {
     fn of(c: &'a StatusChange, full: bool) -> HistoryItem<'a> {
         HistoryItem {
             status: c.status,
+            status_code: c.status.code(),
             reason: full.then_some(c.reason.as_str()),
             at: &c.at,
             by: full.then_some(c.by.as_str()),
@@ -101,17 +110,24 @@ impl<'a> HistoryItem<'a> {
 }
 
 /// The schema of a licence's status: the names [`Status`] has on the wire.
-fn status_schema() -> utoipa::openapi::schema::Object {
+pub(super) fn status_schema() -> utoipa::openapi::schema::Object {
     use utoipa::openapi::schema::{ObjectBuilder, Type};
-    let all = [
-        Status::Active,
-        Status::Suspended,
-        Status::Revoked,
-        Status::Superseded,
-    ];
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .enum_values(Some(all.map(Status::as_str)))
+        .enum_values(Some(Status::ALL.map(Status::as_str)))
+        .build()
+}
+
+/// The schema of a status's national code (docs/licence-status.md).
+pub(super) fn status_code_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["01", "02", "03", "04", "05", "07"]))
+        .description(Some(
+            "01 有效 active, 02 暂扣 suspended, 03 撤销 rescinded, 04 注销 cancelled, 05 失效 \
+             lapsed or superseded, 07 吊销 revoked",
+        ))
         .build()
 }
 
@@ -168,7 +184,8 @@ pub(super) async fn amend(ctx: &mut Ctx, id: &str, bytes: &[u8]) -> Result<Answe
     Ok(Answer::json(StatusCode::CREATED, &body)?.with(change))
 }
 
-/// Changes a licence's status: active ⇄ suspended, either → revoked.
+/// Changes a licence's status: active ⇄ suspended, either → rescinded, cancelled, lapsed or
+/// revoked (docs/licence-status.md).
 #[utoipa::path(
     post,
     path = "/v1/licences/{id}/status",
@@ -191,6 +208,7 @@ pub(super) async fn set_status(ctx: &mut Ctx, id: &str, bytes: &[u8]) -> Result<
     let body = SetStatusResponse {
         id,
         status: rec.status,
+        status_code: rec.status.code(),
         history: rec
             .history
             .iter()
@@ -225,6 +243,7 @@ pub(super) fn get_status(ctx: &mut Ctx, id: &str) -> Result<Answer, ApiError> {
     let body = StatusResponse {
         id,
         status: rec.status,
+        status_code: rec.status.code(),
         history,
         superseded_by: rec.superseded_by.as_deref(),
     };

@@ -10,6 +10,7 @@ use super::dispatch::{Answer, Ctx};
 use super::error::{ApiError, ErrorBody, forbidden, internal};
 use super::input::parse_json;
 use crate::audit::entry::{Action, Actor};
+use crate::node::rules::basis::{Asked, DelegateRef, Mode};
 use crate::node::rules::lookups::{
     self as rules, CopyFormat, Looked, LookupResult, Partial, Query, Regions,
 };
@@ -30,9 +31,22 @@ pub(super) struct LookupRequest {
     pub(super) matter: String,
     /// Why, free text (at most 200 characters).
     pub(super) purpose: String,
-    /// The holder's consent, for a person's licences and a matter that is not statutory.
+    /// The holder's consent: required in modes `consent` and `delegate`, ignored in `duty`.
     #[serde(default)]
     pub(super) consent: Option<String>,
+    /// The case number (业务流水号) the lookup serves: 1 to 64 characters, no white space, no
+    /// `/`, no ID number. Required.
+    #[serde(default)]
+    #[schema(required = true, value_type = String, example = "370900-2026-000123")]
+    pub(super) case: Option<String>,
+    /// `duty` (依职能, statutory matters only), `consent` (授权用证) or `delegate` (委托).
+    /// Required.
+    #[serde(default)]
+    #[schema(required = true, value_type = Mode)]
+    pub(super) mode: Option<String>,
+    /// The delegate acting for the holder: required in mode `delegate`, refused otherwise.
+    #[serde(default)]
+    pub(super) delegate: Option<DelegateRef>,
     /// Other regions to ask too: `"all"` or region codes (this one's among them or not).
     #[serde(default)]
     pub(super) regions: Option<Regions>,
@@ -74,8 +88,8 @@ fn answer(looked: Looked) -> Result<Answer, ApiError> {
     request_body = LookupRequest,
     responses(
         (status = 200, description = "The licences found.", body = LookupResponse),
-        (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_request`, `invalid_holder`, `unknown_region`.", body = ErrorBody),
-        (status = 403, description = "`forbidden_role`, `matter_not_allowed`, `type_not_allowed`, `consent_required`, `consent_not_found`, `consent_mismatch`, `consent_withdrawn`, `consent_expired`, `consent_used_up`.", body = ErrorBody),
+        (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_request`, `invalid_holder`, `invalid_case`, `invalid_mode`, `delegate_required`, `invalid_delegate`, `unknown_region`.", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`, `matter_not_allowed`, `mode_not_allowed`, `type_not_allowed`, `consent_required`, `consent_not_found`, `consent_mismatch`, `consent_withdrawn`, `consent_expired`, `consent_used_up`.", body = ErrorBody),
     )
 )]
 pub(super) async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
@@ -92,6 +106,11 @@ pub(super) async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiErr
         purpose: &req.purpose,
         consent: req.consent.as_ref(),
         format: req.format,
+        basis: Asked {
+            case: req.case.as_deref(),
+            mode: req.mode.as_deref(),
+            delegate: req.delegate.as_ref(),
+        },
     };
     let looked = match &req.regions {
         None => rules::lookup_here(&mut ctx.access(), &who, &q).await?,
@@ -109,8 +128,8 @@ pub(super) async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiErr
     request_body = ForwardedLookup,
     responses(
         (status = 200, description = "The licences found here.", body = LookupResponse),
-        (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_request`, `invalid_holder`.", body = ErrorBody),
-        (status = 403, description = "Not a partner's node (`forbidden_role`), or what the partner is not granted, or a consent refusal.", body = ErrorBody),
+        (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_request`, `invalid_holder`, `invalid_case`, `invalid_mode`, `delegate_required`, `invalid_delegate`.", body = ErrorBody),
+        (status = 403, description = "Not a partner's node (`forbidden_role`), what the partner is not granted, `mode_not_allowed`, or a consent refusal.", body = ErrorBody),
     )
 )]
 pub(super) async fn federated_lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiError> {
@@ -146,6 +165,11 @@ pub(super) async fn federated_lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answ
         purpose: &req.purpose,
         consent: req.consent.as_ref(),
         format: req.format,
+        basis: Asked {
+            case: req.case.as_deref(),
+            mode: req.mode.as_deref(),
+            delegate: req.delegate.as_ref(),
+        },
     };
     answer(rules::lookup_here(&mut ctx.access(), &who, &q).await?)
 }

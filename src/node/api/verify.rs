@@ -15,6 +15,7 @@ use super::input::parse_json;
 use crate::codes::LicenceId;
 use crate::node::rules::verify::{Checked, CopyFacts, FederationRefusal, OfdCopy};
 use crate::node::rules::{self, MAX_PURPOSE_CHARS, free_text, now_ms};
+use crate::node::state::Status;
 
 /// The body of `POST /v1/verify`: exactly one of `licence` and `ofd`.
 #[derive(Deserialize, ToSchema)]
@@ -35,6 +36,10 @@ pub(super) struct VerifyRequest {
 pub(super) struct VerifyResponse<'a> {
     pub(super) outcome: &'a str,
     pub(super) status: &'a str,
+    /// The live status's national code, when there is a live status (docs/licence-status.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = super::licences::status_code_schema)]
+    pub(super) status_code: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) usage_copy: Option<&'a CopyFacts>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,6 +72,10 @@ pub(super) struct OfdVerifyResponse<'a> {
     /// The live status of the licence the document names, when its seals hold and it is this
     /// region's or a partner's; else `not_checked`.
     pub(super) status: &'a str,
+    /// The status's national code, when there is a live status (docs/licence-status.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = super::licences::status_code_schema)]
+    pub(super) status_code: Option<&'static str>,
     /// What an OFD usage copy (加注件) that holds says, and whether it was made for the caller.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) usage_copy: Option<OfdCopyFacts<'a>>,
@@ -161,6 +170,7 @@ pub(super) async fn verify(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiErr
             let body = VerifyResponse {
                 outcome: &v.outcome,
                 status: &v.status,
+                status_code: Status::from_name(&v.status).map(Status::code),
                 usage_copy: v.usage_copy.as_ref(),
                 federation: v.federation.as_ref(),
                 report: &v.report,
@@ -231,6 +241,7 @@ async fn verify_ofd(ctx: &mut Ctx, b64: &str) -> Result<Answer, ApiError> {
     let body = OfdVerifyResponse {
         outcome: &v.outcome,
         status: &v.status,
+        status_code: Status::from_name(&v.status).map(Status::code),
         usage_copy,
         usage_copy_refused,
         report: &report,

@@ -55,8 +55,8 @@ pub enum RuleError {
     /// The requester's 用证清单 does not hold the type (`type_not_allowed`).
     #[error("the department may not use licences of type {0}")]
     TypeNotAllowed(String),
-    /// A person's licences, for a matter that is not statutory, and no consent (`consent_required`).
-    #[error("a person's licences need the holder's consent for this matter")]
+    /// A lookup in mode `consent` or `delegate` that names no consent (`consent_required`).
+    #[error("a lookup in mode consent or delegate needs the holder's consent")]
     ConsentRequired,
     /// No consent of the id given (`consent_not_found`).
     #[error("no such consent")]
@@ -76,6 +76,24 @@ pub enum RuleError {
     /// The consent's uses are spent (`consent_used_up`).
     #[error("the consent has no uses left")]
     ConsentUsedUp,
+    /// A lookup's case number is missing or not acceptable (`invalid_case`).
+    #[error("{0}")]
+    InvalidCase(String),
+    /// A lookup's mode is missing or not one of `duty`, `consent`, `delegate` (`invalid_mode`).
+    #[error("{0}")]
+    InvalidMode(String),
+    /// A `duty` lookup for a matter that is not statutory (`mode_not_allowed`); the message
+    /// quotes the matter.
+    #[error(
+        "matter {0} is not statutory: a lookup for it rests on the holder's consent (mode consent or delegate), not on duty"
+    )]
+    ModeNotAllowed(String),
+    /// A `delegate` lookup that names no delegate (`delegate_required`).
+    #[error("delegate: required in mode delegate: the delegate's name, type and code")]
+    DelegateRequired,
+    /// A delegate that does not parse, or one named in another mode (`invalid_delegate`).
+    #[error("{0}")]
+    InvalidDelegate(String),
     /// The node's storage could not be read (`storage_unavailable`); the text is for the log.
     #[error("the node's storage could not be read")]
     Storage(String),
@@ -105,6 +123,11 @@ impl RuleError {
             RuleError::ConsentWithdrawn => "consent_withdrawn",
             RuleError::ConsentExpired => "consent_expired",
             RuleError::ConsentUsedUp => "consent_used_up",
+            RuleError::InvalidCase(_) => "invalid_case",
+            RuleError::InvalidMode(_) => "invalid_mode",
+            RuleError::ModeNotAllowed(_) => "mode_not_allowed",
+            RuleError::DelegateRequired => "delegate_required",
+            RuleError::InvalidDelegate(_) => "invalid_delegate",
             RuleError::Storage(_) => "storage_unavailable",
             RuleError::Internal(_) => "internal",
         }

@@ -1,5 +1,5 @@
 //! Licences' lives: issuing, new versions (变更: the old one superseded, the holder kept),
-//! status changes (active ⇄ suspended, either → revoked), and who sees a status history's
+//! status changes (active ⇄ suspended, either → rescinded, cancelled, lapsed or revoked), and who sees a status history's
 //! reasons.
 
 use super::{
@@ -163,16 +163,20 @@ pub async fn amend(
     ))
 }
 
-/// The status a caller may ask a licence to take: `active`, `suspended` or `revoked` (a new
-/// version supersedes a licence, never a status change).
+/// The status a caller may ask a licence to take, by name (`active`, `suspended`,
+/// `rescinded`, `cancelled`, `lapsed`, `revoked`) or by national code (`01`, `02`, `03`, `04`,
+/// `05` for lapsed, `07`). `superseded` is refused: a new version supersedes a licence, never a
+/// status change.
 pub fn requested_status(s: &str) -> Result<Status, RuleError> {
-    match s {
-        "active" => Ok(Status::Active),
-        "suspended" => Ok(Status::Suspended),
-        "revoked" => Ok(Status::Revoked),
-        other => Err(RuleError::Invalid(format!(
-            "status {}: one of active, suspended, revoked (a new version supersedes a licence)",
-            quoted(other)
+    let by_code = Status::ALL
+        .into_iter()
+        .find(|st| *st != Status::Superseded && st.code() == s);
+    match Status::from_name(s).or(by_code) {
+        Some(st) if st != Status::Superseded => Ok(st),
+        _ => Err(RuleError::Invalid(format!(
+            "status {}: one of active, suspended, rescinded, cancelled, lapsed, revoked, or \
+             their codes 01, 02, 03, 04, 05, 07 (a new version supersedes a licence)",
+            quoted(s)
         ))),
     }
 }
@@ -269,16 +273,31 @@ mod tests {
     use crate::node::config::Types;
 
     #[test]
-    fn only_three_statuses_may_be_asked_for() {
-        assert_eq!(requested_status("active"), Ok(Status::Active));
-        assert_eq!(requested_status("suspended"), Ok(Status::Suspended));
-        assert_eq!(requested_status("revoked"), Ok(Status::Revoked));
-        let e = requested_status("superseded").unwrap_err();
-        assert_eq!(e.code(), "invalid_request");
+    fn statuses_are_asked_for_by_name_or_code() {
+        for (asked, status) in [
+            ("active", Status::Active),
+            ("01", Status::Active),
+            ("suspended", Status::Suspended),
+            ("02", Status::Suspended),
+            ("rescinded", Status::Rescinded),
+            ("03", Status::Rescinded),
+            ("cancelled", Status::Cancelled),
+            ("04", Status::Cancelled),
+            ("lapsed", Status::Lapsed),
+            ("05", Status::Lapsed),
+            ("revoked", Status::Revoked),
+            ("07", Status::Revoked),
+        ] {
+            assert_eq!(requested_status(asked), Ok(status), "{asked}");
+        }
+        for bad in ["superseded", "06", "1", "Active", ""] {
+            let e = requested_status(bad).unwrap_err();
+            assert_eq!(e.code(), "invalid_request", "{bad}");
+        }
         assert_eq!(
-            e.to_string(),
-            "status \"superseded\": one of active, suspended, revoked (a new version supersedes \
-             a licence)"
+            requested_status("superseded").unwrap_err().to_string(),
+            "status \"superseded\": one of active, suspended, rescinded, cancelled, lapsed, \
+             revoked, or their codes 01, 02, 03, 04, 05, 07 (a new version supersedes a licence)"
         );
     }
 

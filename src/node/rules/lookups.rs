@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::basis::{self, Basis};
 use super::consents::{Spender, spend};
 use super::partners::{Expected, Forwarded, ForwardedLookup, forward_lookup};
 use super::scope::{Ask, Requester, Scope, lookup_scope, may_use};
@@ -17,7 +18,7 @@ use super::{
     Access, Change, HolderRef, RuleError, load_consent, load_licence, now_ms, put, quoted,
 };
 use crate::audit::entry::Action;
-use crate::codes::{HolderType, RegionCode};
+use crate::codes::RegionCode;
 use crate::licence::verify::rfc3339;
 use crate::node::state::Status;
 use crate::store::Write;
@@ -73,8 +74,19 @@ impl CopyFormat {
     }
 }
 
+/// How a lookup's usage copies are made: their format, and the case number they name (the
+/// OFD 加注件's annotation carries it).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Copies<'a> {
+    /// The format.
+    pub format: CopyFormat,
+    /// The case number, as checked.
+    pub case: Option<&'a str>,
+}
+
 /// What a department asks: the holder, the type (if one), the matter, the purpose (as given),
-/// the consent (if one) and the format of the usage copies.
+/// the consent (if one), the basis (case, mode, delegate) as given, and the format of the
+/// usage copies.
 pub struct Query<'a> {
     /// The holder.
     pub holder: &'a HolderRef,
@@ -88,6 +100,8 @@ pub struct Query<'a> {
     pub consent: Option<&'a String>,
     /// The usage copies' format.
     pub format: CopyFormat,
+    /// The case, mode and delegate, as given.
+    pub basis: basis::Asked<'a>,
 }
 
 /// One licence a lookup answers with. Its members are in the order they are written.
@@ -99,9 +113,13 @@ pub struct LookupResult {
     pub licence: String,
     /// The region whose node holds it.
     pub region: String,
-    /// Its status there: `active`, `suspended` or `revoked`.
+    /// Its status there: `active`, `suspended`, `rescinded`, `cancelled`, `lapsed` or `revoked`
+    /// (superseded versions are left out).
     #[schema(value_type = String)]
     pub status: Status,
+    /// The status's national code (docs/licence-status.md).
+    #[schema(value_type = String)]
+    pub status_code: &'static str,
     /// A usage copy of it for this department, matter and purpose (active licences only): a
     /// compact JWS, or with `"format": "ofd"` the OFD 加注件 in standard base64.
     pub usage_copy: Option<String>,
@@ -155,17 +173,18 @@ fn listed(r: &LookupResult, region: Option<&str>) -> Value {
     v
 }
 
-/// The scope of a lookup for `who` (see [`lookup_scope`]), and the purpose as it travels in
-/// usage copies and to partners: a holder code in it as its keyed hash (a fixed point:
-/// redacting it again changes nothing).
+/// The scope of a lookup for `who` (see [`lookup_scope`]), its basis (see [`basis::check`]),
+/// and the purpose as it travels in usage copies and to partners: a holder code in it as its
+/// keyed hash (a fixed point: redacting it again changes nothing).
 pub fn scope(
     acc: &mut Access<'_>,
     who: &Requester,
     q: &Query<'_>,
-) -> Result<(Scope, String), RuleError> {
+) -> Result<(Scope, Basis, String), RuleError> {
     let scope = lookup_scope(acc, who, q.holder, q.type_code, q.matter, q.purpose)?;
+    let basis = basis::check(acc, &scope.matter, q.basis)?;
     let purpose = acc.node.holder_key.redact(q.purpose);
-    Ok((scope, purpose))
+    Ok((scope, basis, purpose))
 }
 
 /// A lookup in this region only, for `who`: its scope, then [`here`], the entry listing what
@@ -175,12 +194,16 @@ pub async fn lookup_here(
     who: &Requester,
     q: &Query<'_>,
 ) -> Result<Looked, RuleError> {
-    let (scope, purpose) = scope(acc, who, q)?;
-    let ask = scope.ask(q.type_code, &purpose, q.consent);
+    let (scope, basis, purpose) = scope(acc, who, q)?;
+    let ask = scope.ask(q.type_code, &purpose, q.consent, basis.mode);
     if !q.format.is_jws() {
         acc.detail("format", q.format.as_str());
     }
-    let found = here(acc, who, &ask, q.format).await?;
+    let copies = Copies {
+        format: q.format,
+        case: q.basis.case,
+    };
+    let found = here(acc, who, &ask, copies).await?;
     let ids: Vec<Value> = found.results.iter().map(|r| listed(r, None)).collect();
     acc.detail("results", ids);
     if found.more {
@@ -196,24 +219,25 @@ pub async fn lookup_here(
 }
 
 /// The lookup in this node's own records, for `who`: the consent (spent under its lock) when
-/// a person's licences are asked for a matter that is not statutory, then the holder's
-/// licences the requester may have (none superseded), each active one with a usage copy.
+/// the lookup's mode rests on it (`consent`, `delegate`), then the holder's licences the
+/// requester may have (none superseded), each active one with a usage copy.
 pub async fn here(
     acc: &mut Access<'_>,
     who: &Requester,
     ask: &Ask<'_>,
-    format: CopyFormat,
+    copies: Copies<'_>,
 ) -> Result<Found, RuleError> {
+    let format = copies.format;
     let Ask {
-        holder,
         hash,
         type_code,
         matter,
         purpose,
         consent,
+        mode,
+        ..
     } = *ask;
-    let person = holder.holder_type() == HolderType::Person;
-    let needs_consent = person && !matter.statutory;
+    let needs_consent = mode.needs_consent();
     let mut change = Change::default();
     let mut consent_types: Option<Vec<String>> = None;
     let own = acc.node.config.region.to_string();
@@ -277,7 +301,7 @@ pub async fn here(
                 department: &who.id,
                 region: &who.region,
                 matter,
-                case: None,
+                case: copies.case,
                 purpose,
                 made_at: now / 1000,
                 valid_until: valid_until / 1000,
@@ -305,6 +329,7 @@ pub async fn here(
             licence: rec.token,
             region: own.clone(),
             status: rec.status,
+            status_code: rec.status.code(),
             usage_copy: copy,
         });
     }
@@ -362,8 +387,8 @@ pub async fn lookup_across(
     q: &Query<'_>,
     asked_regions: &Regions,
 ) -> Result<Looked, RuleError> {
-    let (scope, purpose) = scope(acc, who, q)?;
-    let ask = scope.ask(q.type_code, &purpose, q.consent);
+    let (scope, basis, purpose) = scope(acc, who, q)?;
+    let ask = scope.ask(q.type_code, &purpose, q.consent, basis.mode);
     let own = acc.node.config.region;
     let partners: Vec<RegionCode> = acc.node.federation.partners.keys().copied().collect();
     let (here_too, asked) = regions(own, &partners, asked_regions)?;
@@ -381,6 +406,9 @@ pub async fn lookup_across(
         matter: q.matter.to_owned(),
         purpose: purpose.clone(),
         consent: q.consent.cloned(),
+        case: q.basis.case.map(str::to_owned),
+        mode: Some(basis.mode.as_str().to_owned()),
+        delegate: q.basis.delegate.cloned(),
         format: q.format,
     };
     if !q.format.is_jws() {
@@ -462,7 +490,11 @@ pub async fn lookup_across(
     let mut change = Change::default();
     let mut more = false;
     if here_too {
-        match here(acc, who, &ask, q.format).await {
+        let copies = Copies {
+            format: q.format,
+            case: q.basis.case,
+        };
+        match here(acc, who, &ask, copies).await {
             Ok(found) => {
                 more = found.more;
                 let own = own.to_string();

@@ -1,5 +1,5 @@
 //! The 免证办 rules, apart from HTTP: who may use which licence types for which matters (the
-//! 用证清单, [`scope`]), holders' consents and their spending ([`consents`]), lookups here and
+//! 用证清单, [`scope`]), the legal basis a lookup names (its case and mode, [`basis`]), holders' consents and their spending ([`consents`]), lookups here and
 //! at partner nodes ([`lookups`]), the checks on what a partner answers ([`partners`]), usage
 //! copies ([`usage`]), licences' status changes and new versions ([`licences`]), and what a
 //! verification adds to the signature: live status, and partners' recognition ([`verify`]).
@@ -14,6 +14,7 @@
 //! "May this department use this licence for this matter?" is answered in [`scope`]; the
 //! consent a person's licences need, in [`consents::spend`].
 
+pub mod basis;
 pub mod consents;
 mod error;
 pub mod licences;

@@ -39,6 +39,17 @@ pub struct ForwardedLookup {
     /// The holder's consent, if one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<String>,
+    /// The case number (业务流水号); required, as in `POST /v1/lookups`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(required = true, value_type = String)]
+    pub case: Option<String>,
+    /// `duty`, `consent` or `delegate`; required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(required = true, value_type = super::basis::Mode)]
+    pub mode: Option<String>,
+    /// The delegate, in mode `delegate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegate: Option<super::basis::DelegateRef>,
     /// The usage copies' format; absent: JWS.
     #[serde(default, skip_serializing_if = "CopyFormat::is_jws")]
     #[schema(value_type = Option<String>)]
@@ -159,19 +170,19 @@ pub async fn forward_lookup(
     for item in items {
         let id = item.get("id").and_then(Value::as_str).unwrap_or("");
         let licence = item.get("licence").and_then(Value::as_str).unwrap_or("");
-        let status = item.get("status").and_then(Value::as_str).unwrap_or("");
         let copy = item.get("usage_copy").and_then(Value::as_str);
+        let status = Status::from_answer(
+            item.get("status").and_then(Value::as_str),
+            item.get("status_code").and_then(Value::as_str),
+        )
+        .and_then(|s| match s {
+            // A lookup leaves superseded versions out.
+            Status::Superseded => Err("a superseded version in a lookup's results".to_owned()),
+            s => Ok(s),
+        });
         let (status, refusal) = match status {
-            "active" => (Status::Active, None),
-            "suspended" => (Status::Suspended, None),
-            "revoked" => (Status::Revoked, None),
-            _ => (
-                Status::Revoked,
-                Some((
-                    "malformed",
-                    "the status is not active, suspended or revoked".to_owned(),
-                )),
-            ),
+            Ok(s) => (s, None),
+            Err(why) => (Status::Revoked, Some(("malformed", why))),
         };
         let refusal =
             refusal.or_else(|| check_forwarded(node, link, (id, licence, copy), now, expected));
@@ -181,6 +192,7 @@ pub async fn forward_lookup(
                 licence: licence.to_owned(),
                 region: region_s.clone(),
                 status,
+                status_code: status.code(),
                 usage_copy: copy.map(str::to_owned),
             }),
             Some((outcome, detail)) => {

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
+use super::basis::Mode;
 use super::{
     Access, HolderRef, MAX_PURPOSE_CHARS, RuleError, free_text, holder_in_entry, is_code, quoted,
 };
@@ -84,15 +85,18 @@ pub struct Ask<'a> {
     pub purpose: &'a str,
     /// The consent given, if one.
     pub consent: Option<&'a String>,
+    /// The mode the lookup names.
+    pub mode: Mode,
 }
 
 impl Scope {
-    /// The lookup of this scope for the type (if one), purpose and consent asked.
+    /// The lookup of this scope for the type (if one), purpose, consent and mode asked.
     pub fn ask<'a>(
         &'a self,
         type_code: Option<&'a String>,
         purpose: &'a str,
         consent: Option<&'a String>,
+        mode: Mode,
     ) -> Ask<'a> {
         Ask {
             holder: &self.holder,
@@ -101,6 +105,7 @@ impl Scope {
             matter: &self.matter,
             purpose,
             consent,
+            mode,
         }
     }
 }

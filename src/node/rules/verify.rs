@@ -48,10 +48,11 @@ pub struct FederationRefusal {
 /// A licence verified for a caller.
 pub struct Verified {
     /// The outcome: the report's, or the status when the licence is valid but not active
-    /// (`suspended`, `revoked`, `superseded`), `status_unknown`, or a partner's refusal.
+    /// (`suspended`, `rescinded`, `cancelled`, `lapsed`, `revoked`, `superseded`),
+    /// `status_unknown`, or a partner's refusal.
     pub outcome: String,
-    /// The live status: `active`, `suspended`, `revoked`, `superseded`, `unknown`, or
-    /// `not_checked` (not valid, or neither this region's nor a partner's licence).
+    /// The live status: a [`Status`] name, `unknown`, or `not_checked` (not valid, or neither
+    /// this region's nor a partner's licence).
     pub status: String,
     /// The usage copy the licence came in, if it came in one.
     pub usage_copy: Option<CopyFacts>,
@@ -110,12 +111,12 @@ pub async fn live_status(
     Ok(Some(
         match crate::node::federation::partner_status(&node, link, jti).await {
             Ok(s) => {
-                let outcome = if s == "active" {
+                let outcome = if s == Status::Active {
                     "valid".to_owned()
                 } else {
-                    s.clone()
+                    s.as_str().to_owned()
                 };
-                (s, outcome)
+                (s.as_str().to_owned(), outcome)
             }
             Err(e) => {
                 acc.detail("status_error", e);
