@@ -2,7 +2,7 @@
 //! `zhengzhao licence issue --format ofd`: the 原件 it writes verifies in `zhengzhao ofd verify`
 //! under the region's SM2 root, and in an independent reader (`tests/ofd_reader.py`: Python's
 //! zipfile and ElementTree, OpenSSL for SM3 and both SM2 signatures); a change to any file is
-//! found by both; the command's refusals.
+//! found by both; the same for a usage copy (加注件) made from it; the command's refusals.
 
 #[allow(dead_code)] // uses only part of the shared support
 mod support;
@@ -92,15 +92,10 @@ fn an_issued_original_is_valid_in_zhengzhao_and_in_the_independent_reader() {
     }
 }
 
-#[test]
-fn a_change_to_any_file_is_found_by_both_readers() {
-    let dir = tempfile::tempdir().unwrap();
-    let (file, _) = issue(
-        dir.path(),
-        &root().join("fixtures/requests/370900.json"),
-        "l.ofd",
-    );
-    let files = OfdFiles::from_zip(&std::fs::read(&file).unwrap()).unwrap();
+/// Changes each file of `files` but `Signatures.xml` (a text of an XML file, a byte of the
+/// others) and insists that `zhengzhao ofd verify` and the independent reader both refuse the
+/// result; returns how many files were changed.
+fn every_change_is_found(dir: &Path, files: &OfdFiles) -> usize {
     let mut changed_files = 0;
     for (path, bytes) in files.iter() {
         if path.ends_with("/Signatures.xml") {
@@ -117,16 +112,100 @@ fn a_change_to_any_file_is_found_by_both_readers() {
         }
         let mut changed = files.clone();
         changed.insert(path, b).unwrap();
-        let tampered = dir.path().join(format!("t{changed_files}.ofd"));
+        let tampered = dir.join(format!("t{changed_files}.ofd"));
         std::fs::write(&tampered, changed.to_zip().unwrap()).unwrap();
         let (code, text) = verify(&tampered);
         assert_eq!(code, 1, "{path}: {text}");
         let o = python(&reader(), &[p(&tampered)]);
         assert!(!o.status.success(), "{path}: {}", output_text(&o));
-        assert!(output_text(&o).starts_with("FAIL "), "{}", output_text(&o));
+        let said = output_text(&o);
+        // The seals checked before the failing one are said to hold; the last line fails.
+        let last = said.lines().last().unwrap_or_default();
+        assert!(last.starts_with("FAIL "), "{path}: {said}");
         changed_files += 1;
     }
-    assert_eq!(changed_files, 7, "every file but Signatures.xml");
+    changed_files
+}
+
+#[test]
+fn a_change_to_any_file_is_found_by_both_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, _) = issue(
+        dir.path(),
+        &root().join("fixtures/requests/370900.json"),
+        "l.ofd",
+    );
+    let files = OfdFiles::from_zip(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(
+        every_change_is_found(dir.path(), &files),
+        7,
+        "every file but Signatures.xml"
+    );
+}
+
+#[test]
+fn a_usage_copy_holds_in_both_readers_and_a_change_to_any_of_its_files_is_found() {
+    use zhengzhao::licence::annotated::{UsageAnnotation, annotate};
+    use zhengzhao::licence::original::OfdSigner;
+    let dir = tempfile::tempdir().unwrap();
+    let (file, id) = issue(
+        dir.path(),
+        &root().join("fixtures/requests/370900.json"),
+        "l.ofd",
+    );
+    let read = |f: &str| std::fs::read(cert_path("370900", f)).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let signer = OfdSigner::from_pem(
+        &read("seal-signer.pem"),
+        &read("seal-signer.key"),
+        &read("seal.esl"),
+        now,
+    )
+    .unwrap();
+    let annotation = UsageAnnotation {
+        licence: id,
+        made_by_node: "node-370900".into(),
+        made_by_region: "370900".into(),
+        department: "370900-window".into(),
+        department_region: "370900".into(),
+        matter: "DEMO-STATUTORY".into(),
+        matter_name: "演示：法定事项".into(),
+        case: Some("TA-2026-0001".into()),
+        purpose: "核验".into(),
+        made_at: zhengzhao::licence::verify::rfc3339(now),
+        valid_until: zhengzhao::licence::verify::rfc3339(now + 600),
+    };
+    let copy = annotate(
+        &std::fs::read(&file).unwrap(),
+        &annotation,
+        &signer,
+        now,
+        now + 600,
+    )
+    .unwrap();
+    let copy_file = dir.path().join("copy.ofd");
+    std::fs::write(&copy_file, &copy).unwrap();
+    let (code, text) = verify(&copy_file);
+    assert_eq!(code, 0, "{text}");
+    let o = python(&reader(), &[p(&copy_file)]);
+    let said = output_text(&o);
+    assert!(o.status.success(), "{said}");
+    // The issuer's seal (5 files) and the node's (every file but the list and its own two).
+    assert!(
+        said.contains("/Doc_0/Signs/Sign_0/Signature.xml ok 5 references"),
+        "{said}"
+    );
+    assert!(
+        said.contains("/Doc_0/Signs/Sign_1/Signature.xml ok 9 references"),
+        "{said}"
+    );
+    assert!(said.contains("covered 7 files"), "{said}");
+    let files = OfdFiles::from_zip(&copy).unwrap();
+    assert_eq!(
+        every_change_is_found(dir.path(), &files),
+        11,
+        "every file but Signatures.xml"
+    );
 }
 
 #[test]
