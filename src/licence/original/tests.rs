@@ -226,3 +226,45 @@ fn a_long_face_runs_onto_more_pages_and_the_seal_sits_on_the_authoritys_line() {
         OfdOutcome::Valid
     );
 }
+
+#[test]
+fn an_original_follows_the_package_conventions_other_readers_expect() {
+    let s = signer("370900");
+    let files = OfdFiles::from_zip(&s.original(&claims(&s, "organisation")).unwrap()).unwrap();
+    let paths: Vec<&str> = files.iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        paths,
+        [
+            "OFD.xml",
+            "Doc_0/Document.xml",
+            "Doc_0/PublicRes.xml",
+            "Doc_0/Pages/Page_0/Content.xml",
+            "Doc_0/Signs/Sign_0/Seal.esl",
+            "Doc_0/Signs/Sign_0/Signature.xml",
+            "Doc_0/Signs/Sign_0/SignedValue.dat",
+            "Doc_0/Signs/Signatures.xml",
+        ]
+    );
+    for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".xml")) {
+        let xml = std::str::from_utf8(bytes).unwrap();
+        assert!(
+            xml.contains(r#"xmlns:ofd="http://www.ofdspec.org/2016""#),
+            "{path}: the OFD namespace with the ofd: prefix"
+        );
+    }
+    let signature = std::str::from_utf8(files.get("Doc_0/Signs/Sign_0/Signature.xml").unwrap())
+        .unwrap()
+        .to_owned();
+    assert!(signature.contains(r#"<ofd:References CheckMethod="1.2.156.10197.1.401">"#));
+    assert!(signature.contains("<ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod>"));
+    assert!(!signature.contains("Signatures.xml"), "never referenced");
+    for p in &paths[..4] {
+        assert!(
+            signature.contains(&format!(r#"FileRef="/{p}""#)),
+            "{p} referenced"
+        );
+    }
+    let ofd = std::str::from_utf8(files.get("OFD.xml").unwrap()).unwrap();
+    assert!(ofd.contains("<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot>"));
+    assert!(ofd.contains("<ofd:Signatures>/Doc_0/Signs/Signatures.xml</ofd:Signatures>"));
+}
