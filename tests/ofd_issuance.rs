@@ -187,6 +187,39 @@ fn a_usage_copy_holds_in_both_readers_and_a_change_to_any_of_its_files_is_found(
     std::fs::write(&copy_file, &copy).unwrap();
     let (code, text) = verify(&copy_file);
     assert_eq!(code, 0, "{text}");
+    assert!(text.starts_with("outcome: valid\n"), "{text}");
+    assert!(text.contains("usage copy (加注件): holds"), "{text}");
+    assert!(text.contains("  case:    TA-2026-0001"), "{text}");
+    // Past its 有效期至 the copy does not hold, though its seals do.
+    let later = zhengzhao::licence::verify::rfc3339(now + 601);
+    let trust = format!("{}=370900", p(&cert_path("370900", "sm2-root.pem")));
+    let o = zz(&[
+        "ofd",
+        "verify",
+        "--at",
+        &later,
+        "--trust",
+        &trust,
+        p(&copy_file),
+    ]);
+    let text = output_text(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("outcome: usage_copy_expired\n"), "{text}");
+    assert!(text.contains("seals:   valid"), "{text}");
+    let o = zz(&[
+        "ofd",
+        "verify",
+        "--json",
+        "--at",
+        &later,
+        "--trust",
+        &trust,
+        p(&copy_file),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["outcome"], "valid", "the document's own outcome: {v}");
+    assert_eq!(v["usage_copy"]["refused"]["outcome"], "usage_copy_expired");
+    assert_eq!(v["usage_copy"]["annotation"]["department"], "370900-window");
     let o = python(&reader(), &[p(&copy_file)]);
     let said = output_text(&o);
     assert!(o.status.success(), "{said}");

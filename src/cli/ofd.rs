@@ -2,6 +2,7 @@
 
 use super::{Failure, read_file, read_input};
 use crate::gm::Sm2PublicKey;
+use crate::licence::annotated;
 use crate::licence::verify::rfc3339;
 use crate::ofd::report::{OfdOutcome, OfdReport};
 use crate::ofd::ses::{self, SignedValue};
@@ -75,14 +76,89 @@ fn verify(
     let at = args.instant()?;
     let bytes = read_input(file)?;
     let report = verifier.verify(&bytes, at);
-    let valid = report.outcome == OfdOutcome::Valid;
-    args.finish(&report, print_report, valid)
+    let usage_copy = match annotated::annotation_of(&bytes) {
+        None => None,
+        Some(Ok(a)) => Some(CopyVerdict {
+            refused: annotated::check(&report, &a, at).err(),
+            annotation: Some(a),
+        }),
+        Some(Err(e)) => Some(CopyVerdict {
+            annotation: None,
+            refused: Some(annotated::refuse(
+                "malformed",
+                format!("the usage annotation: {e}"),
+            )),
+        }),
+    };
+    let valid = report.outcome == OfdOutcome::Valid
+        && usage_copy.as_ref().is_none_or(|c| c.refused.is_none());
+    let verified = Verified {
+        report: &report,
+        usage_copy,
+    };
+    args.finish(&verified, print_verified, valid)
 }
 
-/// The report as a clerk reads it: the outcome, then each signature with each check on its
-/// own line.
-fn print_report(r: &OfdReport) {
-    println!("outcome: {}", r.outcome.as_str());
+/// What `ofd verify` reports: the document's report and, for a usage copy (加注件), its
+/// annotation and whether it holds at the time checked.
+#[derive(serde::Serialize)]
+struct Verified<'a> {
+    #[serde(flatten)]
+    report: &'a OfdReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage_copy: Option<CopyVerdict>,
+}
+
+/// A usage copy's annotation (when it can be read) and its refusal (when it does not hold).
+#[derive(serde::Serialize)]
+struct CopyVerdict {
+    annotation: Option<annotated::UsageAnnotation>,
+    refused: Option<annotated::CopyRefusal>,
+}
+
+/// [`print_report`], then the usage copy's annotation and verdict.
+fn print_verified(v: &Verified<'_>) {
+    let refused = v.usage_copy.as_ref().and_then(|c| c.refused.as_ref());
+    match refused {
+        // A usage copy that does not hold is not valid, whatever its seals say.
+        Some(r) if v.report.outcome == OfdOutcome::Valid => {
+            println!("outcome: {}", r.outcome);
+            println!("seals:   valid (the usage copy does not hold: below)");
+        }
+        _ => println!("outcome: {}", v.report.outcome.as_str()),
+    }
+    print_report_body(v.report);
+    let Some(c) = &v.usage_copy else {
+        return;
+    };
+    println!();
+    match &c.refused {
+        None => println!("usage copy (加注件): holds"),
+        Some(r) => println!("usage copy (加注件): refused: {} ({})", r.outcome, r.detail),
+    }
+    if let Some(a) = &c.annotation {
+        println!(
+            "  for:     {} ({}), matter {} {}",
+            a.department, a.department_region, a.matter, a.matter_name
+        );
+        if let Some(case) = &a.case {
+            println!("  case:    {case}");
+        }
+        println!("  purpose: {}", a.purpose);
+        println!(
+            "  made:    {} by {} ({}), valid until {}",
+            super::shown_time(&a.made_at),
+            a.made_by_node,
+            a.made_by_region,
+            super::shown_time(&a.valid_until)
+        );
+    }
+    println!("  status:  not checked (live status comes from the issuing node)");
+}
+
+/// The report as a clerk reads it, after its outcome line: each signature with each check on
+/// its own line, the files no signature covers, the metadata.
+fn print_report_body(r: &OfdReport) {
     if let Some(e) = &r.error {
         println!("why:     {e}");
     }

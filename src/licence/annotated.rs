@@ -14,9 +14,11 @@
 //! annotation at its fixed path.
 
 use crate::licence::original::{OfdSigner, OriginalError};
-use crate::licence::verify::beijing_time;
+use crate::licence::verify::{MAX_CLOCK_SKEW, beijing_time, rfc3339};
+use crate::ofd::report::{OfdOutcome, OfdReport};
 use crate::ofd::write::{Boundary, OfdFiles, Text, XML_DECL, escape, text_object};
 use crate::ofd::xml::{attr, child, children, parse, root, text};
+use std::str::FromStr as _;
 
 /// Where the annotation is written in the package.
 pub const ANNOTATION_FILE: &str = "Doc_0/Annots/UsageCopy.xml";
@@ -241,6 +243,97 @@ fn parse_annotation(bytes: &[u8]) -> Result<UsageAnnotation, String> {
         made_at: need(made_at, 9)?,
         valid_until: need(valid_until, 10)?,
     })
+}
+
+/// The usage annotation of the OFD `file`, if it is a package (the reader's bounds) holding one.
+pub fn annotation_of(file: &[u8]) -> Option<Result<UsageAnnotation, String>> {
+    let package = crate::ofd::Package::read(file).ok()?;
+    read_annotation(|p| package.get(p).map(<[u8]>::to_vec))
+}
+
+/// Why a usage copy (JWS or OFD) does not hold: an outcome (`malformed`, `untrusted_issuer`,
+/// `bad_signature`, `not_yet_valid`, `usage_copy_expired`, or an OFD report's own) and words.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CopyRefusal {
+    /// The outcome.
+    pub outcome: &'static str,
+    /// In words.
+    pub detail: String,
+}
+
+/// A refusal with this outcome and detail.
+pub fn refuse(outcome: &'static str, detail: impl Into<String>) -> CopyRefusal {
+    CopyRefusal {
+        outcome,
+        detail: detail.into(),
+    }
+}
+
+/// An RFC 3339 time of a usage copy, named `what` in the refusal (`malformed`).
+pub fn parse_time(what: &str, s: &str) -> Result<i64, CopyRefusal> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| refuse("malformed", format!("{what}: {e}")))
+}
+
+/// Checks a usage copy's times at `now`: made (`made`: its name and RFC 3339 text) not more
+/// than [`MAX_CLOCK_SKEW`] in the future (`not_yet_valid`), and `until` (exclusive) not reached
+/// (`usage_copy_expired`).
+pub fn in_time(
+    (made_name, made): (&str, &str),
+    (until_name, until): (&str, &str),
+    now: i64,
+) -> Result<(), CopyRefusal> {
+    let made_at = parse_time(made_name, made)?;
+    let valid_until = parse_time(until_name, until)?;
+    if made_at > now + MAX_CLOCK_SKEW {
+        return Err(refuse(
+            "not_yet_valid",
+            format!("made at {made}, in the future"),
+        ));
+    }
+    if now >= valid_until {
+        return Err(refuse(
+            "usage_copy_expired",
+            format!("valid until {until}; it is now {}", rfc3339(now)),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an OFD usage copy whose verification `report` was made at `now` and whose annotation
+/// is `a`: every seal valid and every file covered, the annotation naming the licence the
+/// metadata names and made by that licence's region, made not in the future and still valid.
+pub fn check(report: &OfdReport, a: &UsageAnnotation, now: i64) -> Result<(), CopyRefusal> {
+    if report.outcome != OfdOutcome::Valid {
+        let outcome = report.outcome.as_str();
+        return Err(refuse(
+            outcome,
+            format!("the OFD usage copy's seals do not hold: {outcome}"),
+        ));
+    }
+    let Some(id) = report.licence_id.as_deref() else {
+        return Err(refuse("malformed", "the OFD names no licence (证照标识)"));
+    };
+    if a.licence != id {
+        return Err(refuse(
+            "malformed",
+            "the annotation names another licence than the document",
+        ));
+    }
+    let issuing_region = crate::codes::LicenceId::from_str(id)
+        .map(|l| l.issuer().region_digits().to_owned())
+        .map_err(|e| refuse("malformed", format!("证照标识: {e}")))?;
+    if a.made_by_region != issuing_region {
+        return Err(refuse(
+            "untrusted_issuer",
+            format!(
+                "the copy says it was made in region {}, the licence is region {issuing_region}'s",
+                a.made_by_region
+            ),
+        ));
+    }
+    in_time(("加注时间", &a.made_at), ("有效期至", &a.valid_until), now)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use crate::codes::RegionCode;
 use crate::licence::issue::{IssueError, Signer};
-use crate::licence::verify::{MAX_CLOCK_SKEW, rfc3339};
+use crate::licence::verify::rfc3339;
 use crate::pki::cert::{Eku, PublicKey, signer_facts};
 use crate::pki::trust::{ChainVerdict, TrustStore};
 
@@ -79,23 +79,7 @@ pub fn is_usage_copy(token: &str) -> bool {
         .is_some_and(|t| t == TYP)
 }
 
-/// Why a usage copy does not hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// The outcome: `malformed`, `untrusted_issuer`, `bad_signature`, `not_yet_valid`,
-    /// `usage_copy_expired`.
-    pub outcome: &'static str,
-    /// In words.
-    pub detail: String,
-}
-
-/// A refusal with this outcome and detail.
-pub fn refuse(outcome: &'static str, detail: impl Into<String>) -> Refusal {
-    Refusal {
-        outcome,
-        detail: detail.into(),
-    }
-}
+pub use crate::licence::annotated::{CopyRefusal as Refusal, refuse};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,11 +89,7 @@ struct Header {
     x5c: Vec<String>,
 }
 
-fn parse_time(what: &str, s: &str) -> Result<i64, Refusal> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|e| refuse("malformed", format!("{what}: {e}")))
-}
+use crate::licence::annotated::{in_time, parse_time};
 
 /// Checks a compact JWS document of type `typ` signed by a licence signer: the header, the
 /// signer chain to a trust anchor bound to the region `claims` names (at the time it names),
@@ -216,31 +196,6 @@ pub fn check(token: &str, trust: &TrustStore, now: i64) -> Result<UsageCopy, Ref
     Ok(copy)
 }
 
-/// Checks a usage copy's times at `now`: made (`made`: its name and RFC 3339 text) not more
-/// than [`MAX_CLOCK_SKEW`] in the future (`not_yet_valid`), and `until` (exclusive) not reached
-/// (`usage_copy_expired`).
-fn in_time(
-    (made_name, made): (&str, &str),
-    (until_name, until): (&str, &str),
-    now: i64,
-) -> Result<(), Refusal> {
-    let made_at = parse_time(made_name, made)?;
-    let valid_until = parse_time(until_name, until)?;
-    if made_at > now + MAX_CLOCK_SKEW {
-        return Err(refuse(
-            "not_yet_valid",
-            format!("made at {made}, in the future"),
-        ));
-    }
-    if now >= valid_until {
-        return Err(refuse(
-            "usage_copy_expired",
-            format!("valid until {until}; it is now {}", rfc3339(now)),
-        ));
-    }
-    Ok(())
-}
-
 /// What an OFD usage copy needs besides the licence: who it is for, the matter, the case (when
 /// the lookup gave one), the purpose, and its times (Unix seconds).
 pub struct OfdCopyFor<'a> {
@@ -333,57 +288,8 @@ pub fn check_ofd(
     let annotation = annotation_of(file)
         .ok_or_else(|| refuse("malformed", "the OFD file is not a usage copy (加注件)"))?
         .map_err(|e| refuse("malformed", format!("the usage annotation: {e}")))?;
-    check_ofd_report(&report, &annotation, now)?;
+    crate::licence::annotated::check(&report, &annotation, now)?;
     Ok((annotation, report))
 }
 
-/// The checks of [`check_ofd`] on a verification `report` already made and the `annotation`
-/// read from the same file.
-pub fn check_ofd_report(
-    report: &crate::ofd::report::OfdReport,
-    annotation: &crate::licence::annotated::UsageAnnotation,
-    now: i64,
-) -> Result<(), Refusal> {
-    if report.outcome != crate::ofd::report::OfdOutcome::Valid {
-        let outcome = report.outcome.as_str();
-        return Err(refuse(
-            outcome,
-            format!("the OFD usage copy's seals do not hold: {outcome}"),
-        ));
-    }
-    let Some(id) = report.licence_id.as_deref() else {
-        return Err(refuse("malformed", "the OFD names no licence (证照标识)"));
-    };
-    if annotation.licence != id {
-        return Err(refuse(
-            "malformed",
-            "the annotation names another licence than the document",
-        ));
-    }
-    let issuing_region = crate::codes::LicenceId::from_str(id)
-        .map(|l| l.issuer().region_digits().to_owned())
-        .map_err(|e| refuse("malformed", format!("证照标识: {e}")))?;
-    if annotation.made_by_region != issuing_region {
-        return Err(refuse(
-            "untrusted_issuer",
-            format!(
-                "the copy says it was made in region {}, the licence is region {issuing_region}'s",
-                annotation.made_by_region
-            ),
-        ));
-    }
-    in_time(
-        ("加注时间", &annotation.made_at),
-        ("有效期至", &annotation.valid_until),
-        now,
-    )?;
-    Ok(())
-}
-
-/// The usage annotation of the OFD `file`, if it is a package holding one.
-pub fn annotation_of(
-    file: &[u8],
-) -> Option<Result<crate::licence::annotated::UsageAnnotation, String>> {
-    let package = crate::ofd::Package::read(file).ok()?;
-    crate::licence::annotated::read_annotation(|p| package.get(p).map(<[u8]>::to_vec))
-}
+pub use crate::licence::annotated::annotation_of;

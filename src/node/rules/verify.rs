@@ -168,7 +168,7 @@ pub async fn ofd(
             "malformed",
             format!("the usage annotation: {e}"),
         )),
-        Some(Ok(a)) => match usage::check_ofd_report(report, &a, now) {
+        Some(Ok(a)) => match crate::licence::annotated::check(report, &a, now) {
             Err(r) => OfdCopy::Refused(r),
             Ok(()) => {
                 acc.detail("usage_copy", true);
