@@ -270,7 +270,8 @@ fn http_skeleton(which: u8) -> Option<serde_json::Value> {
             "purpose": "跨省通办",
             "case": "FZ-0010",
             "mode": "duty",
-            "regions": "all"
+            "regions": "all",
+            "format": "ofd"
         }),
         11 => json!({
             "department": "370115-window",
