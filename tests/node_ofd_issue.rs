@@ -155,6 +155,18 @@ async fn a_node_without_a_seal_issues_jws_only() {
         "{}",
         reply.text()
     );
+    // OFD usage copies are refused as such, not answered with none.
+    let mut window = node.window();
+    let reply = window
+        .request("POST", "/v1/lookups", Some(&ofd_lookup()))
+        .await
+        .unwrap();
+    assert_eq!(error_code(&reply, 400), "invalid_request");
+    assert!(
+        reply.text().contains("makes no OFD usage copies"),
+        "{}",
+        reply.text()
+    );
 }
 
 /// A GB/T 38540 seal of region 370900's seal maker, listing `signer_pem`, valid from `start` to

@@ -228,6 +228,13 @@ pub async fn here(
     copies: Copies<'_>,
 ) -> Result<Found, RuleError> {
     let format = copies.format;
+    // Refused before a consent is spent: OFD copies need the node's seal.
+    if format == CopyFormat::Ofd && acc.node.ofd_signer.is_none() {
+        return Err(RuleError::Invalid(
+            "format: this node has no seal ([seal]) and makes no OFD usage copies; ask for \"jws\""
+                .into(),
+        ));
+    }
     let Ask {
         hash,
         type_code,
