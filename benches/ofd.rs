@@ -74,6 +74,10 @@ fn main() {
     let sig: Sm2Signature = key.sign(&msg).unwrap();
     public.verify(&msg, &sig).unwrap();
 
+    if std::env::var("ZZ_BENCH_ISSUE_ONLY").is_ok() {
+        issuance(root, &key, &msg);
+        return;
+    }
     // For a profile of the verification alone: `ZZ_BENCH_OFD_ONLY=SECONDS` verifies the
     // document in a loop for that long and prints nothing else.
     if let Some(secs) = std::env::var("ZZ_BENCH_OFD_ONLY")
@@ -157,6 +161,21 @@ fn issuance(root: &Path, key: &Sm2PrivateKey, msg: &[u8]) {
         let (_, claims) = ofd_signer.authority().claims(&req, AT, None).unwrap();
         ofd_signer.original(&claims).unwrap()
     };
+    // For a profile of issuance alone: `ZZ_BENCH_ISSUE_ONLY=SECONDS` makes 原件 in a loop for that
+    // long and prints only how many.
+    if let Some(secs) = std::env::var("ZZ_BENCH_ISSUE_ONLY")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < Duration::from_secs(secs) {
+            black_box(make_ofd());
+            n += 1;
+        }
+        println!("{n} 原件 in {secs} s");
+        return;
+    }
     println!("OFD 原件 of the demo request: {} bytes", make_ofd().len());
     let (mut ofd, mut jws, mut raw) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {

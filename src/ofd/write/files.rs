@@ -85,10 +85,20 @@ impl OfdFiles {
     /// The package as a zip: every file deflated, in order, dated 1980-01-01 (the zip epoch)
     /// with mode 0644, so the same files always give the same bytes.
     pub fn to_zip(&self) -> Result<Vec<u8>, OfdWriteError> {
+        self.zip_with(CompressionMethod::Deflated)
+    }
+
+    /// The package as a zip of stored (uncompressed) files: for reading it back at once, where
+    /// deflating would only cost time.
+    pub(super) fn to_zip_stored(&self) -> Result<Vec<u8>, OfdWriteError> {
+        self.zip_with(CompressionMethod::Stored)
+    }
+
+    fn zip_with(&self, method: CompressionMethod) -> Result<Vec<u8>, OfdWriteError> {
         let zip_err = |e: zip::result::ZipError| OfdWriteError::Zip(e.to_string());
         let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
         let options = SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Deflated)
+            .compression_method(method)
             .last_modified_time(DateTime::DEFAULT)
             .unix_permissions(0o644);
         for (path, bytes) in &self.files {

@@ -25,7 +25,9 @@ impl OfdFiles {
     /// ([`OfdWriteError::KeyMismatch`]), a certificate without an SM2 key, a seal that is not
     /// GB/T 38540, a signing time before 1970 ([`OfdWriteError::Ses`]).
     pub fn seal(&self, input: &SealInput<'_>) -> Result<OfdFiles, OfdWriteError> {
-        let ofd = read(&self.to_zip()?)?;
+        // Read as a verifier would, so that only what it reads gets sealed; stored, not
+        // deflated: these bytes are read at once and dropped.
+        let ofd = read(&self.to_zip_stored()?)?;
         let doc = match ofd.documents.as_slice() {
             [doc] => doc,
             docs => {
