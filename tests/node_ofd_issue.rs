@@ -282,6 +282,23 @@ async fn an_ofd_lookup_hands_out_usage_copies_that_verify_with_both_seals() {
         .post(&mut window, "/v1/lookups", &ofd_lookup(), lookup)
         .await;
     assert_eq!(e.detail("format"), "ofd");
+    // A format that is neither is refused by name, and logged.
+    let mut bad = ofd_lookup();
+    bad["format"] = "pdf".into();
+    let reply = window
+        .request("POST", "/v1/lookups", Some(&bad))
+        .await
+        .unwrap();
+    assert_eq!(error_code(&reply, 400), "invalid_request");
+    assert!(
+        reply
+            .text()
+            .contains(r#"format: \"pdf\": \"jws\" or \"ofd\""#),
+        "{}",
+        reply.text()
+    );
+    tail.one_for(&reply, "licence.lookup", "invalid_request")
+        .await;
     let r = &v["results"][0];
     assert_eq!(r["id"], id.as_str());
     assert_eq!(r["licence"].as_str().unwrap().split('.').count(), 3);

@@ -75,43 +75,30 @@ pub(crate) enum Format {
 pub(crate) fn run(cmd: LicenceCommand) -> Result<ExitCode, Failure> {
     match cmd {
         LicenceCommand::Issue {
-            format: Format::Jws,
+            format,
             signer_cert,
             signer_key,
             chain,
             seal,
             out,
             input,
-        } => {
-            if seal.is_some() || out.is_some() {
-                return Err(Failure::Usage(
-                    "--seal and --out are for --format ofd; a JWS is printed".into(),
-                ));
+        } => match (format, chain, seal, out) {
+            (Format::Jws, chain, None, None) => {
+                issue(&signer_cert, &signer_key, chain.as_deref(), &input)
             }
-            issue(&signer_cert, &signer_key, chain.as_deref(), &input)
-        }
-        LicenceCommand::Issue {
-            format: Format::Ofd,
-            signer_cert,
-            signer_key,
-            chain,
-            seal,
-            out,
-            input,
-        } => {
-            if chain.is_some() {
-                return Err(Failure::Usage(
-                    "--chain is for --format jws: an OFD carries the signer's certificate only"
-                        .into(),
-                ));
+            (Format::Jws, ..) => Err(Failure::Usage(
+                "--seal and --out are for --format ofd; a JWS is printed".into(),
+            )),
+            (Format::Ofd, Some(_), ..) => Err(Failure::Usage(
+                "--chain is for --format jws: an OFD carries the signer's certificate only".into(),
+            )),
+            (Format::Ofd, None, Some(seal), Some(out)) => {
+                issue_ofd(&signer_cert, &signer_key, &seal, &input, &out)
             }
-            let (Some(seal), Some(out)) = (seal, out) else {
-                return Err(Failure::Usage(
-                    "--format ofd needs --seal (the .esl) and --out (the .ofd to write)".into(),
-                ));
-            };
-            issue_ofd(&signer_cert, &signer_key, &seal, &input, &out)
-        }
+            (Format::Ofd, None, ..) => Err(Failure::Usage(
+                "--format ofd needs --seal (the .esl) and --out (the .ofd to write)".into(),
+            )),
+        },
         LicenceCommand::Verify {
             trust,
             crls,

@@ -75,8 +75,8 @@ fn verify(
     }
     let at = args.instant()?;
     let bytes = read_input(file)?;
-    let report = verifier.verify(&bytes, at);
-    let usage_copy = match annotated::annotation_of(&bytes) {
+    let (report, annotation) = annotated::verify_file(&verifier, &bytes, at);
+    let usage_copy = match annotation {
         None => None,
         Some(Ok(a)) => Some(CopyVerdict {
             refused: annotated::check(&report, &a, at).err(),

@@ -245,7 +245,26 @@ fn parse_annotation(bytes: &[u8]) -> Result<UsageAnnotation, String> {
     })
 }
 
-/// The usage annotation of the OFD `file`, if it is a package (the reader's bounds) holding one.
+/// Verifies the OFD `file` with `verifier` at `now` and reads its usage annotation (`None` for a
+/// document that holds none, a 原件), from one reading of the package: the verification path
+/// of the node and of the command line.
+pub fn verify_file(
+    verifier: &crate::ofd::verify::OfdVerifier,
+    file: &[u8],
+    now: i64,
+) -> (OfdReport, Option<Result<UsageAnnotation, String>>) {
+    match crate::ofd::document::read(file) {
+        Ok(ofd) => (
+            verifier.verify_read(&ofd, now),
+            read_annotation(|p| ofd.package.get(p).map(<[u8]>::to_vec)),
+        ),
+        // Not a package the reader accepts: the verifier says why (`malformed`).
+        Err(_) => (verifier.verify(file, now), None),
+    }
+}
+
+/// The usage annotation of the OFD `file`, if it is a package (the reader's bounds) holding one,
+/// read without verifying anything.
 pub fn annotation_of(file: &[u8]) -> Option<Result<UsageAnnotation, String>> {
     let package = crate::ofd::Package::read(file).ok()?;
     read_annotation(|p| package.get(p).map(<[u8]>::to_vec))

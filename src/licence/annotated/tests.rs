@@ -160,3 +160,47 @@ fn annotations_that_do_not_say_what_a_usage_copy_says_are_refused() {
     }
     assert!(read_annotation(|_| None).is_none());
 }
+
+#[test]
+fn the_copy_checks_name_each_refusal() {
+    let (ofd, a) = copy();
+    let v = verifier();
+    let (report, read) = verify_file(&v, &ofd, NOW + 120);
+    assert_eq!(
+        read,
+        Some(Ok(a.clone())),
+        "one reading gives the report and the annotation"
+    );
+    assert_eq!(check(&report, &a, NOW + 120), Ok(()));
+    let outcome = |a: &UsageAnnotation, now: i64| check(&report, a, now).unwrap_err().outcome;
+    let mut other = a.clone();
+    other.licence = other.licence.replace(".001.", ".002.");
+    assert_eq!(outcome(&other, NOW + 120), "malformed", "another licence");
+    let mut other = a.clone();
+    other.made_by_region = "370115".into();
+    assert_eq!(
+        outcome(&other, NOW + 120),
+        "untrusted_issuer",
+        "another region"
+    );
+    let mut other = a.clone();
+    other.made_at = "yesterday".into();
+    assert_eq!(
+        outcome(&other, NOW + 120),
+        "malformed",
+        "an unreadable time"
+    );
+    assert_eq!(outcome(&a, NOW + 60 - 301), "not_yet_valid");
+    assert_eq!(outcome(&a, NOW + 660), "usage_copy_expired");
+    // Seals that do not hold are the refusal, whatever the annotation says.
+    let untrusted = OfdVerifier::new(TrustStore::new());
+    let (report, _) = verify_file(&untrusted, &ofd, NOW + 120);
+    assert_eq!(
+        check(&report, &a, NOW + 120).unwrap_err().outcome,
+        "untrusted_issuer"
+    );
+    // Bytes that are not a package: the verifier's own refusal, and no annotation.
+    let (report, read) = verify_file(&v, b"not a zip", NOW);
+    assert_eq!(report.outcome, OfdOutcome::Malformed);
+    assert!(read.is_none());
+}

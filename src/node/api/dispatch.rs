@@ -57,6 +57,17 @@ pub(super) enum Payload {
 }
 
 impl Answer {
+    /// A `200` answer of `bytes` of `content_type` (the receipt in headers), outcome `ok`.
+    pub(super) fn raw(content_type: &'static str, bytes: Vec<u8>) -> Answer {
+        Answer {
+            status: StatusCode::OK,
+            body: Payload::Raw(content_type, bytes),
+            writes: Vec::new(),
+            outcome: "ok".into(),
+            guard: None,
+        }
+    }
+
     /// A JSON answer: `body` (a struct, serialised once, straight to bytes), outcome `ok`.
     pub(super) fn json<T: Serialize>(status: StatusCode, body: &T) -> Result<Answer, ApiError> {
         let bytes = serde_json::to_vec(body).map_err(json_err)?;
@@ -369,13 +380,10 @@ pub(super) async fn run(
         no_params(&q)?;
     }
     match route {
-        Route::OpenApi => Ok(Answer {
-            status: StatusCode::OK,
-            body: Payload::Raw("application/json", super::openapi::openapi().to_vec()),
-            writes: Vec::new(),
-            outcome: "ok".into(),
-            guard: None,
-        }),
+        Route::OpenApi => Ok(Answer::raw(
+            "application/json",
+            super::openapi::openapi().to_vec(),
+        )),
         Route::Issue => issue(ctx, &bytes),
         Route::Amend(id) => amend(ctx, id, &bytes).await,
         Route::SetStatus(id) => set_status(ctx, id, &bytes).await,

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::dispatch::{Answer, Ctx, Payload};
+use super::dispatch::{Answer, Ctx};
 use super::error::{ApiError, ErrorBody};
 use super::input::{licence_id, parse_json};
 use crate::licence::model::IssuanceRequest;
@@ -267,13 +267,7 @@ pub(super) fn get_status(ctx: &mut Ctx, id: &str) -> Result<Answer, ApiError> {
 pub(super) fn get_ofd(ctx: &mut Ctx, id: &str) -> Result<Answer, ApiError> {
     let licence = licence_id(ctx, id)?;
     let ofd = rules::original_of(&mut ctx.access(), &licence)?;
-    Ok(Answer {
-        status: StatusCode::OK,
-        body: Payload::Raw(OFD_MEDIA_TYPE, ofd),
-        writes: Vec::new(),
-        outcome: "ok".into(),
-        guard: None,
-    })
+    Ok(Answer::raw(OFD_MEDIA_TYPE, ofd))
 }
 
 /// The media type of OFD files.

@@ -52,7 +52,8 @@ pub(super) struct LookupRequest {
     pub(super) regions: Option<Regions>,
     /// The usage copies' format: `"jws"` (the default) or `"ofd"` (OFD 加注件, base64).
     #[serde(default)]
-    pub(super) format: CopyFormat,
+    #[schema(value_type = Option<CopyFormat>)]
+    pub(super) format: Option<String>,
 }
 
 /// The answer to a lookup: `partial` only for a lookup across regions.
@@ -105,7 +106,7 @@ pub(super) async fn lookup(ctx: &mut Ctx, bytes: &[u8]) -> Result<Answer, ApiErr
         matter: &req.matter,
         purpose: &req.purpose,
         consent: req.consent.as_ref(),
-        format: req.format,
+        format: CopyFormat::asked(req.format.as_deref())?,
         basis: Asked {
             case: req.case.as_deref(),
             mode: req.mode.as_deref(),

@@ -207,8 +207,7 @@ async fn verify_ofd(ctx: &mut Ctx, b64: &str) -> Result<Answer, ApiError> {
     let now = now_ms() / 1000;
     let (report, annotation) = tokio::task::spawn_blocking(move || {
         let _place = place;
-        let report = node.ofd_verifier.verify(&file, now);
-        (report, rules::usage::annotation_of(&file))
+        crate::licence::annotated::verify_file(&node.ofd_verifier, &file, now)
     })
     .await
     .map_err(|e| internal(format!("the OFD verification ended: {e}")))?;

@@ -65,6 +65,19 @@ impl CopyFormat {
         *self == CopyFormat::Jws
     }
 
+    /// The format a lookup names, `jws` when it names none: refused as `invalid_request`,
+    /// naming the member.
+    pub fn asked(format: Option<&str>) -> Result<CopyFormat, RuleError> {
+        match format {
+            None | Some("jws") => Ok(CopyFormat::Jws),
+            Some("ofd") => Ok(CopyFormat::Ofd),
+            Some(other) => Err(RuleError::Invalid(format!(
+                "format: {}: \"jws\" or \"ofd\"",
+                quoted(other)
+            ))),
+        }
+    }
+
     /// Its name on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -301,9 +314,6 @@ pub async fn here(
             break;
         }
         let copy = if rec.status == Status::Active && format == CopyFormat::Ofd {
-            let claims = crate::licence::jws::decode(&rec.token)
-                .map_err(RuleError::internal)?
-                .claims;
             let copy = usage::OfdCopyFor {
                 department: &who.id,
                 region: &who.region,
@@ -313,7 +323,7 @@ pub async fn here(
                 made_at: now / 1000,
                 valid_until: valid_until / 1000,
             };
-            usage::make_ofd(acc.node, &rec.id, &claims, &copy)?.map(|ofd| STANDARD.encode(ofd))
+            usage::make_ofd(acc.node, &rec.id, &rec.token, &copy)?.map(|ofd| STANDARD.encode(ofd))
         } else if rec.status == Status::Active {
             let c = UsageCopy {
                 licence: rec.token.clone(),

@@ -215,7 +215,7 @@ pub struct OfdCopyFor<'a> {
     pub valid_until: i64,
 }
 
-/// The OFD usage copy (加注件) of this node's licence `id` (its payload `claims`), made by
+/// The OFD usage copy (加注件) of this node's licence `id` (its compact JWS `token`), made by
 /// this node's seal signer: the stored 原件 (or, for a licence issued before the node had a
 /// seal, the 原件 made again from its payload, which gives the same bytes it would have had)
 /// with the annotation and the node's seal. `None` when the node has no seal, or when the 原件
@@ -223,7 +223,7 @@ pub struct OfdCopyFor<'a> {
 pub fn make_ofd(
     node: &crate::node::Node,
     id: &str,
-    claims: &crate::licence::Claims,
+    token: &str,
     copy: &OfdCopyFor<'_>,
 ) -> Result<Option<Vec<u8>>, super::RuleError> {
     use crate::licence::annotated::{UsageAnnotation, annotate};
@@ -237,7 +237,11 @@ pub fn make_ofd(
         .map_err(super::RuleError::storage)?
     {
         Some(ofd) => ofd,
-        None => match signer.original(claims) {
+        // The payload is decoded only for a licence without a stored 原件.
+        None => match crate::licence::jws::decode(token)
+            .map_err(|e| e.to_string())
+            .and_then(|d| signer.original(&d.claims).map_err(|e| e.to_string()))
+        {
             Ok(ofd) => ofd,
             Err(e) => {
                 tracing::warn!(licence = %id, error = %e, "no OFD 原件 for a usage copy");
@@ -284,8 +288,8 @@ pub fn check_ofd(
     ),
     Refusal,
 > {
-    let report = verifier.verify(file, now);
-    let annotation = annotation_of(file)
+    let (report, annotation) = crate::licence::annotated::verify_file(verifier, file, now);
+    let annotation = annotation
         .ok_or_else(|| refuse("malformed", "the OFD file is not a usage copy (加注件)"))?
         .map_err(|e| refuse("malformed", format!("the usage annotation: {e}")))?;
     crate::licence::annotated::check(&report, &annotation, now)?;
